@@ -1,0 +1,1 @@
+"""Customer segmentation engine: schema, preprocessing, clustering, profiles, model store."""

@@ -1,0 +1,213 @@
+"""The command line: the scripted interface, a thin layer over the same functions the pages call."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from segmentation.config import DEFAULT_SEED
+from segmentation.errors import SegmentationError
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exit status 2."""
+
+    def error(self, message: str) -> None:  # noqa: D401 - argparse's name
+        raise _UsageError(f"{message} (see '{self.prog} --help')")
+
+
+class _UsageError(Exception):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m segmentation`` argument parser."""
+    parser = _Parser(
+        prog="python -m segmentation",
+        description="Customer segmentation: generate data, train, label, inspect.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    gen = sub.add_parser("generate", help="write the synthetic default customer table")
+    gen.add_argument("--rows", type=int, default=1000, help="number of customers (default 1000)")
+    gen.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default 42)")
+    gen.add_argument("--out", required=True, help="CSV path to write")
+
+    train = sub.add_parser("train", help="train a model, save it as a new active version")
+    train.add_argument("--data", required=True, help="customer table (CSV or .xlsx)")
+    train.add_argument("--k", type=int, help="number of segments (default: chosen automatically)")
+    train.add_argument("--k-min", type=int, default=2, help="smallest k tried (default 2)")
+    train.add_argument("--k-max", type=int, default=10, help="largest k tried (default 10)")
+    train.add_argument("--id-column", help="identifier column (default: inferred)")
+    train.add_argument(
+        "--exclude",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="COL",
+        help="columns to leave out",
+    )
+    train.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default 42)")
+    train.add_argument(
+        "--models-dir", help="model store (default: $SEGMENTATION_MODELS_DIR or models/)"
+    )
+
+    predict = sub.add_parser("predict", help="label a table or one customer")
+    source = predict.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", help="table to label, or - for standard input")
+    source.add_argument("--json", help="one customer as a JSON object")
+    predict.add_argument("--out", help="labeled CSV to write, or - for standard output")
+    predict.add_argument("--model", help="model version (default: the active one)")
+    predict.add_argument("--models-dir", help="model store")
+
+    models = sub.add_parser("models", help="list the saved model versions as JSON")
+    models.add_argument("--models-dir", help="model store")
+    return parser
+
+
+def _read(path: str):
+    from segmentation.io import read_table
+
+    return read_table(sys.stdin.buffer if path == "-" else path)
+
+
+def _store(args: argparse.Namespace):
+    from segmentation.workflows import get_store
+
+    return get_store(args.models_dir)
+
+
+def _print_json(data: object) -> None:
+    from segmentation.store import json_safe
+
+    json.dump(json_safe(data), sys.stdout, indent=2, allow_nan=False)
+    sys.stdout.write("\n")
+
+
+def cmd_generate(args: argparse.Namespace) -> None:
+    from segmentation.datagen import generate_customers
+    from segmentation.io import write_csv
+
+    if args.rows < 1:
+        raise SegmentationError(f"--rows must be at least 1, got {args.rows}")
+    write_csv(generate_customers(args.rows, seed=args.seed), args.out)
+    print(f"wrote {args.rows:,} customers to {args.out}", file=sys.stderr)
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from segmentation.workflows import train_and_save
+
+    if args.k is not None and args.k < 2:
+        raise SegmentationError(f"--k must be at least 2, got {args.k}")
+    if args.k is None and not 2 <= args.k_min <= args.k_max:
+        raise SegmentationError(
+            f"--k-min and --k-max must satisfy 2 <= k-min <= k-max, got {args.k_min} and "
+            f"{args.k_max}"
+        )
+    data = _read(args.data)
+    version, model = train_and_save(
+        data,
+        data_name=args.data,
+        store=_store(args),
+        k=args.k,
+        k_range=(args.k_min, args.k_max),
+        id_column=args.id_column,
+        exclude=args.exclude,
+        random_state=args.seed,
+    )
+    _print_json({"version": version, **model.summary()})
+
+
+def cmd_predict(args: argparse.Namespace) -> None:
+    from segmentation.workflows import ensure_active_model
+
+    store = _store(args)
+    if args.model is None:
+        ensure_active_model(store)
+    model, _ = store.load(args.model)
+    if args.json is not None:
+        if args.out is not None:
+            raise SegmentationError("--out goes with --data; --json prints its result")
+        try:
+            record = json.loads(args.json)
+        except ValueError as exc:
+            raise SegmentationError(
+                f"--json is not valid JSON ({exc.msg} at character "
+                f"{exc.pos}); pass one object like '{{\"age\": 35}}'"
+            ) from exc
+        _print_json(model.predict_one(record))
+        return
+    if args.out is None:
+        raise SegmentationError("--out is required with --data (a path, or - for standard output)")
+    from segmentation.io import write_csv
+
+    data = _read(args.data)
+    prediction = model.predict(data)
+    for warning in prediction.report.warnings():
+        print(f"warning: {warning}", file=sys.stderr)
+    write_csv(prediction.join(data), sys.stdout.buffer if args.out == "-" else args.out)
+
+
+def cmd_models(args: argparse.Namespace) -> None:
+    store = _store(args)
+    _print_json(
+        {
+            "active": store.active_version(),
+            "versions": [
+                {
+                    "version": info.version,
+                    "active": info.active,
+                    **{
+                        key: info.metadata.get(key)
+                        for key in (
+                            "created_at",
+                            "data_name",
+                            "k",
+                            "silhouette",
+                            "davies_bouldin",
+                            "calinski_harabasz",
+                            "n_rows",
+                            "features",
+                            "segments",
+                        )
+                    },
+                }
+                for info in store.list()
+            ],
+        }
+    )
+
+
+COMMANDS = {
+    "generate": cmd_generate,
+    "train": cmd_train,
+    "predict": cmd_predict,
+    "models": cmd_models,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status (0 ok, 2 bad input)."""
+    try:
+        args = build_parser().parse_args(argv)
+        COMMANDS[args.command](args)
+    except _UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except SegmentationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except FileNotFoundError as exc:
+        print(f"error: {exc.filename or exc}: no such file; check the path", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (OSError, MemoryError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    return 0

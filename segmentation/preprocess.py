@@ -1,0 +1,145 @@
+"""Preprocessing: one fitted scikit-learn ColumnTransformer, and outlier removal."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import IsolationForest
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, RobustScaler, StandardScaler
+
+from segmentation.schema import Schema
+
+SCALERS = ("standard", "robust")
+OUTLIER_METHODS = ("iqr", "isolation_forest", "none")
+
+#: Tukey's fence: a row is an outlier when a feature lies this many IQRs beyond the
+#: quartiles. It is applied after skewed columns are log-transformed, where the natural
+#: long tail of money columns no longer looks extreme but a typo of x20 still does.
+IQR_FACTOR = 1.5
+#: Never drop more than this share of training rows as outliers: on wide or odd tables
+#: only the most extreme rows go.
+MAX_OUTLIER_SHARE = 0.05
+
+
+def signed_log1p(x: np.ndarray) -> np.ndarray:
+    """``sign(x) * log1p(|x|)``: tames skewed money columns and is safe for negatives."""
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
+def build_preprocessor(schema: Schema, *, scaler: str = "standard") -> ColumnTransformer:
+    """Build the unfitted preprocessing transformer for a schema.
+
+    Numeric features: median imputation, ``signed_log1p`` for skewed ones, then scaling.
+    Categorical features: most-frequent imputation, then one-hot encoding that ignores
+    categories unseen in training.
+
+    Parameters
+    ----------
+    schema : Schema
+        Which columns are numeric (dates included) and categorical.
+    scaler : {"standard", "robust"}, default="standard"
+
+    Returns
+    -------
+    ColumnTransformer
+        Expects the frame made by :func:`segmentation.schema.prepare_features`.
+    """
+    if scaler not in SCALERS:
+        raise ValueError(f"scaler must be one of {SCALERS}, got {scaler!r}")
+    make_scaler = StandardScaler if scaler == "standard" else RobustScaler
+    numeric = schema.numeric
+    logged = [c for c in numeric if schema.spec(c).log_transform]
+    plain = [c for c in numeric if c not in logged]
+    transformers = []
+    if plain:
+        transformers.append(
+            (
+                "numeric",
+                Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", make_scaler())]),
+                plain,
+            )
+        )
+    if logged:
+        transformers.append(
+            (
+                "skewed",
+                Pipeline(
+                    [
+                        ("impute", SimpleImputer(strategy="median")),
+                        ("log", FunctionTransformer(signed_log1p, feature_names_out="one-to-one")),
+                        ("scale", make_scaler()),
+                    ]
+                ),
+                logged,
+            )
+        )
+    if schema.categorical:
+        transformers.append(
+            (
+                "categorical",
+                Pipeline(
+                    [
+                        ("impute", SimpleImputer(strategy="most_frequent")),
+                        ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+                    ]
+                ),
+                schema.categorical,
+            )
+        )
+    return ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=True)
+
+
+def numeric_block(preprocessor: ColumnTransformer, X: np.ndarray) -> np.ndarray:
+    """The columns of a transformed matrix that come from numeric (not one-hot) features."""
+    names = preprocessor.get_feature_names_out()
+    keep = [i for i, n in enumerate(names) if not n.startswith("categorical__")]
+    return X[:, keep]
+
+
+def outlier_mask(
+    X_numeric: np.ndarray, *, method: str = "iqr", random_state: int | None = None
+) -> np.ndarray:
+    """Flag training rows to leave out of the clustering fit.
+
+    Parameters
+    ----------
+    X_numeric : ndarray of shape (n_rows, n_numeric)
+        Imputed, transformed numeric features.
+    method : {"iqr", "isolation_forest", "none"}, default="iqr"
+        ``iqr``: a row is an outlier when any feature lies more than
+        :data:`IQR_FACTOR` interquartile ranges beyond the quartiles (features with an
+        IQR of zero, such as rare flags, are not used); at most
+        :data:`MAX_OUTLIER_SHARE` of rows, the most extreme, are flagged.
+        ``isolation_forest``: scikit-learn's IsolationForest with 2% contamination.
+    random_state : int, optional
+
+    Returns
+    -------
+    ndarray of bool, shape (n_rows,)
+        True for outliers.
+    """
+    if method not in OUTLIER_METHODS:
+        raise ValueError(f"outlier method must be one of {OUTLIER_METHODS}, got {method!r}")
+    n_rows = X_numeric.shape[0]
+    if method == "none" or X_numeric.shape[1] == 0 or n_rows < 20:
+        return np.zeros(n_rows, dtype=bool)
+    if method == "isolation_forest":
+        forest = IsolationForest(contamination=0.02, random_state=random_state, n_jobs=-1)
+        return forest.fit_predict(X_numeric) == -1
+    q1, q3 = np.percentile(X_numeric, [25, 75], axis=0)
+    iqr = q3 - q1
+    used = iqr > 0
+    low = q1 - IQR_FACTOR * iqr
+    high = q3 + IQR_FACTOR * iqr
+    scale = np.where(used, iqr, 1.0)
+    # How far beyond its fence each row's worst feature lies, in IQRs (0 inside).
+    excess = np.maximum(low - X_numeric, X_numeric - high) / scale
+    worst = np.where(used, excess, 0.0).max(axis=1)
+    flagged = worst > 0
+    cap = int(MAX_OUTLIER_SHARE * n_rows)
+    if flagged.sum() > cap:
+        flagged = np.zeros(n_rows, dtype=bool)
+        flagged[np.argsort(-worst, kind="stable")[:cap]] = True
+    return flagged

@@ -1,0 +1,430 @@
+"""Column roles: infer what each column of any customer table is, and apply it to new tables."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from segmentation.errors import SchemaError
+
+ROLES = ("id", "numeric", "categorical", "date", "ignored")
+
+#: Normalized column names that mark an identifier even before looking at the values.
+_ID_NAMES = {
+    "id",
+    "customerid",
+    "clientid",
+    "userid",
+    "memberid",
+    "accountid",
+    "custid",
+    "customerno",
+    "customernumber",
+    "customer",
+    "client",
+    "uuid",
+    "guid",
+    "key",
+}
+
+MAX_MISSING_SHARE = 0.6
+MAX_CATEGORIES = 50
+
+
+def normalize_name(name: object) -> str:
+    """Return a column name reduced to lower-case letters and digits.
+
+    ``spending_score``, ``SpendingScore`` and ``Spending Score`` all become
+    ``spendingscore``, which is how a trained model recognises its columns in a new table.
+    """
+    return re.sub(r"[^0-9a-z]", "", str(name).lower())
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """What one column is and why.
+
+    Attributes
+    ----------
+    name : str
+        The column's name in the training table.
+    role : {"id", "numeric", "categorical", "date", "ignored"}
+        ``date`` columns are used as a numeric feature: days before the reference date.
+    reason : str
+        A short human explanation, e.g. ``"categorical: 4 values"``.
+    log_transform : bool
+        Whether a skewed non-negative numeric feature is log-transformed before scaling.
+    """
+
+    name: str
+    role: str
+    reason: str
+    log_transform: bool = False
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The roles of every column of a training table.
+
+    Attributes
+    ----------
+    columns : tuple of ColumnSpec
+        One entry per column of the training table, in table order.
+    reference_date : str or None
+        ISO date that ``date`` features count days back from (the latest date seen in
+        training), so that a later table is measured on the same scale.
+    """
+
+    columns: tuple[ColumnSpec, ...]
+    reference_date: str | None = None
+    renames: dict[str, str] = field(default_factory=dict)
+
+    def names(self, *roles: str) -> list[str]:
+        """Names of the columns with any of the given roles, in table order."""
+        return [c.name for c in self.columns if c.role in roles]
+
+    @property
+    def features(self) -> list[str]:
+        """Input columns the model uses (numeric, categorical and date)."""
+        return self.names("numeric", "categorical", "date")
+
+    @property
+    def numeric(self) -> list[str]:
+        """Numeric input columns, date columns included (they become day counts)."""
+        return self.names("numeric", "date")
+
+    @property
+    def categorical(self) -> list[str]:
+        """Categorical input columns."""
+        return self.names("categorical")
+
+    @property
+    def id_column(self) -> str | None:
+        """The identifier column, carried through to outputs, or None."""
+        ids = self.names("id")
+        return ids[0] if ids else None
+
+    def spec(self, name: str) -> ColumnSpec:
+        """Return the spec of column ``name``."""
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(name)
+
+    def to_dict(self) -> dict:
+        """JSON-safe form, stored in a model version's metadata."""
+        return {
+            "columns": [asdict(c) for c in self.columns],
+            "reference_date": self.reference_date,
+            "renames": dict(self.renames),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Schema:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            columns=tuple(ColumnSpec(**c) for c in data["columns"]),
+            reference_date=data.get("reference_date"),
+            renames=dict(data.get("renames", {})),
+        )
+
+
+def _infer_one(name: str, values: pd.Series, n_rows: int, id_taken: bool) -> ColumnSpec:
+    """Infer one column's role from its name and values (private: assumes a clean frame)."""
+    n_missing = int(values.isna().sum())
+    missing_share = n_missing / n_rows if n_rows else 1.0
+    if missing_share >= MAX_MISSING_SHARE:
+        return ColumnSpec(name, "ignored", f"ignored: {missing_share:.0%} missing")
+    present = values.dropna()
+    n_unique = int(present.nunique())
+    if n_unique <= 1:
+        return ColumnSpec(name, "ignored", "ignored: constant (one value)")
+    normalized = normalize_name(name)
+    is_number = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    is_integer_like = is_number and bool(np.all(np.mod(present.to_numpy(dtype=float), 1) == 0))
+    unique_per_row = n_unique == len(present) and n_missing == 0
+    id_like_name = (
+        normalized in _ID_NAMES
+        or (normalized.endswith("id") and len(normalized) <= 12 and not is_number)
+        or normalized.endswith(("customerid", "clientid"))
+    )
+    if not id_taken and unique_per_row and (id_like_name or not is_number or is_integer_like):
+        if id_like_name or not is_number:
+            return ColumnSpec(name, "id", "identifier: unique per row")
+        if _is_sequence(present):
+            return ColumnSpec(name, "id", "identifier: unique per row, a running number")
+    if id_like_name and not is_number and n_unique > MAX_CATEGORIES:
+        return ColumnSpec(name, "ignored", "ignored: identifier-like name, many values")
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return ColumnSpec(name, "date", "date: used as days before the latest date")
+    if pd.api.types.is_bool_dtype(values):
+        return ColumnSpec(name, "numeric", "numeric: yes/no flag")
+    if is_number:
+        skewed = bool(present.min() >= 0 and n_unique > 10 and present.skew() > 1.0)
+        reason = f"numeric: {n_unique:,} distinct values" + (
+            ", skewed (log scale)" if skewed else ""
+        )
+        return ColumnSpec(name, "numeric", reason, log_transform=skewed)
+    if n_unique > MAX_CATEGORIES or n_unique > 0.5 * len(present):
+        kind = "free text" if present.astype(str).str.len().mean() > 30 else "too many values"
+        return ColumnSpec(name, "ignored", f"ignored: {kind} ({n_unique:,} distinct)")
+    return ColumnSpec(name, "categorical", f"categorical: {n_unique} values")
+
+
+def _is_sequence(values: pd.Series) -> bool:
+    """True when integer values are a running number (1, 2, 3, ... with few gaps)."""
+    as_float = values.to_numpy(dtype=float)
+    span = as_float.max() - as_float.min() + 1
+    return bool(span <= 2 * len(as_float))
+
+
+def infer_schema(
+    df: pd.DataFrame,
+    *,
+    roles: dict[str, str] | None = None,
+    id_column: str | None = None,
+    exclude: list[str] | tuple[str, ...] = (),
+) -> Schema:
+    """Infer every column's role in a customer table, with the reason for each.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The training table, one row per customer.
+    roles : dict, optional
+        Overrides ``{column: role}``; a role is one of :data:`ROLES`. Column names match
+        case-, space- and punctuation-insensitively.
+    id_column : str, optional
+        The identifier column; it is excluded from features and carried to outputs.
+    exclude : sequence of str, optional
+        Columns to ignore.
+
+    Returns
+    -------
+    Schema
+
+    Raises
+    ------
+    SchemaError
+        When an override names a column the table does not have or an unknown role.
+    """
+    overrides: dict[str, str] = {}
+    requested = dict(roles or {})
+    if id_column is not None:
+        requested[id_column] = "id"
+    for column in exclude:
+        requested[column] = "ignored"
+    for column, role in requested.items():
+        if role not in ROLES:
+            raise SchemaError(f"unknown role {role!r} for column {column!r}; use one of {ROLES}")
+        overrides[resolve_column(df.columns, column)] = role
+
+    n_rows = len(df)
+    id_taken = "id" in overrides.values()
+    specs = []
+    for name in df.columns:
+        if name in overrides:
+            role = overrides[name]
+            spec = ColumnSpec(name, role, f"{role}: chosen by the user")
+            if role == "numeric":
+                numeric = pd.to_numeric(df[name], errors="coerce").dropna()
+                skewed = bool(
+                    len(numeric)
+                    and numeric.min() >= 0
+                    and numeric.nunique() > 10
+                    and numeric.skew() > 1.0
+                )
+                spec = replace(spec, log_transform=skewed)
+        else:
+            spec = _infer_one(str(name), df[name], n_rows, id_taken)
+            id_taken = id_taken or spec.role == "id"
+        specs.append(spec)
+
+    reference = None
+    dates = [s.name for s in specs if s.role == "date"]
+    if dates:
+        latest = max(pd.to_datetime(df[c], errors="coerce").max() for c in dates)
+        reference = None if pd.isna(latest) else pd.Timestamp(latest).isoformat()
+    return Schema(columns=tuple(specs), reference_date=reference)
+
+
+def resolve_column(columns: pd.Index | list[str], wanted: str) -> str:
+    """Find ``wanted`` among ``columns`` exactly, else case/space/punctuation-insensitively.
+
+    Raises
+    ------
+    SchemaError
+        When no column matches, naming the columns there are.
+    """
+    if wanted in columns:
+        return wanted
+    by_norm = {normalize_name(c): c for c in columns}
+    match = by_norm.get(normalize_name(wanted))
+    if match is None:
+        raise SchemaError(
+            f"column {wanted!r} is not in the table; its columns are {', '.join(map(str, columns))}"
+        )
+    return match
+
+
+@dataclass
+class FeatureReport:
+    """What :func:`prepare_features` had to fix in a table, for the validation report.
+
+    Attributes
+    ----------
+    renamed : dict
+        ``{model column: table column}`` for columns matched by normalized name.
+    bad_values : dict
+        ``{column: (count, first row numbers)}`` for numeric cells that did not parse
+        (row numbers are 1-based data rows); they were imputed.
+    missing_values : dict
+        ``{column: count}`` of empty cells that will be imputed.
+    extra_columns : list
+        Table columns the model does not use; they pass through unchanged.
+    """
+
+    renamed: dict[str, str] = field(default_factory=dict)
+    bad_values: dict[str, tuple[int, list[int]]] = field(default_factory=dict)
+    missing_values: dict[str, int] = field(default_factory=dict)
+    extra_columns: list[str] = field(default_factory=list)
+
+    def warnings(self) -> list[str]:
+        """One human sentence per problem found."""
+        out = []
+        for model_col, table_col in self.renamed.items():
+            out.append(f"column {table_col!r} was matched to the model's {model_col!r}")
+        for column, (count, rows) in self.bad_values.items():
+            shown = ", ".join(str(r) for r in rows)
+            more = " ..." if count > len(rows) else ""
+            out.append(
+                f"{count:,} value(s) in {column!r} are not numbers (rows {shown}{more}); "
+                "they were imputed"
+            )
+        return out
+
+
+def match_columns(
+    df: pd.DataFrame, schema: Schema, mapping: dict[str, str] | None = None
+) -> tuple[dict[str, str], list[str]]:
+    """Map each model feature to a column of ``df``.
+
+    Exact names first, then the user's ``mapping`` ``{model column: table column}``,
+    then case-, space- and punctuation-insensitive matches.
+
+    Returns
+    -------
+    found : dict
+        ``{model column: table column}`` for every feature that was found.
+    missing : list
+        Model features with no column in ``df``.
+    """
+    mapping = {**schema.renames, **(mapping or {})}
+    by_norm: dict[str, str] = {}
+    for column in df.columns:
+        by_norm.setdefault(normalize_name(column), column)
+    found, missing = {}, []
+    for feature in schema.features:
+        if feature in df.columns:
+            found[feature] = feature
+        elif feature in mapping and mapping[feature] in df.columns:
+            found[feature] = mapping[feature]
+        elif normalize_name(feature) in by_norm:
+            found[feature] = by_norm[normalize_name(feature)]
+        else:
+            missing.append(feature)
+    return found, missing
+
+
+def prepare_features(
+    df: pd.DataFrame,
+    schema: Schema,
+    *,
+    mapping: dict[str, str] | None = None,
+    allow_missing: bool = False,
+    max_rows_listed: int = 10,
+) -> tuple[pd.DataFrame, FeatureReport]:
+    """Select and type the model's feature columns of a table, ready for the pipeline.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Any table holding the model's features under their names or close variants.
+    schema : Schema
+        The model's schema.
+    mapping : dict, optional
+        ``{model column: table column}`` for columns the user matched by hand.
+    allow_missing : bool, default=False
+        Fill absent features with missing values (imputed later) instead of failing;
+        used for a single customer record.
+    max_rows_listed : int, default=10
+        How many bad row numbers to keep per column.
+
+    Returns
+    -------
+    features : DataFrame of shape (n_rows, n_features)
+        Columns named as in the schema: numeric ones float64 (unparseable cells become
+        NaN and are reported), date ones as days before the reference date, categorical
+        ones object strings with NaN for missing.
+    report : FeatureReport
+
+    Raises
+    ------
+    SchemaError
+        When features are missing and ``allow_missing`` is false; the message names them.
+    """
+    found, missing = match_columns(df, schema, mapping)
+    if missing and not allow_missing:
+        raise SchemaError(
+            f"the table lacks column(s) the model needs: {', '.join(missing)}; "
+            "rename them in the file or match them by hand"
+        )
+    report = FeatureReport(
+        renamed={m: t for m, t in found.items() if m != t},
+        extra_columns=[c for c in df.columns if c not in set(found.values())],
+    )
+    out = {}
+    n_rows = len(df)
+    reference = pd.Timestamp(schema.reference_date) if schema.reference_date else None
+    for feature in schema.features:
+        role = schema.spec(feature).role
+        if feature not in found:
+            out[feature] = np.full(n_rows, np.nan, dtype=float if role != "categorical" else object)
+            continue
+        raw = df[found[feature]]
+        if role == "categorical":
+            values = raw.astype(object).where(raw.notna(), np.nan)
+            text = values.map(_as_category, na_action="ignore")
+            out[feature] = text.to_numpy(dtype=object)
+        elif role == "date":
+            dates = pd.to_datetime(raw, errors="coerce", dayfirst=True)
+            days = (reference - dates).dt.days if reference is not None else dates.dt.day * np.nan
+            out[feature] = days.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            values = raw
+            if not pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_bool_dtype(raw):
+                values = pd.to_numeric(
+                    raw.astype(str).str.strip().str.replace(r"[,\s]", "", regex=True)
+                    if raw.dtype == object or pd.api.types.is_string_dtype(raw)
+                    else raw,
+                    errors="coerce",
+                )
+                bad = values.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+                if bad.any():
+                    rows = (np.flatnonzero(bad.to_numpy())[:max_rows_listed] + 1).tolist()
+                    report.bad_values[feature] = (int(bad.sum()), rows)
+            out[feature] = values.to_numpy(dtype=float, na_value=np.nan)
+    features = pd.DataFrame(out, index=df.index)
+    counts = features.isna().sum()
+    report.missing_values = {c: int(n) for c, n in counts.items() if n}
+    return features, report
+
+
+def _as_category(value: object) -> str:
+    """Categories compare as text; a float like 1.0 reads as "1"."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()

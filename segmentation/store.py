@@ -1,0 +1,282 @@
+"""The model store: immutable, atomically written versions and an active pointer."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import sklearn
+
+from segmentation.errors import ModelStoreError
+from segmentation.model import SegmentationModel
+
+ACTIVE_FILE = "ACTIVE"
+#: The last version number handed out, so a deleted version's name is never reused.
+COUNTER_FILE = "LAST_VERSION"
+MODEL_FILE = "model.joblib"
+METADATA_FILE = "metadata.json"
+_VERSION_RE = re.compile(r"^v(\d{1,6})$")
+
+
+def fingerprint(data: pd.DataFrame) -> str:
+    """A short stable hash of a table's columns and values, to tell training sets apart."""
+    hashed = pd.util.hash_pandas_object(data, index=False).to_numpy()
+    digest = hashlib.sha256("\x1f".join(map(str, data.columns)).encode())
+    digest.update(hashed.tobytes())
+    return digest.hexdigest()[:16]
+
+
+def library_versions() -> dict[str, str]:
+    """Versions that a saved model depends on."""
+    return {
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "pandas": pd.__version__,
+        "numpy": np.__version__,
+        "joblib": joblib.__version__,
+    }
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One saved version as listed by :meth:`ModelStore.list`."""
+
+    version: str
+    active: bool
+    metadata: dict
+
+
+class ModelStore:
+    """Saved model versions under one directory.
+
+    Layout: ``<root>/v<N>/model.joblib`` and ``<root>/v<N>/metadata.json``, and
+    ``<root>/ACTIVE`` holding the name of the version the app serves. A version is
+    written into a hidden temporary directory and renamed into place in one step, so a
+    crash never leaves a half-written version; the active pointer is replaced atomically.
+
+    Parameters
+    ----------
+    root : path
+        The store's directory; created when first written.
+    """
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+
+    # -- reading ----------------------------------------------------------------------
+    def versions(self) -> list[str]:
+        """Names of the saved versions, oldest first."""
+        if not self.root.is_dir():
+            return []
+        found = [
+            p.name
+            for p in self.root.iterdir()
+            if p.is_dir() and _VERSION_RE.match(p.name) and (p / METADATA_FILE).exists()
+        ]
+        return sorted(found, key=lambda v: int(v[1:]))
+
+    def active_version(self) -> str | None:
+        """The active version's name, or None when nothing is active."""
+        pointer = self.root / ACTIVE_FILE
+        if not pointer.exists():
+            return None
+        version = pointer.read_text().strip()
+        return version if version in self.versions() else None
+
+    def metadata(self, version: str) -> dict:
+        """The metadata of one version."""
+        path = self._path(version) / METADATA_FILE
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise ModelStoreError(
+                f"model {version} has unreadable metadata ({exc}); delete it and retrain"
+            ) from exc
+
+    def list(self) -> list[VersionInfo]:
+        """Every version with its metadata, newest first, the active one marked."""
+        active = self.active_version()
+        return [VersionInfo(v, v == active, self.metadata(v)) for v in reversed(self.versions())]
+
+    def load(self, version: str | None = None) -> tuple[SegmentationModel, dict]:
+        """Load a version (the active one by default) and its metadata.
+
+        Raises
+        ------
+        ModelStoreError
+            When it does not exist, or was saved with another scikit-learn version
+            (the message offers to retrain instead of unpickling across versions).
+        """
+        version = version or self.active_version()
+        if version is None:
+            raise ModelStoreError("no model is trained yet; train one first")
+        metadata = self.metadata(version)
+        saved = metadata.get("library_versions", {}).get("scikit-learn")
+        if saved != sklearn.__version__:
+            raise ModelStoreError(
+                f"model {version} was saved with scikit-learn {saved} but this is "
+                f"{sklearn.__version__}; retrain the model on its data to use it here"
+            )
+        try:
+            model = joblib.load(self._path(version) / MODEL_FILE)
+        except Exception as exc:  # a corrupt or foreign file: say so, never crash
+            raise ModelStoreError(
+                f"model {version} could not be loaded ({exc}); delete it and retrain"
+            ) from exc
+        return model, metadata
+
+    # -- writing ----------------------------------------------------------------------
+    def save(
+        self,
+        model: SegmentationModel,
+        *,
+        data: pd.DataFrame,
+        data_name: str,
+        activate: bool = True,
+        extra: dict | None = None,
+    ) -> str:
+        """Save a fitted model as a new immutable version and optionally activate it.
+
+        Parameters
+        ----------
+        model : SegmentationModel
+            A fitted model.
+        data : DataFrame
+            Its training table (for the fingerprint).
+        data_name : str
+            Where the data came from, shown in the model history.
+        activate : bool, default=True
+        extra : dict, optional
+            More metadata (e.g. the transaction report).
+
+        Returns
+        -------
+        str
+            The new version's name, e.g. ``"v3"``.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        metadata = {
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "data_name": data_name,
+            "data_fingerprint": fingerprint(data),
+            **model.summary(),
+            "recommended_k_rule": model.sweep_.rule if model.sweep_ else None,
+            "sweep": model.sweep_.to_dict() if model.sweep_ else None,
+            "schema": model.schema_.to_dict(),
+            "params": {
+                "k": model.k,
+                "k_range": list(model.k_range),
+                "scaler": model.scaler,
+                "outlier_method": model.outlier_method,
+                "random_state": model.random_state,
+            },
+            "library_versions": library_versions(),
+            **(extra or {}),
+        }
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
+        try:
+            joblib.dump(model, staging / MODEL_FILE)
+            while True:
+                existing = [int(v[1:]) for v in self.versions()]
+                existing += [
+                    int(m.group(1)) for p in self.root.iterdir() if (m := _VERSION_RE.match(p.name))
+                ]
+                existing.append(self._last_number())
+                version = f"v{max(existing) + 1}"
+                metadata["version"] = version
+                _write_json(staging / METADATA_FILE, metadata)
+                try:
+                    # Atomic: the version appears whole or not at all.
+                    os.rename(staging, self.root / version)
+                    _atomic_write_text(self.root / COUNTER_FILE, version[1:])
+                    break
+                except OSError:
+                    if not (self.root / version).exists():
+                        raise
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        if activate:
+            self.activate(version)
+        return version
+
+    def activate(self, version: str) -> None:
+        """Make ``version`` the one the app serves (also how to roll back)."""
+        self._path(version)
+        if version not in self.versions():
+            raise ModelStoreError(
+                f"model {version} does not exist; "
+                f"the versions are {', '.join(self.versions()) or 'none'}"
+            )
+        _atomic_write_text(self.root / ACTIVE_FILE, version)
+
+    def delete(self, version: str) -> None:
+        """Delete a version. The active version cannot be deleted: activate another first."""
+        path = self._path(version)
+        if version not in self.versions():
+            raise ModelStoreError(f"model {version} does not exist")
+        if version == self.active_version():
+            raise ModelStoreError(
+                f"model {version} is active; activate another version before deleting it"
+            )
+        # Rename first so a crash mid-delete never leaves a half version that lists.
+        trash = self.root / f".trash-{version}-{os.getpid()}"
+        os.rename(path, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+
+    def _last_number(self) -> int:
+        try:
+            return int((self.root / COUNTER_FILE).read_text().strip())
+        except (OSError, ValueError):
+            return 0
+
+    def _path(self, version: str) -> Path:
+        """The directory of a version; names are checked so nothing outside the store loads."""
+        if not isinstance(version, str) or not _VERSION_RE.match(version):
+            raise ModelStoreError(f"{version!r} is not a model version; versions look like v1, v2")
+        path = self.root / version
+        if not path.is_dir():
+            raise ModelStoreError(
+                f"model {version} does not exist; "
+                f"the versions are {', '.join(self.versions()) or 'none'}"
+            )
+        return path
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    """Write a small file so readers see the old or the new content, never a mix."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text + "\n")
+    os.replace(tmp, path)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(json_safe(data), indent=2, allow_nan=False))
+
+
+def json_safe(value: object) -> object:
+    """Recursively turn numpy scalars into Python ones and NaN/inf into None."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    if value is None or isinstance(value, str):
+        return value
+    return str(value)

@@ -1,0 +1,186 @@
+"""The command line, run as a user would: a subprocess, its exit status, stdout and stderr."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RECORD = (
+    '{"age": 35, "gender": "Male", "income": 65000, "spending_score": 75, '
+    '"region": "North", "purchase_frequency": 24, "avg_order_value": 450, "recency": 15}'
+)
+
+
+def run(*args, stdin=None, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "segmentation", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        input=stdin,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def data_csv(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli") / "customers.csv"
+    result = run("generate", "--rows", "600", "--seed", "7", "--out", str(path))
+    assert result.returncode == 0, result.stderr
+    return path
+
+
+def test_generate_default_matches_committed_file(tmp_path):
+    out = tmp_path / "c.csv"
+    assert run("generate", "--out", str(out)).returncode == 0
+    assert out.read_bytes() == (ROOT / "data" / "customers.csv").read_bytes()
+
+
+def test_train_prints_summary_json(data_csv, tmp_path):
+    result = run("train", "--data", str(data_csv), "--models-dir", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    for key in (
+        "version",
+        "k",
+        "silhouette",
+        "davies_bouldin",
+        "calinski_harabasz",
+        "inertia",
+        "n_rows",
+        "n_train_rows",
+        "n_outliers_removed",
+        "features",
+        "segments",
+    ):
+        assert key in summary
+    assert summary["version"] == "v1" and summary["n_rows"] == 600
+    assert {"cluster", "name", "size"} == set(summary["segments"][0])
+    assert sum(s["size"] for s in summary["segments"]) == 600
+
+
+def test_train_fixed_k_exclude_and_id(data_csv, tmp_path):
+    result = run(
+        "train",
+        "--data",
+        str(data_csv),
+        "--k",
+        "3",
+        "--exclude",
+        "Region",
+        "Gender",
+        "--id-column",
+        "CustomerID",
+        "--seed",
+        "1",
+        "--models-dir",
+        str(tmp_path),
+    )
+    summary = json.loads(result.stdout)
+    assert summary["k"] == 3
+    assert "Region" not in summary["features"] and "CustomerID" not in summary["features"]
+
+
+def test_predict_file_to_file_and_stdout(data_csv, tmp_path):
+    models = str(tmp_path / "m")
+    run("train", "--data", str(data_csv), "--k", "4", "--models-dir", models)
+    out = tmp_path / "labeled.csv"
+    result = run("predict", "--data", str(data_csv), "--out", str(out), "--models-dir", models)
+    assert result.returncode == 0, result.stderr
+    labeled = pd.read_csv(out)
+    original = pd.read_csv(data_csv)
+    assert list(labeled.columns) == [*original.columns, "cluster", "segment", "cluster_distance"]
+    assert len(labeled) == len(original)
+    piped = run(
+        "predict", "--data", "-", "--out", "-", "--models-dir", models, stdin=data_csv.read_text()
+    )
+    assert piped.returncode == 0, piped.stderr
+    assert (
+        piped.stdout.splitlines()[0].endswith("cluster,segment,cluster_distance")
+        or "cluster_distance" in piped.stdout.splitlines()[0]
+    )
+    assert len(piped.stdout.strip().splitlines()) == len(original) + 1
+
+
+def test_predict_json_trains_default_first(tmp_path):
+    models = tmp_path / "fresh"
+    result = run("predict", "--json", RECORD, "--models-dir", str(models))
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert set(answer) >= {
+        "cluster",
+        "segment",
+        "cluster_distance",
+        "characteristics",
+        "recommendations",
+        "warnings",
+    }
+    assert any("TotalSpend" in w for w in answer["warnings"])
+    listing = json.loads(run("models", "--models-dir", str(models)).stdout)
+    assert listing["active"] == "v1" and listing["versions"][0]["active"] is True
+
+
+def test_models_dir_from_environment(tmp_path, data_csv):
+    env = {"SEGMENTATION_MODELS_DIR": str(tmp_path / "env")}
+    assert run("train", "--data", str(data_csv), "--k", "3", env=env).returncode == 0
+    assert (tmp_path / "env" / "v1" / "metadata.json").exists()
+
+
+def _write(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "args_fn,match",
+    [
+        (lambda t: ["train", "--data", str(t / "missing.csv")], "missing.csv"),
+        (lambda t: ["train", "--data", _write(t, "empty.csv", b"")], "empty"),
+        (
+            lambda t: ["train", "--data", _write(t, "img.csv", b"\x89PNG\r\n\x1a\n\x00\x00binary")],
+            "not a table",
+        ),
+        (
+            lambda t: ["train", "--data", _write(t, "few.csv", b"id,x\na,1\nb,2\n"), "--k", "3"],
+            "usable row",
+        ),
+        (
+            lambda t: ["train", "--data", _write(t, "ids.csv", b"id,c\na,1\nb,1\nc,1\nd,1\n")],
+            "nothing to cluster",
+        ),
+        (lambda t: ["predict", "--json", "{not json", "--models-dir", str(t)], "not valid JSON"),
+        (lambda t: ["predict", "--data", str(t / "x.csv")], "--out"),
+        (lambda t: ["train"], "required"),
+        (lambda t: ["train", "--data", "x.csv", "--k", "1"], "at least 2"),
+        (
+            lambda t: ["predict", "--json", "{}", "--model", "../../etc", "--models-dir", str(t)],
+            "not a model version",
+        ),
+    ],
+    ids=[
+        "missing-file",
+        "empty-file",
+        "not-a-table",
+        "too-few-rows",
+        "nothing-to-cluster",
+        "bad-json",
+        "no-out",
+        "usage",
+        "bad-k",
+        "bad-version",
+    ],
+)
+def test_bad_input_exit_2_one_line(tmp_path, args_fn, match):
+    result = run(*args_fn(tmp_path))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert match in lines[0]

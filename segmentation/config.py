@@ -20,7 +20,7 @@ DEFAULT_DATA = DATA_DIR / "customers.csv"
 DEFAULT_SEED = 42
 
 #: Largest upload or input file accepted, in megabytes (``SEGMENTATION_MAX_UPLOAD_MB``).
-MAX_UPLOAD_MB = int(os.environ.get("SEGMENTATION_MAX_UPLOAD_MB", "1024"))
+MAX_UPLOAD_MB = int(os.environ.get("SEGMENTATION_MAX_UPLOAD_MB", "400"))
 
 
 def models_dir() -> Path:

@@ -26,6 +26,8 @@ ACTIVE_FILE = "ACTIVE"
 COUNTER_FILE = "LAST_VERSION"
 MODEL_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
+#: The training table, kept so every page can show the customers a version learned from.
+DATA_FILE = "training.parquet"
 _VERSION_RE = re.compile(r"^v(\d{1,6})$")
 
 
@@ -136,6 +138,13 @@ class ModelStore:
             ) from exc
         return model, metadata
 
+    def training_data(self, version: str) -> pd.DataFrame:
+        """The table a version was trained on, as it was read."""
+        path = self._path(version) / DATA_FILE
+        if not path.exists():
+            raise ModelStoreError(f"model {version} has no stored training data; retrain it")
+        return pd.read_parquet(path)
+
     # -- writing ----------------------------------------------------------------------
     def save(
         self,
@@ -187,6 +196,7 @@ class ModelStore:
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
         try:
             joblib.dump(model, staging / MODEL_FILE)
+            _write_parquet(data, staging / DATA_FILE)
             while True:
                 existing = [int(v[1:]) for v in self.versions()]
                 existing += [
@@ -252,6 +262,17 @@ class ModelStore:
                 f"the versions are {', '.join(self.versions()) or 'none'}"
             )
         return path
+
+
+def _write_parquet(data: pd.DataFrame, path: Path) -> None:
+    """Parquet needs one type per column: mixed text/number columns are stored as text."""
+    frame = data.copy()
+    for column in frame.columns:
+        if frame[column].dtype == object:
+            values = frame[column]
+            frame[column] = values.where(values.isna(), values.astype(str))
+    frame.columns = [str(c) for c in frame.columns]
+    frame.to_parquet(path, index=False)
 
 
 def _atomic_write_text(path: Path, text: str) -> None:

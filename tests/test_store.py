@@ -111,3 +111,11 @@ def test_ensure_active_model_trains_default_once(tmp_path, monkeypatch):
     assert store.load()[1]["data_name"].startswith("customers.csv")
     os.remove(store.root / "ACTIVE")
     assert ensure_active_model(store) == "v1"
+
+
+def test_training_data_kept_with_version(store, small_model, customers):
+    data = customers[0].head(300)
+    v = store.save(small_model, data=data, data_name="a.csv")
+    back = store.training_data(v)
+    assert list(back.columns) == list(data.columns) and len(back) == 300
+    assert back["Income"].equals(data["Income"])

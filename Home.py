@@ -1,0 +1,112 @@
+"""Customer Segmentation Studio: the entry file (page config, navigation, shared sidebar)."""
+
+import streamlit as st
+from streamlit_option_menu import option_menu
+
+from segmentation import ui
+from segmentation.errors import SegmentationError
+
+st.set_page_config(
+    page_title="Customer Segmentation Studio", page_icon=":material/groups:", layout="wide"
+)
+
+
+def home() -> None:
+    """The landing page: what the app does, the active model, the three workflows."""
+    st.title("Customer Segmentation Studio")
+    st.write(
+        "Find out who your customers are: the studio groups them into segments with names, "
+        "traits and what to do about each. Label a fresh customer export with those segments, "
+        "and retrain when the business changes."
+    )
+    try:
+        model, meta = ui.active_model()
+    except SegmentationError as exc:
+        ui.show_error(exc, "The active model cannot be used")
+        st.page_link(PAGES["Retrain"], label="Retrain a model", icon=":material/refresh:")
+        return
+
+    st.subheader("Active model")
+    cols = st.columns(4)
+    cols[0].metric("Version", meta["version"])
+    cols[1].metric("Segments", meta["k"])
+    cols[2].metric(
+        "Silhouette",
+        ui.fmt_metric(meta.get("silhouette")),
+        help="-1 to 1: how much closer customers are to their own segment than to "
+        "the next one. Above 0.25 is a usable structure, above 0.5 a strong one.",
+    )
+    cols[3].metric("Customers", ui.fmt_int(meta["n_rows"]))
+    created = str(meta.get("created_at", ""))[:16].replace("T", " ")
+    st.caption(
+        f"Trained {created} UTC on **{meta.get('data_name')}**; "
+        f"features: {', '.join(meta['features'])}."
+    )
+
+    st.subheader("What would you like to do?")
+    cols = st.columns(3)
+    with cols[0].container(border=True):
+        st.markdown("**Understand my segments**")
+        st.caption("Who is in each segment, how they differ and what to do about each.")
+        st.page_link(PAGES["Overview"], label="Open the overview", icon=":material/dashboard:")
+        st.page_link(
+            PAGES["Cluster Analysis"], label="Compare segments", icon=":material/insights:"
+        )
+    with cols[1].container(border=True):
+        st.markdown("**Label a customer file**")
+        st.caption("Score one customer, or upload a CSV and download it with segments.")
+        st.page_link(PAGES["Predict"], label="Label customers", icon=":material/label:")
+    with cols[2].container(border=True):
+        st.markdown("**Retrain**")
+        st.caption("Train on new data, pick the number of segments, roll back a version.")
+        st.page_link(PAGES["Retrain"], label="Retrain the model", icon=":material/refresh:")
+    st.caption(f"Dataset in use: **{ui.dataset_in_use().name}**")
+
+
+PAGES = {
+    "Home": st.Page(home, title="Home", icon=":material/home:", default=True),
+    "Overview": st.Page(
+        "pages/1_Overview.py", title="Overview", url_path="overview", icon=":material/dashboard:"
+    ),
+    "Cluster Analysis": st.Page(
+        "pages/2_Cluster_Analysis.py",
+        title="Cluster Analysis",
+        url_path="cluster-analysis",
+        icon=":material/insights:",
+    ),
+    "Predict": st.Page(
+        "pages/3_Predict.py", title="Predict", url_path="predict", icon=":material/label:"
+    ),
+    "Explorer": st.Page(
+        "pages/4_Explorer.py", title="Explorer", url_path="explorer", icon=":material/table_view:"
+    ),
+    "Retrain": st.Page(
+        "pages/5_Retrain.py", title="Retrain", url_path="retrain", icon=":material/refresh:"
+    ),
+}
+#: Bootstrap icon names for the sidebar menu, in PAGES order.
+MENU_ICONS = ["house", "speedometer2", "bar-chart-line", "tag", "table", "arrow-repeat"]
+
+current = st.navigation(list(PAGES.values()), position="hidden")
+titles = list(PAGES)
+with st.sidebar:
+    # One menu instance per page: its selection starts at the page being shown, so a
+    # direct link or a page_link keeps the menu in step with the URL.
+    choice = option_menu(
+        "Segmentation Studio",
+        titles,
+        icons=MENU_ICONS,
+        menu_icon="people-fill",
+        default_index=titles.index(current.title),
+        key=f"menu_{current.title}",
+        styles={"container": {"padding": "0.25rem"}, "nav-link": {"font-size": "0.95rem"}},
+    )
+if choice and choice != current.title:
+    st.switch_page(PAGES[choice])
+
+try:
+    _, active_meta = ui.active_model()
+except SegmentationError:
+    active_meta = None
+ui.render_sidebar(active_meta)
+current.run()

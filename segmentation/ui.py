@@ -1,0 +1,190 @@
+"""Streamlit glue shared by every page: cached model loading, the dataset in use, the sidebar.
+
+The only engine module that imports streamlit. Pages call these helpers and the pure
+engine; nothing here holds per-user data in a shared cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from segmentation.config import models_dir
+from segmentation.errors import SegmentationError
+from segmentation.model import SegmentationModel
+from segmentation.store import ModelStore
+from segmentation.workflows import DEFAULT_DATA_NAME, ensure_active_model, load_default_data
+
+#: Session-state key of the dataset in use (Explorer and Retrain), a :class:`Dataset`.
+DATASET_KEY = "dataset"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A table the user is working with and where it came from."""
+
+    name: str
+    frame: pd.DataFrame
+    is_default: bool
+
+
+def store() -> ModelStore:
+    """The model store the app serves (``$SEGMENTATION_MODELS_DIR`` or ``models/``)."""
+    return ModelStore(models_dir())
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _load_model(root: str, version: str) -> tuple[SegmentationModel, dict]:
+    # Versions are immutable, so (store, version) identifies the fitted model for good.
+    return ModelStore(root).load(version)
+
+
+def active_model() -> tuple[SegmentationModel, dict]:
+    """The active model and its metadata, training the default model at first use.
+
+    Raises
+    ------
+    SegmentationError
+        When the active version cannot be loaded (e.g. saved by another scikit-learn).
+    """
+    models = store()
+    if models.active_version() is None:
+        with st.spinner("First start: training the default model on the bundled customers..."):
+            ensure_active_model(models)
+    version = models.active_version()
+    return _load_model(str(models.root), version)
+
+
+def clear_model_cache() -> None:
+    """Forget cached models and tables, after a version is deleted or the store changes."""
+    _load_model.clear()
+    labeled_training_data.clear()
+
+
+@st.cache_data(show_spinner="Labeling the training customers...", max_entries=4)
+def labeled_training_data(root: str, version: str) -> pd.DataFrame:
+    """The table a version was trained on with ``cluster``, ``segment``, ``cluster_distance``."""
+    model, _ = _load_model(root, version)
+    data = ModelStore(root).training_data(version)
+    return model.predict(data).join(data)
+
+
+def active_training_data() -> tuple[SegmentationModel, dict, pd.DataFrame]:
+    """The active model, its metadata and its labeled training customers."""
+    model, meta = active_model()
+    return model, meta, labeled_training_data(str(store().root), meta["version"])
+
+
+@st.cache_data(show_spinner=False)
+def _default_dataset() -> pd.DataFrame:
+    return load_default_data()
+
+
+def dataset_in_use() -> Dataset:
+    """The dataset Explorer and Retrain work on: an upload if the user made one, else the
+    bundled default. It lives in session state, so it survives page switches."""
+    current = st.session_state.get(DATASET_KEY)
+    if current is None:
+        current = Dataset(DEFAULT_DATA_NAME, _default_dataset(), True)
+    return current
+
+
+def use_dataset(dataset: Dataset | None) -> None:
+    """Make ``dataset`` the one in use (``None`` goes back to the bundled default)."""
+    if dataset is None:
+        st.session_state.pop(DATASET_KEY, None)
+    else:
+        st.session_state[DATASET_KEY] = dataset
+
+
+@st.cache_data(show_spinner="Reading the file...", max_entries=8)
+def read_upload(data: bytes, name: str) -> pd.DataFrame:
+    """Read an uploaded file once per content (cached by its bytes)."""
+    from segmentation.io import read_table
+
+    return read_table(data)
+
+
+def dataset_picker(key: str, label: str = "Upload a customer file (CSV or Excel)") -> Dataset:
+    """An uploader that replaces the dataset in use; shows which one is in use.
+
+    Bad files show ``st.error`` and leave the dataset in use unchanged.
+    """
+    current = dataset_in_use()
+    upload = st.file_uploader(
+        label,
+        type=["csv", "txt", "tsv", "xlsx"],
+        key=key,
+        help="Comma, semicolon, tab or pipe separated; UTF-8 or Latin-1; "
+        "or an Excel workbook (first sheet).",
+    )
+    if upload is not None and upload.name != current.name:
+        try:
+            frame = read_upload(upload.getvalue(), upload.name)
+        except SegmentationError as exc:
+            st.error(f"{upload.name}: {exc}")
+        else:
+            current = Dataset(upload.name, frame, False)
+            use_dataset(current)
+    cols = st.columns([4, 1])
+    cols[0].caption(
+        f"In use: **{current.name}** - {len(current.frame):,} rows, "
+        f"{current.frame.shape[1]} columns"
+    )
+    if not current.is_default and cols[1].button("Use bundled data", key=f"{key}_reset"):
+        use_dataset(None)
+        st.rerun()
+    return current
+
+
+def show_error(exc: Exception, what: str = "") -> None:
+    """Show a user error in the page; the page carries on."""
+    prefix = f"{what}: " if what else ""
+    st.error(f"{prefix}{exc}", icon=":material/error:")
+
+
+@contextmanager
+def user_errors(what: str = ""):
+    """Turn :class:`SegmentationError` raised inside the block into ``st.error``."""
+    try:
+        yield
+    except SegmentationError as exc:
+        show_error(exc, what)
+
+
+def progress_callback(bar) -> Callable[[float, str], None]:
+    """Adapt an ``st.progress`` bar to the engine's ``progress(fraction, message)``."""
+    return lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0), text=message)
+
+
+def render_sidebar(meta: dict | None) -> None:
+    """The active model and the dataset in use, shown on every page."""
+    with st.sidebar:
+        st.divider()
+        if meta is None:
+            st.caption("No model loaded.")
+        else:
+            created = str(meta.get("created_at", ""))[:16].replace("T", " ")
+            st.markdown(
+                f"**Active model** `{meta['version']}`  \n"
+                f"{meta['k']} segments - trained {created} UTC  \n"
+                f"on {meta.get('data_name', 'unknown data')}"
+            )
+        st.markdown(f"**Dataset in use**  \n{dataset_in_use().name}")
+
+
+def fmt_int(value: float) -> str:
+    """``1234`` -> ``"1,234"``."""
+    return f"{value:,.0f}"
+
+
+def fmt_metric(value: float | None, digits: int = 3) -> str:
+    """A quality metric with 3 significant decimals, or an en dash when undefined."""
+    if value is None or not np.isfinite(value):
+        return "-"
+    return f"{value:.{digits}f}"

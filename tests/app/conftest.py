@@ -1,0 +1,28 @@
+"""AppTest fixtures: the app run in-process against an isolated model store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+HOME = str(ROOT / "Home.py")
+TIMEOUT = 120
+
+
+@pytest.fixture
+def app(isolated_models_dir):
+    """A fresh session of the app on its Home page (the default model trained at first use)."""
+    at = AppTest.from_file(HOME, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def open_page(at: AppTest, page: str) -> AppTest:
+    """Switch to ``pages/<page>`` and run it, as a click in the sidebar menu would."""
+    at.switch_page(f"pages/{page}")
+    at.run()
+    return at

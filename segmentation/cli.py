@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--models-dir", help="model store (default: $SEGMENTATION_MODELS_DIR or models/)"
     )
+    _add_transaction_flags(train)
 
     predict = sub.add_parser("predict", help="label a table or one customer")
     source = predict.add_mutually_exclusive_group(required=True)
@@ -63,10 +65,57 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--out", help="labeled CSV to write, or - for standard output")
     predict.add_argument("--model", help="model version (default: the active one)")
     predict.add_argument("--models-dir", help="model store")
+    _add_transaction_flags(predict)
+
+    rfm = sub.add_parser(
+        "rfm", help="one row per customer from a transaction log, with RFM scores and segments"
+    )
+    rfm.add_argument("--data", required=True, help="transaction log (CSV or .xlsx), or -")
+    rfm.add_argument("--out", required=True, help="CSV path to write, or - for standard output")
+    _add_column_flags(rfm)
 
     models = sub.add_parser("models", help="list the saved model versions as JSON")
     models.add_argument("--models-dir", help="model store")
     return parser
+
+
+def _add_column_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("transaction columns (detected when not given)")
+    group.add_argument("--customer-col", help="customer id column")
+    group.add_argument("--date-col", help="order date column")
+    group.add_argument(
+        "--amount-col", help="line amount column (or --quantity-col and --price-col)"
+    )
+    group.add_argument("--quantity-col", help="quantity column")
+    group.add_argument("--price-col", help="unit price column")
+    group.add_argument("--invoice-col", help="invoice or order id column")
+
+
+def _add_transaction_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--transactions",
+        action="store_true",
+        help="the data is a transaction log: derive one row per customer "
+        "(Recency, Frequency, Monetary, AvgOrderValue, Tenure) first",
+    )
+    _add_column_flags(parser)
+
+
+_COLUMN_FLAGS = ("customer", "date", "amount", "quantity", "price", "invoice")
+
+
+def _customers(args: argparse.Namespace, data):
+    """The per-customer table: the data itself, or derived from a transaction log."""
+    if not getattr(args, "transactions", False) and args.command != "rfm":
+        if any(getattr(args, f"{f}_col", None) for f in _COLUMN_FLAGS):
+            raise SegmentationError("the transaction column flags go with --transactions")
+        return data, None
+    from segmentation.rfm import customers_from_transactions
+
+    columns = {f"{f}_col": getattr(args, f"{f}_col") for f in _COLUMN_FLAGS}
+    customers, report = customers_from_transactions(data, **columns)
+    print(report.summary(), file=sys.stderr)
+    return customers, report
 
 
 def _read(path: str):
@@ -108,7 +157,7 @@ def cmd_train(args: argparse.Namespace) -> None:
             f"--k-min and --k-max must satisfy 2 <= k-min <= k-max, got {args.k_min} and "
             f"{args.k_max}"
         )
-    data = _read(args.data)
+    data, report = _customers(args, _read(args.data))
     version, model = train_and_save(
         data,
         data_name=args.data,
@@ -118,6 +167,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         id_column=args.id_column,
         exclude=args.exclude,
         random_state=args.seed,
+        extra={"transactions": report.to_dict()} if report is not None else None,
     )
     _print_json({"version": version, **model.summary()})
 
@@ -145,11 +195,19 @@ def cmd_predict(args: argparse.Namespace) -> None:
         raise SegmentationError("--out is required with --data (a path, or - for standard output)")
     from segmentation.io import write_csv
 
-    data = _read(args.data)
+    data, _ = _customers(args, _read(args.data))
     prediction = model.predict(data)
     for warning in prediction.report.warnings():
         print(f"warning: {warning}", file=sys.stderr)
     write_csv(prediction.join(data), sys.stdout.buffer if args.out == "-" else args.out)
+
+
+def cmd_rfm(args: argparse.Namespace) -> None:
+    from segmentation.io import write_csv
+    from segmentation.rfm import rfm_scores
+
+    customers, _ = _customers(args, _read(args.data))
+    write_csv(rfm_scores(customers), sys.stdout.buffer if args.out == "-" else args.out)
 
 
 def cmd_models(args: argparse.Namespace) -> None:
@@ -187,6 +245,7 @@ COMMANDS = {
     "train": cmd_train,
     "predict": cmd_predict,
     "models": cmd_models,
+    "rfm": cmd_rfm,
 }
 
 
@@ -207,6 +266,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, MemoryError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        # The reader (e.g. `head`) closed the pipe: stop quietly, no traceback at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130

@@ -184,3 +184,98 @@ def test_bad_input_exit_2_one_line(tmp_path, args_fn, match):
     assert len(lines) == 1, result.stderr
     assert "Traceback" not in result.stderr
     assert match in lines[0]
+
+
+def _transactions(tmp_path):
+    lines = ["InvoiceNo,InvoiceDate,CustomerID,Quantity,UnitPrice"]
+    for c in range(40):
+        for i in range(1 + c % 4):
+            day = 1 + (c * 7 + i * 3) % 28
+            lines.append(f"{1000 + c * 10 + i},2024-03-{day:02d},{500 + c}.0,{1 + i},{5 + c}")
+    lines.append("C9999,2024-03-20,501.0,-1,6")
+    lines.append("2000,2024-03-21,,3,4")
+    path = tmp_path / "orders.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_rfm_command_writes_scores_and_segments(tmp_path):
+    out = tmp_path / "rfm.csv"
+    result = run("rfm", "--data", str(_transactions(tmp_path)), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(out)
+    assert len(table) == 40
+    assert {
+        "CustomerID",
+        "Recency",
+        "Frequency",
+        "Monetary",
+        "R_Score",
+        "F_Score",
+        "M_Score",
+        "RFM_Score",
+        "RFM_Segment",
+    } <= set(table.columns)
+    assert "without a customer id" in result.stderr
+
+
+def test_rfm_explicit_columns_and_bad_column(tmp_path):
+    data = str(_transactions(tmp_path))
+    ok = run(
+        "rfm",
+        "--data",
+        data,
+        "--out",
+        "-",
+        "--customer-col",
+        "CustomerID",
+        "--date-col",
+        "InvoiceDate",
+        "--quantity-col",
+        "Quantity",
+        "--price-col",
+        "UnitPrice",
+        "--invoice-col",
+        "InvoiceNo",
+    )
+    assert ok.returncode == 0, ok.stderr
+    bad = run("rfm", "--data", data, "--out", "-", "--customer-col", "Nope")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_train_and_predict_transactions(tmp_path):
+    data = str(_transactions(tmp_path))
+    models = str(tmp_path / "m")
+    trained = run("train", "--data", data, "--transactions", "--k", "3", "--models-dir", models)
+    assert trained.returncode == 0, trained.stderr
+    summary = json.loads(trained.stdout)
+    assert set(summary["features"]) == {
+        "Recency",
+        "Frequency",
+        "Monetary",
+        "AvgOrderValue",
+        "Tenure",
+    }
+    out = tmp_path / "labeled.csv"
+    labeled = run(
+        "predict", "--data", data, "--transactions", "--out", str(out), "--models-dir", models
+    )
+    assert labeled.returncode == 0, labeled.stderr
+    assert len(pd.read_csv(out)) == 40
+
+
+def test_csv_injection_neutralized_in_cli_output(tmp_path):
+    models = str(tmp_path / "m")
+    src = pd.read_csv(ROOT / "data" / "customers.csv").head(60)
+    src["CustomerID"] = [f'=HYPERLINK("x{i}")' if i % 2 else f"c{i}" for i in range(60)]
+    path = tmp_path / "in.csv"
+    src.to_csv(path, index=False)
+    assert run("train", "--data", str(path), "--k", "3", "--models-dir", models).returncode == 0
+    out = tmp_path / "out.csv"
+    assert (
+        run("predict", "--data", str(path), "--out", str(out), "--models-dir", models).returncode
+        == 0
+    )
+    labeled = pd.read_csv(out)
+    assert labeled["CustomerID"].iloc[1].startswith("'=")
+    assert labeled["Age"].dtype.kind in "if"

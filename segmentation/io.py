@@ -1,0 +1,920 @@
+"""Read the tables analysts actually have (CSV, TSV, Excel) and write CSVs safe to open."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import os
+import re
+import sys
+import uuid
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pa_compute
+import pyarrow.csv as pa_csv
+
+from segmentation import config
+from segmentation.errors import DataError
+
+__all__ = [
+    "FORMULA_PREFIXES",
+    "NA_TOKENS",
+    "neutralize_formulas",
+    "parse_datetimes",
+    "read_table",
+    "to_csv_bytes",
+    "write_csv",
+]
+
+#: Cell values read as missing (compared case-insensitively, after stripping spaces).
+NA_TOKENS: tuple[str, ...] = (
+    "",
+    "NA",
+    "N/A",
+    "n/a",
+    "NaN",
+    "nan",
+    "null",
+    "NULL",
+    "None",
+    "-",
+    "?",
+    "#N/A",
+)
+
+#: First characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection).
+FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+
+#: Delimiters tried, in order of preference when two fit equally well.
+DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
+
+#: Share of non-missing values that must parse for a text column to become numbers or dates.
+PARSE_THRESHOLD = 0.95
+
+
+def _digits(pattern: str) -> str:
+    return pattern.replace(r"\d", "[0-9]")
+
+
+_NA_LOWER = frozenset(token.lower() for token in NA_TOKENS)
+# pyarrow matches null tokens exactly, so give it the usual spellings; the rest (" NA ", "nULL")
+# are caught by the case-insensitive pass over text columns.
+_ARROW_NULLS = sorted(
+    {variant for t in NA_TOKENS for variant in (t, t.lower(), t.upper(), t.title())}
+)
+
+_SAMPLE_BYTES = 1 << 16  # enough for ~50 lines of almost any export
+_SNIFF_RECORDS = 50
+_CHECK_VALUES = 1000  # values looked at before committing to a full-column conversion
+_SINGLE_COLUMN_SEP = "\x1f"  # ASCII unit separator: never in real text, so nothing is split
+_WRITE_CHUNK_ROWS = 100_000
+
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"%PDF-", "a PDF document"),
+    (b"\x1f\x8b", "a gzip-compressed file"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old-style Excel .xls (or other Office) file"),
+)
+_ZIP_MAGIC = b"PK\x03\x04"
+
+# Numbers as analysts type them. "Unambiguous" patterns decide, per column, whether "," or
+# "." is the decimal mark; "1,234" and "1.234" alone say nothing. Patterns used on columns
+# spell digits [0-9] and list whitespace explicitly: pandas runs them in pyarrow's RE2 only
+# then (``\d`` on non-ASCII text and ``\s`` fall back to a per-row Python loop).
+_US_UNAMBIGUOUS = _digits(
+    r"[+-]?\d{1,3}(,\d{3}){2,}(\.\d*)?|[+-]?\d{1,3}(,\d{3})+\.\d*|[+-]?\d*\.(\d{1,2}|\d{4,})"
+)
+_EU_UNAMBIGUOUS = _digits(
+    r"[+-]?\d{1,3}(\.\d{3}){2,}(,\d*)?|[+-]?\d{1,3}(\.\d{3})+,\d*|[+-]?\d*,(\d{1,2}|\d{4,})"
+)
+_US_GROUPED = _digits(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
+_EU_GROUPED = _digits(r"[+-]?\d{1,3}(\.\d{3})+(,\d+)?|[+-]?\d+,\d+")
+_NUMBER_NOISE = "[ \t\n\r\u00a0\u202f'\u2019$\u20ac\u00a3\u00a5%]"  # real characters, not escapes
+_HAS_DIGIT = "[0-9]"
+
+# Date shapes; each maps to the explicit formats tried for it (vectorized, no per-row guess).
+_ISO_DATE = _digits(
+    r"\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?"
+)
+_YMD_SLASH = _digits(r"\d{4}/\d{1,2}/\d{1,2}( \d{1,2}:\d{2}(:\d{2})?)?")
+_DMY = _digits(r"\d{1,2}[-/.]\d{1,2}[-/.]\d{4}( \d{1,2}:\d{2}(:\d{2})?)?")
+_DMY_PARTS = _digits(r"^(?P<first>\d{1,2})(?P<sep>[-/.])(?P<second>\d{1,2})")
+_TIME_FORMATS = ("", " %H:%M", " %H:%M:%S")
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------
+
+
+def read_table(source: Any, *, max_bytes: int | None = None) -> pd.DataFrame:
+    """Read a CSV/TSV/Excel table the way an analyst exported it.
+
+    The format is found from the content, not the file name: an ``.xlsx`` workbook (first
+    sheet) or delimited text in UTF-8 (with or without BOM), UTF-16 with BOM, or Latin-1 /
+    Windows-1252. The delimiter is detected among ``,`` ``;`` tab and ``|``.
+
+    Parameters
+    ----------
+    source : str, pathlib.Path, bytes or binary file-like
+        A path (``"-"`` reads standard input), the raw bytes, or an object with
+        ``getvalue()`` or ``read()`` such as Streamlit's ``UploadedFile``, ``io.BytesIO``
+        or ``sys.stdin.buffer``. The content is read once.
+    max_bytes : int, optional
+        Largest accepted payload. Defaults to ``segmentation.config.MAX_UPLOAD_MB`` MiB.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column per header field, with a fresh ``RangeIndex``:
+
+        - header names stripped (also of a BOM), inner whitespace collapsed, empty names
+          replaced by ``column_<position>`` and duplicates numbered (``Name``, ``Name_2``);
+        - cells equal to one of :data:`NA_TOKENS` (any case, surrounding spaces ignored)
+          are missing;
+        - numbers are ``int64`` or ``float64``. Text columns become numbers when at least
+          95% of their values parse after removing thousands separators (``1,234``,
+          ``1 234``, ``1'234``, ``1.234,5``), currency symbols, ``%`` (kept as written:
+          ``12%`` -> 12.0) and accounting parentheses (``(5)`` -> -5). Whether ``,`` or
+          ``.`` is the decimal mark is decided per column from values that can only be read
+          one way; when every value is ambiguous, ``,`` is the decimal mark in ``;``-separated
+          files and ``.`` otherwise. A column is left as text if a value that does not parse
+          contains a digit (``C536379``, ``85123A``): it is a code, not a number with typos;
+        - dates become ``datetime64``: ISO ``2012-09-04[ 08:26[:00]]``, ``2012/09/04`` and
+          ``04-09-2012`` / ``04/09/2012`` / ``04.09.2012`` (with optional time). See
+          :func:`parse_datetimes` for how day-first and month-first are told apart;
+        - everything else is text: ``object`` dtype with ``np.nan`` for missing values,
+          surrounding spaces stripped (``true``/``false`` too). A column with no value at
+          all is ``float64`` NaN.
+
+    Raises
+    ------
+    DataError
+        If the source is missing, a directory, larger than ``max_bytes``, empty, has a
+        header but no rows, is not a table (an image, a PDF, JSON...), has no detectable
+        delimiter, or has rows the CSV parser cannot read (the message gives the line).
+
+    Examples
+    --------
+    >>> read_table(b"name;amount\\nAnn;1.234,50\\n").to_dict("records")
+    [{'name': 'Ann', 'amount': 1234.5}]
+    """
+    limit = max_bytes if max_bytes is not None else config.MAX_UPLOAD_MB * 1024 * 1024
+    data, name = _read_source(source, limit, default_limit=max_bytes is None)
+    if data.startswith(_ZIP_MAGIC):
+        return _read_excel(data, name)
+    return _read_text(data, name)
+
+
+def parse_datetimes(
+    values: pd.Series, *, min_fraction: float = PARSE_THRESHOLD
+) -> pd.Series | None:
+    """Parse a text column as dates, or return ``None`` if it does not hold dates.
+
+    Only explicit formats are tried, each on the whole column at once: ISO 8601
+    (``2012-09-04``, ``2012-09-04 08:26:00``, ``2012-09-04T08:26``), ``2012/09/04`` and
+    the day-first / month-first forms ``04-09-2012``, ``04/09/2012``, ``04.09.2012``, with an
+    optional ``HH:MM[:SS]``. Whether ``04/09/2012`` is the 4th of September or the 9th of
+    April is decided from the whole column: a first field above 12 anywhere means day-first,
+    otherwise a second field above 12 means month-first; when every value is ambiguous
+    day-first is assumed (most exports outside the US). Two-digit years and month names are
+    not recognised. Pure numbers (years, ids, ``20120904``) are never dates.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Text values (non-string values are turned into text first).
+    min_fraction : float, default 0.95
+        Share of the non-missing values that must parse; the rest become ``NaT``.
+
+    Returns
+    -------
+    pandas.Series or None
+        ``datetime64`` values with the index of ``values`` (time zones are converted to
+        naive UTC), or ``None`` when fewer than ``min_fraction`` of the values parse.
+    """
+    text = values if values.dtype == "str" else values.astype("str")
+    text = text.str.strip()
+    present = text.notna() & (text != "")
+    n_present = int(present.sum())
+    if n_present == 0:
+        return None
+    # Cheap rejection on an even sample before touching the whole column.
+    sample = _even_sample(text[present])
+    shape = _date_shape(sample)
+    if shape.mean() < min_fraction * 0.9:
+        return None
+
+    formats: list[str] = []
+    if _fullmatch(text, _ISO_DATE).any():
+        formats.append("ISO8601")
+    if _fullmatch(text, _YMD_SLASH).any():
+        formats += [f"%Y/%m/%d{t}" for t in _TIME_FORMATS]
+    dmy = _fullmatch(text, _DMY)
+    if dmy.any():
+        parts = pa_compute.extract_regex(pa.array(text[dmy]), _DMY_PARTS)
+        first = pa_compute.max(
+            pa_compute.cast(pa_compute.struct_field(parts, "first"), pa.int64())
+        ).as_py()
+        second = pa_compute.max(
+            pa_compute.cast(pa_compute.struct_field(parts, "second"), pa.int64())
+        ).as_py()
+        day_first = first > 12 or second <= 12
+        order = "%d{0}%m{0}%Y" if day_first else "%m{0}%d{0}%Y"
+        for sep in pa_compute.unique(pa_compute.struct_field(parts, "sep")).to_pylist():
+            formats += [order.format(sep) + t for t in _TIME_FORMATS]
+
+    result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
+    for fmt in formats:
+        todo = result.isna() & present
+        if not todo.any():
+            break
+        result[todo] = _strptime(text[todo], fmt)
+    if result.notna().sum() < min_fraction * n_present:
+        return None
+    return result
+
+
+def _strptime(text: pd.Series, fmt: str) -> pd.Series:
+    """Parse with one explicit format; unparseable values become ``NaT``."""
+    if fmt != "ISO8601":  # pyarrow's strptime is several times faster than pandas'
+        values = pa.array(text)
+        parsed = pa_compute.strptime(values, format=fmt, unit="us", error_is_null=True)
+        # strptime rolls "31/02/2012" over to March 2nd: keep only dates whose day is as written.
+        day_at = ("%d", "%m", "%Y").index(fmt[:2])
+        day = pa_compute.extract_regex(values, _digits(rf"^(?:\d+[-/.]){{{day_at}}}(?P<day>\d+)"))
+        day = pa_compute.cast(pa_compute.struct_field(day, "day"), pa.int64())
+        valid = pa_compute.equal(pa_compute.day(parsed), day)
+        parsed = pa_compute.if_else(valid, parsed, pa.scalar(None, parsed.type))
+        return pd.Series(parsed.to_numpy(zero_copy_only=False), index=text.index)
+    try:
+        parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    except (ValueError, TypeError):  # e.g. mixed time-zone offsets
+        return pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        parsed = parsed.dt.tz_convert(None)
+    return parsed.astype("datetime64[us]")
+
+
+def _read_source(source: Any, limit: int, *, default_limit: bool) -> tuple[bytes, str]:
+    """Return the payload bytes and a name for messages, enforcing the size limit."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        _check_size(len(data), limit, default_limit)
+        return data, "the upload"
+    if isinstance(source, str) and source == "-":
+        return _read_stream(sys.stdin.buffer, limit, default_limit), "standard input"
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        name = str(source)
+        try:
+            if path.is_dir():
+                raise DataError(
+                    f"{name!r} is a folder, not a file; give the path of a CSV or .xlsx"
+                )
+            _check_size(path.stat().st_size, limit, default_limit)
+            return path.read_bytes(), name
+        except FileNotFoundError:
+            raise DataError(f"file {name!r} does not exist; check the path") from None
+        except PermissionError:
+            raise DataError(f"cannot read {name!r}: permission denied") from None
+        except OSError as exc:
+            raise DataError(f"cannot read {name!r}: {exc.strerror or exc}") from None
+    if hasattr(source, "getvalue") or hasattr(source, "read"):
+        name = getattr(source, "name", None)
+        name = name if isinstance(name, str) else "the upload"
+        if hasattr(source, "getvalue"):
+            data = source.getvalue()
+            data = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+            _check_size(len(data), limit, default_limit)
+            return data, name
+        return _read_stream(source, limit, default_limit), name
+    raise TypeError(
+        f"read_table takes a path, bytes or a binary file-like object, not {type(source).__name__}"
+    )
+
+
+def _read_stream(stream: IO[Any], limit: int, default_limit: bool) -> bytes:
+    """Read at most ``limit + 1`` bytes so an oversized stream is refused without buffering it."""
+    data = stream.read(limit + 1)
+    data = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    if len(data) > limit:
+        _check_size(None, limit, default_limit)
+    return data
+
+
+def _check_size(size: int | None, limit: int, default_limit: bool) -> None:
+    if size is not None and size <= limit:
+        return
+    what = f"the file is {_format_size(size)}" if size is not None else "the input is"
+    hint = (
+        "; upload a smaller file or a sample, or raise SEGMENTATION_MAX_UPLOAD_MB"
+        if default_limit
+        else "; use a smaller file or a sample"
+    )
+    raise DataError(f"{what} larger than the {_format_size(limit)} limit{hint}")
+
+
+def _format_size(n: int) -> str:
+    if n < 1024:
+        return f"{n:,} bytes"
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if n >= scale:
+            return f"{n / scale:,.1f} {unit}"
+    return f"{n:,} bytes"  # pragma: no cover - unreachable
+
+
+def _read_excel(data: bytes, name: str) -> pd.DataFrame:
+    """Read the first sheet of an .xlsx workbook; the header row is handled like CSV headers."""
+    try:
+        raw = pd.read_excel(io.BytesIO(data), sheet_name=0, header=None, engine="openpyxl")
+    except Exception as exc:  # openpyxl raises many types for a zip that is not a workbook
+        raise DataError(
+            f"{name!r} is a zip archive but not a readable .xlsx workbook ({exc}); "
+            "save it from Excel as .xlsx or CSV, or unzip it and upload the CSV inside"
+        ) from None
+    raw = raw.dropna(how="all").dropna(axis=1, how="all")
+    if raw.empty:
+        raise DataError("the file is empty; the first sheet has no cells")
+    header = ["" if pd.isna(v) else str(v) for v in raw.iloc[0]]
+    body = raw.iloc[1:].reset_index(drop=True)
+    if body.empty:
+        raise DataError(
+            "the file has a header but no data rows; add at least one row under the header"
+        )
+    body = body.infer_objects()
+    body.columns = _clean_names(header)
+    return _convert_columns(body, delimiter=",")
+
+
+def _read_text(data: bytes, name: str) -> pd.DataFrame:
+    """Read delimited text: checks, encoding, delimiter, then pyarrow with a pandas fallback."""
+    data = _to_utf8(data)
+    sample = _sample_text(data)
+    if not sample.strip() and not data.strip():
+        raise DataError(
+            "the file is empty; choose a file with a header row and at least one data row"
+        )
+    _reject_json(sample)
+
+    skip = 0
+    hint = re.match(r"sep=(.)\r?\n", sample)  # Excel's "sep=;" first line
+    if hint:
+        skip = 1
+        sample = sample[hint.end() :]
+    delimiter, header = _detect_delimiter(sample)
+    names = _clean_names(header)
+    # An odd number of quotes on a line means a quoted value spans lines: pyarrow must be told
+    # (it is slower then), so look for one in the sample; the pandas fallback catches the rest.
+    quoted_newlines = any(line.count('"') % 2 for line in sample.splitlines())
+    df = _parse_csv(data, delimiter, names, skip=skip, quoted_newlines=quoted_newlines)
+    df = _unwrap_quoted_rows(df, delimiter)
+    if len(df) == 0:
+        raise DataError(
+            "the file has a header but no data rows; add at least one row under the header"
+        )
+    return _convert_columns(df, delimiter=delimiter)
+
+
+def _to_utf8(data: bytes) -> bytes:
+    """Return UTF-8 bytes without BOM, transcoding UTF-16 and Latin-1/cp1252 content."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError:
+            pass  # fall through to the binary checks
+    _reject_binary(data[:8192])
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    head = _sample_bytes(data)
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return _decode_legacy(data).encode("utf-8")
+    return data
+
+
+def _decode_legacy(data: bytes) -> str:
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:  # the five bytes cp1252 leaves undefined
+        return data.decode("latin-1")
+
+
+def _reject_binary(head: bytes) -> None:
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            raise DataError(
+                f"this file is not a table (it looks like {what}); upload a CSV or .xlsx export"
+            )
+    if not head:
+        return
+    controls = sum(head.count(bytes([b])) for b in (*range(0, 9), *range(14, 32), 127))
+    if b"\x00" in head or controls / len(head) > 0.05:
+        raise DataError(
+            "this file is not a table (it looks like an image/binary file); "
+            "upload a CSV or .xlsx export"
+        )
+
+
+def _sample_bytes(data: bytes) -> bytes:
+    """Return whole lines from the start of ``data``, about ``_SAMPLE_BYTES`` long."""
+    if len(data) <= _SAMPLE_BYTES:
+        return data
+    cut = data.rfind(b"\n", 0, _SAMPLE_BYTES)
+    if cut < 0:  # one very long line: extend to its end
+        cut = data.find(b"\n", _SAMPLE_BYTES)
+        return data if cut < 0 else data[: cut + 1]
+    return data[: cut + 1]
+
+
+def _sample_text(data: bytes) -> str:
+    return _sample_bytes(data).decode("utf-8", errors="replace")
+
+
+def _reject_json(sample: str) -> None:
+    if re.match(r"\s*(\{|\[\s*[\[{\"\d\-\]tfn])", sample):
+        raise DataError(
+            "this file looks like JSON, not a table; export the data as CSV (or .xlsx) "
+            "and upload that"
+        )
+
+
+def _detect_delimiter(sample: str) -> tuple[str, list[str]]:
+    """Pick the delimiter giving the most consistent column count > 1 over the first records.
+
+    Returns the delimiter and the parsed header fields. Quoted fields are honoured.
+    """
+    scores = []
+    single_column = True
+    for delimiter in DELIMITERS:
+        reader = csv.reader(io.StringIO(sample), delimiter=delimiter)
+        records = [r for r in itertools.islice(reader, _SNIFF_RECORDS + 1) if r]
+        if not records:
+            continue
+        header, body = records[0], records[1:_SNIFF_RECORDS]
+        widths = [len(r) for r in body]
+        if len(header) > 1:
+            consistent = sum(w == len(header) for w in widths) / len(widths) if widths else 1.0
+            scores.append((consistent, len(header), delimiter, header))
+        elif widths and sum(w > 1 for w in widths) / len(widths) > 0.1:
+            single_column = False
+    if scores:
+        consistent, _, delimiter, header = max(scores, key=lambda s: (s[0], s[1]))
+        # A delimiter that appears in the header but splits rows erratically is kept only
+        # when it is the only candidate: the parser then reports the offending line.
+        if consistent >= 0.5 or len(scores) == 1:
+            return delimiter, header
+    elif single_column:
+        first = next((r for r in csv.reader(io.StringIO(sample)) if r), [""])
+        return _SINGLE_COLUMN_SEP, first[:1]
+    raise DataError(
+        "could not find a delimiter: rows do not split into the same number of columns with "
+        "',', ';', tab or '|'; export the table again as CSV"
+    )
+
+
+def _clean_names(raw: Sequence[str]) -> list[str]:
+    """Strip, collapse whitespace, name empty headers by position and number duplicates."""
+    names = []
+    for i, value in enumerate(raw, start=1):
+        name = re.sub(r"\s+", " ", str(value).replace("\ufeff", "")).strip()
+        names.append(name or f"column_{i}")
+    taken = set(names)
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        if name not in seen:
+            seen[name] = 1
+            out.append(name)
+            continue
+        n = seen[name]
+        while True:
+            n += 1
+            candidate = f"{name}_{n}"
+            if candidate not in taken:
+                break
+        seen[name] = n
+        taken.add(candidate)
+        out.append(candidate)
+    return out
+
+
+def _parse_csv(
+    data: bytes, delimiter: str, names: list[str], *, skip: int, quoted_newlines: bool
+) -> pd.DataFrame:
+    """Parse with pyarrow (multi-threaded); fall back to pandas, whose errors give a line."""
+    try:
+        return _parse_csv_arrow(data, delimiter, names, skip=skip, quoted_newlines=quoted_newlines)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return _parse_csv_pandas(data, delimiter, names, skip=skip)
+
+
+def _parse_csv_arrow(
+    data: bytes, delimiter: str, names: list[str], *, skip: int, quoted_newlines: bool
+) -> pd.DataFrame:
+    """Parse with ``pyarrow.csv``; raises ``ArrowInvalid`` on rows of the wrong width."""
+    read_options = pa_csv.ReadOptions(
+        column_names=names, skip_rows=skip + 1, block_size=1 << 22, use_threads=True
+    )
+    parse_options = pa_csv.ParseOptions(
+        delimiter=delimiter, newlines_in_values=quoted_newlines, quote_char='"'
+    )
+    convert_options = pa_csv.ConvertOptions(
+        null_values=_ARROW_NULLS,
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+        true_values=[],  # "true"/"false" stay text, as in the pandas fallback
+        false_values=[],
+        decimal_point="," if delimiter == ";" else ".",
+    )
+    table = pa_csv.read_csv(
+        pa.py_buffer(data),
+        read_options=read_options,
+        parse_options=parse_options,
+        convert_options=convert_options,
+    )
+    if any(pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type) for f in table.schema):
+        # Invalid UTF-8 beyond the sample: the file is really Latin-1/cp1252.
+        data = _decode_legacy(data).encode("utf-8")
+        return _parse_csv_arrow(data, delimiter, names, skip=skip, quoted_newlines=quoted_newlines)
+    columns = {}
+    for name, column in zip(names, table.itercolumns(), strict=True):
+        if pa.types.is_null(column.type):
+            columns[name] = pd.Series(np.nan, index=pd.RangeIndex(len(column)))
+        elif pa.types.is_time(column.type) or pa.types.is_duration(column.type):
+            columns[name] = column.cast(pa.string()).to_pandas()
+        else:
+            columns[name] = column.to_pandas(date_as_object=False)
+    return pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows))
+
+
+def _unwrap_quoted_rows(df: pd.DataFrame, delimiter: str) -> pd.DataFrame:
+    """Re-split rows that an export wrapped whole in quotes (``"1,""a, b"",2"``).
+
+    Such a row lands in the first column with every other column empty. It is replaced only
+    when its text splits into exactly the header's number of fields, so a genuine first value
+    containing the delimiter is left alone.
+    """
+    first = df.iloc[:, 0] if df.shape[1] > 1 else None
+    if first is None or not (first.dtype == object or first.dtype == "str"):
+        return df
+    rest = df.iloc[:, 1:]
+    blank = rest.isna() | rest.astype(object).eq("")
+    wrapped = blank.all(axis=1) & first.str.contains(delimiter, regex=False, na=False)
+    if not wrapped.any():
+        return df
+    inner = ("\n".join(first[wrapped].tolist()) + "\n").encode("utf-8")
+    try:
+        fixed = _parse_csv_arrow(inner, delimiter, list(df.columns), skip=-1, quoted_newlines=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return df
+    out = {}
+    for name in df.columns:
+        old, new = df[name], fixed[name]
+        same_kind = (pd.api.types.is_numeric_dtype(old) and pd.api.types.is_numeric_dtype(new)) or (
+            pd.api.types.is_datetime64_any_dtype(old) and pd.api.types.is_datetime64_any_dtype(new)
+        )
+        if same_kind and pd.api.types.is_numeric_dtype(old):
+            old, new = old.astype("float64"), new.astype("float64")
+        elif not same_kind:  # let the text conversion that follows decide for the whole column
+            old, new = old.astype("str"), new.astype("str")
+        old = old.copy()
+        old[wrapped] = new.to_numpy()
+        out[name] = old
+    return pd.DataFrame(out, index=df.index)
+
+
+def _parse_csv_pandas(data: bytes, delimiter: str, names: list[str], *, skip: int) -> pd.DataFrame:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = _decode_legacy(data)
+    try:
+        with warnings.catch_warnings():
+            # pandas only warns (and drops data) when the first row is longer than the header.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            return pd.read_csv(
+                io.StringIO(text),
+                sep=delimiter,
+                header=None,
+                names=names,
+                skiprows=skip + 1,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                index_col=False,
+                engine="c",
+                skip_blank_lines=True,
+            )
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame(columns=names)
+    except pd.errors.ParserWarning:
+        raise DataError(
+            f"line {skip + 2} has more fields than the header ({len(names)}); quote values "
+            f"that contain the delimiter {_delimiter_name(delimiter)} or fix that line"
+        ) from None
+    except (pd.errors.ParserError, ValueError, csv.Error) as exc:
+        message = str(exc)
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
+        if found:
+            expected, line, saw = found.groups()
+            raise DataError(
+                f"line {line} has {saw} fields but the header has {expected}; quote values "
+                f"that contain the delimiter {_delimiter_name(delimiter)} or fix that line"
+            ) from None
+        where = re.search(r"(line|row) (\d+)", message)
+        at = f" near {where.group(1)} {where.group(2)}" if where else ""
+        raise DataError(
+            f"could not read the file as a table{at} ({message.strip()}); check for an "
+            "unclosed quote or a broken line, or export it again as CSV"
+        ) from None
+
+
+def _delimiter_name(delimiter: str) -> str:
+    return {"\t": "tab", _SINGLE_COLUMN_SEP: "none"}.get(delimiter, repr(delimiter))
+
+
+def _convert_columns(df: pd.DataFrame, *, delimiter: str) -> pd.DataFrame:
+    """Turn text columns into numbers, dates or clean text; leave typed columns alone."""
+    out = {}
+    for name in df.columns:
+        column = df[name]
+        if column.dtype == object or column.dtype == "str":
+            column = _convert_text_column(column, european=delimiter == ";")
+        elif pd.api.types.is_datetime64_any_dtype(column):
+            if isinstance(column.dtype, pd.DatetimeTZDtype):
+                column = column.dt.tz_convert(None)
+            column = column.astype("datetime64[us]")
+        out[name] = column
+    return pd.DataFrame(out, index=pd.RangeIndex(len(df)))
+
+
+def _convert_text_column(values: pd.Series, *, european: bool) -> pd.Series:
+    """Return ``values`` as numbers, dates, or stripped text (object dtype, NaN missing)."""
+    text = values if values.dtype == "str" else values.astype("str")
+    text = text.str.strip()
+    text = text.mask(text.str.lower().isin(_NA_LOWER))
+    present = text.notna()
+    if not present.any():
+        return pd.Series(np.nan, index=values.index, dtype="float64")
+    numbers = _parse_numbers(text, present, european=european)
+    if numbers is not None:
+        return numbers
+    dates = parse_datetimes(text)
+    if dates is not None:
+        return dates
+    return text.astype(object)
+
+
+def _parse_numbers(text: pd.Series, present: pd.Series, *, european: bool) -> pd.Series | None:
+    sample = _even_sample(text[present])
+    if sample.str.contains(_HAS_DIGIT).mean() < PARSE_THRESHOLD * 0.9:
+        return None  # cheap rejection of ordinary text columns
+    if len(sample) < len(text) and _numbers_or_none(sample, european=european) is None:
+        return None
+    return _numbers_or_none(text, european=european)
+
+
+def _numbers_or_none(text: pd.Series, *, european: bool) -> pd.Series | None:
+    """Parse stripped text (NaN for missing) as numbers, or ``None`` if it is not numeric."""
+    present = text.notna()
+    cleaned = text.str.replace(_NUMBER_NOISE, "", regex=True)
+    accounting = cleaned.str.startswith("(", na=False) & cleaned.str.endswith(")", na=False)
+    if accounting.any():
+        cleaned = cleaned.mask(accounting, "-" + cleaned.str.slice(1, -1))
+    us_votes = int(_fullmatch(cleaned, _US_UNAMBIGUOUS).sum())
+    eu_votes = int(_fullmatch(cleaned, _EU_UNAMBIGUOUS).sum())
+    if eu_votes > us_votes or (eu_votes == us_votes and european):
+        grouped = _fullmatch(cleaned, _EU_GROUPED)
+        converted = cleaned.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    else:
+        grouped = _fullmatch(cleaned, _US_GROUPED)
+        converted = cleaned.str.replace(",", "", regex=False)
+    cleaned = cleaned.mask(grouped, converted)
+    numbers = pd.to_numeric(cleaned, errors="coerce").astype("float64")
+    failed = present & numbers.isna()
+    n_present = int(present.sum())
+    if failed.sum() > (1 - PARSE_THRESHOLD) * n_present:
+        return None
+    if failed.any() and text[failed].str.contains(_HAS_DIGIT).any():
+        return None  # codes such as "C536379" among numbers: keep the column as text
+    if not failed.any() and n_present == len(numbers) and _integral(numbers):
+        return numbers.astype("int64")
+    return numbers
+
+
+def _integral(numbers: pd.Series) -> bool:
+    array = numbers.to_numpy()
+    exact = np.all(np.abs(array) < 2**53)  # beyond that a float is no longer an exact integer
+    return bool(exact and np.all(array == np.round(array)))
+
+
+def _fullmatch(text: pd.Series, pattern: str) -> pd.Series:
+    return text.str.fullmatch(pattern).fillna(False).astype(bool)
+
+
+def _date_shape(text: pd.Series) -> pd.Series:
+    return _fullmatch(text, _ISO_DATE) | _fullmatch(text, _YMD_SLASH) | _fullmatch(text, _DMY)
+
+
+def _even_sample(values: pd.Series) -> pd.Series:
+    if len(values) <= _CHECK_VALUES:
+        return values
+    return values.iloc[np.linspace(0, len(values) - 1, _CHECK_VALUES).astype(np.int64)]
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------------
+
+
+def neutralize_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """Defuse spreadsheet formulas in text cells and column names (OWASP CSV injection).
+
+    A text value starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a
+    leading single quote, so Excel or LibreOffice shows it instead of evaluating it.
+    Numeric, boolean and date columns are left untouched: a negative number stays a number.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Any table. It is not modified.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with the same dtypes and index; column names are neutralized the same way.
+
+    Examples
+    --------
+    >>> neutralize_formulas(pd.DataFrame({"x": ["=1+1", "ok"]}))["x"].tolist()
+    ["'=1+1", 'ok']
+    """
+    out = df.copy(deep=False)  # copy-on-write: untouched columns are shared, never mutated
+    for position in range(out.shape[1]):
+        column = out.iloc[:, position]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            categories = column.cat.categories
+            safe_categories = _neutralize_labels(categories)
+            if not safe_categories.equals(categories) and safe_categories.is_unique:
+                out.isetitem(position, column.cat.rename_categories(safe_categories))
+            elif not safe_categories.equals(categories):  # "=a" and "'=a" both present
+                out.isetitem(position, _neutralize_text(column.astype(object)))
+        elif column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+            out.isetitem(position, _neutralize_text(column))
+    out.columns = _neutralize_labels(out.columns)
+    return out
+
+
+def _neutralize_text(column: pd.Series) -> pd.Series:
+    try:
+        risky = column.str.startswith(FORMULA_PREFIXES, na=False).astype(bool)
+    except AttributeError:  # an object column holding no strings at all
+        return column
+    if not risky.any():
+        return column
+    return column.mask(risky, "'" + column.where(risky, "").astype(str))
+
+
+def _neutralize_labels(labels: pd.Index) -> pd.Index:
+    """Neutralize column names or category labels (few values, so a comprehension is fine)."""
+    return pd.Index(
+        ["'" + v if isinstance(v, str) and v.startswith(FORMULA_PREFIXES) else v for v in labels],
+        name=labels.name,
+    )
+
+
+def to_csv_bytes(df: pd.DataFrame) -> bytes:
+    """Return ``df`` as a formula-safe UTF-8 CSV: header, no index, empty cells for missing.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table to export (typically for ``st.download_button``).
+
+    Returns
+    -------
+    bytes
+        The CSV text, neutralized with :func:`neutralize_formulas`. Dates without a time of
+        day are written as ``YYYY-MM-DD``; text is quoted. :func:`read_table` reads it back.
+    """
+    buffer = io.BytesIO()
+    _write_csv_stream(neutralize_formulas(df), buffer)
+    return buffer.getvalue()
+
+
+def write_csv(df: pd.DataFrame, dest: str | os.PathLike[str] | IO[bytes]) -> None:
+    """Write ``df`` as a formula-safe UTF-8 CSV, atomically when ``dest`` is a path.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table to write.
+    dest : str, pathlib.Path or binary file-like
+        A path, ``"-"`` for standard output, or an open binary stream. A path is written to
+        a temporary file in the same folder, flushed to disk, then renamed over ``dest``,
+        so a crash never leaves a half-written file; missing parent folders are created.
+
+    Raises
+    ------
+    DataError
+        If ``dest`` is a folder or cannot be written.
+    """
+    safe = neutralize_formulas(df)
+    if isinstance(dest, str) and dest == "-":
+        _write_csv_stream(safe, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+        return
+    if not isinstance(dest, (str, os.PathLike)):
+        if isinstance(dest, io.TextIOBase):
+            buffer = io.BytesIO()
+            _write_csv_stream(safe, buffer)
+            dest.write(buffer.getvalue().decode("utf-8"))
+        else:
+            _write_csv_stream(safe, dest)
+        return
+
+    path = Path(dest)
+    if path.is_dir():
+        raise DataError(f"{str(dest)!r} is a folder; give a file name such as out.csv")
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: never reuse someone else's file; mode 0o666 lets the umask decide.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(fd, "wb") as handle:
+            _write_csv_stream(safe, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise DataError(
+            f"cannot write {str(dest)!r}: {exc.strerror or exc}; choose a folder you can write to"
+        ) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _write_csv_stream(df: pd.DataFrame, sink: IO[bytes]) -> None:
+    """Stream ``df`` (already neutralized) to ``sink`` in row batches with pyarrow's writer."""
+    try:
+        if df.shape[1] == 1 and df.iloc[:, 0].isna().any():
+            # pyarrow writes a missing value alone on its row as a blank line, which readers
+            # skip; Python's csv module (behind pandas) writes '""' instead.
+            raise ValueError("single column with missing values")
+        prepared, schema = _arrow_ready(df)
+    except (pa.ArrowException, TypeError, ValueError):
+        sink.write(df.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+        return
+    options = pa_csv.WriteOptions(include_header=True)
+    with pa_csv.CSVWriter(sink, schema, write_options=options) as writer:
+        if len(prepared) == 0:
+            return
+        for start in range(0, len(prepared), _WRITE_CHUNK_ROWS):
+            chunk = prepared.iloc[start : start + _WRITE_CHUNK_ROWS]
+            writer.write_batch(
+                pa.RecordBatch.from_pandas(chunk, schema=schema, preserve_index=False)
+            )
+
+
+def _arrow_ready(df: pd.DataFrame) -> tuple[pd.DataFrame, pa.Schema]:
+    """Return a table pyarrow can write, and its schema (fixed once for every batch)."""
+    if df.columns.has_duplicates:
+        raise ValueError("duplicate column names")  # pandas fallback writes them as they are
+    prepared = df.copy(deep=False)
+    prepared.columns = [str(c) for c in df.columns]
+    date_only, whole_seconds = [], []  # written as 2012-09-04 / 2012-09-04 08:26:00
+    for position in range(prepared.shape[1]):
+        column = prepared.iloc[:, position]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            column = column.astype(object)
+        if column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) not in (
+            "string",
+            "empty",
+        ):
+            column = column.where(column.isna(), column.astype(str))  # mixed types: as text
+        if pd.api.types.is_datetime64_dtype(column):  # naive; aware ones keep their offset
+            valid = column.dropna()
+            if len(valid) and (valid == valid.dt.normalize()).all():
+                date_only.append(position)
+            elif (valid == valid.dt.floor("s")).all():
+                whole_seconds.append(position)
+        prepared.isetitem(position, column)
+    schema = pa.Schema.from_pandas(prepared, preserve_index=False)
+    for positions, arrow_type in ((date_only, pa.date32()), (whole_seconds, pa.timestamp("s"))):
+        for position in positions:
+            schema = schema.set(position, pa.field(schema.field(position).name, arrow_type))
+    return prepared, schema

@@ -194,12 +194,20 @@ def cmd_predict(args: argparse.Namespace) -> None:
     if args.out is None:
         raise SegmentationError("--out is required with --data (a path, or - for standard output)")
     from segmentation.io import write_csv
+    from segmentation.labeling import label_file
 
-    data, _ = _customers(args, _read(args.data))
-    prediction = model.predict(data)
-    for warning in prediction.report.warnings():
+    dest = sys.stdout.buffer if args.out == "-" else args.out
+    if args.transactions:
+        data, _ = _customers(args, _read(args.data))
+        prediction = model.predict(data)
+        warnings = prediction.report.warnings()
+        write_csv(prediction.join(data), dest)
+    else:
+        # The file is read once, labeled in chunks and streamed out (the fast path).
+        source = sys.stdin.buffer.read() if args.data == "-" else args.data
+        warnings = label_file(model, source, dest).report.warnings()
+    for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    write_csv(prediction.join(data), sys.stdout.buffer if args.out == "-" else args.out)
 
 
 def cmd_rfm(args: argparse.Namespace) -> None:

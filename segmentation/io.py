@@ -646,18 +646,28 @@ def _delimiter_name(delimiter: str) -> str:
 
 
 def _convert_columns(df: pd.DataFrame, *, delimiter: str) -> pd.DataFrame:
-    """Turn text columns into numbers, dates or clean text; leave typed columns alone."""
+    """Turn text columns into numbers, dates or clean text; leave typed columns alone.
+
+    Cells that did not parse in a column that became numeric are listed in the frame's
+    ``attrs["unparsed_values"]`` as ``{column: (count, first 1-based row numbers)}``, so
+    that prediction can report them rather than impute them silently.
+    """
     out = {}
+    unparsed = {}
     for name in df.columns:
         column = df[name]
         if column.dtype == object or column.dtype == "str":
             column = _convert_text_column(column, european=delimiter == ";")
+            if "unparsed" in column.attrs:
+                unparsed[name] = column.attrs.pop("unparsed")
         elif pd.api.types.is_datetime64_any_dtype(column):
             if isinstance(column.dtype, pd.DatetimeTZDtype):
                 column = column.dt.tz_convert(None)
             column = column.astype("datetime64[us]")
         out[name] = column
-    return pd.DataFrame(out, index=pd.RangeIndex(len(df)))
+    frame = pd.DataFrame(out, index=pd.RangeIndex(len(df)))
+    frame.attrs["unparsed_values"] = unparsed
+    return frame
 
 
 def _convert_text_column(values: pd.Series, *, european: bool) -> pd.Series:
@@ -711,6 +721,9 @@ def _numbers_or_none(text: pd.Series, *, european: bool) -> pd.Series | None:
         return None  # codes such as "C536379" among numbers: keep the column as text
     if not failed.any() and n_present == len(numbers) and _integral(numbers):
         return numbers.astype("int64")
+    if failed.any():
+        rows = (np.flatnonzero(failed.to_numpy())[:10] + 1).tolist()
+        numbers.attrs["unparsed"] = (int(failed.sum()), rows)
     return numbers
 
 

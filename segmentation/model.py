@@ -25,6 +25,9 @@ OUTPUT_COLUMNS = ("cluster", "segment", "cluster_distance")
 
 Progress = Callable[[float, str], None]
 
+#: Decimals kept of ``cluster_distance`` in outputs: ample for ranking, shorter files.
+DISTANCE_DECIMALS = 6
+
 #: Rows labeled at a time: bounds the memory of the dense transformed matrix.
 PREDICT_CHUNK = 200_000
 
@@ -281,7 +284,7 @@ class SegmentationModel:
                 "segment": pd.Categorical.from_codes(clusters, categories=names)
                 if n
                 else pd.Categorical([], categories=names),
-                "cluster_distance": distances,
+                "cluster_distance": np.round(distances, DISTANCE_DECIMALS),
             },
             index=data.index,
         )

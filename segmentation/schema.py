@@ -389,6 +389,8 @@ def prepare_features(
     out = {}
     n_rows = len(df)
     reference = pd.Timestamp(schema.reference_date) if schema.reference_date else None
+    # Cells the file reader already turned from junk into missing (see io.read_table).
+    unparsed = df.attrs.get("unparsed_values", {})
     for feature in schema.features:
         role = schema.spec(feature).role
         if feature not in found:
@@ -416,6 +418,8 @@ def prepare_features(
                 if bad.any():
                     rows = (np.flatnonzero(bad.to_numpy())[:max_rows_listed] + 1).tolist()
                     report.bad_values[feature] = (int(bad.sum()), rows)
+            if found[feature] in unparsed:
+                report.bad_values[feature] = unparsed[found[feature]]
             out[feature] = values.to_numpy(dtype=float, na_value=np.nan)
     features = pd.DataFrame(out, index=df.index)
     counts = features.isna().sum()

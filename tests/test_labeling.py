@@ -1,0 +1,95 @@
+"""The fast labeling path gives exactly what the general path gives, on clean and messy files."""
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from segmentation.io import read_table
+from segmentation.labeling import label_file
+from segmentation.model import OUTPUT_COLUMNS
+
+
+def _general(model, df):
+    return model.predict(df).join(df)
+
+
+@pytest.fixture
+def table(customers):
+    df = customers[0].head(400).copy()
+    df.loc[5, "Region"] = "Atlantis"  # a category never seen in training
+    df.loc[6, ["Income", "Gender"]] = np.nan
+    return df
+
+
+def test_fast_path_matches_predict(fitted, table, tmp_path):
+    path = tmp_path / "in.csv"
+    table.to_csv(path, index=False)
+    out = tmp_path / "out.csv"
+    report = label_file(fitted, path, out)
+    assert report.fast
+    labeled = pd.read_csv(out)
+    expected = _general(fitted, read_table(path))
+    assert list(labeled.columns) == [*table.columns, *OUTPUT_COLUMNS]
+    np.testing.assert_array_equal(labeled["cluster"], expected["cluster"])
+    np.testing.assert_allclose(labeled["cluster_distance"], expected["cluster_distance"], atol=1e-6)
+    assert (labeled["segment"] == expected["segment"]).all()
+    assert sum(report.segment_counts.values()) == 400
+
+
+def test_renamed_columns_take_the_fast_path(fitted, table):
+    renamed = table.rename(columns={"SpendingScore": "spending_score", "Region": "REGION"})
+    sink = io.BytesIO()
+    report = label_file(fitted, renamed.to_csv(index=False).encode(), sink)
+    assert report.fast and report.report.renamed["SpendingScore"] == "spending_score"
+    labeled = pd.read_csv(io.BytesIO(sink.getvalue()))
+    np.testing.assert_array_equal(labeled["cluster"], fitted.predict(table).labels["cluster"])
+
+
+@pytest.mark.parametrize("mess", ["junk-number", "semicolons", "bom"])
+def test_messy_files_fall_back_and_still_match(fitted, table, tmp_path, mess):
+    df = table.astype({"Income": object})
+    if mess == "junk-number":
+        df.loc[3, "Income"] = "unknown"
+    path = tmp_path / "in.csv"
+    sep = ";" if mess == "semicolons" else ","
+    text = df.to_csv(index=False, sep=sep)
+    path.write_bytes(("\ufeff" if mess == "bom" else "").encode() + text.encode())
+    out = tmp_path / "out.csv"
+    report = label_file(fitted, path, out)
+    assert not report.fast
+    labeled = pd.read_csv(out)
+    assert len(labeled) == 400
+    if mess == "junk-number":
+        assert report.report.bad_values["Income"] == (1, [4])
+
+
+def test_formulas_neutralized_on_the_fast_path(fitted, table, tmp_path):
+    df = table.copy()
+    df["CustomerID"] = df["CustomerID"].where(df.index % 2 == 0, "=1+1")
+    path = tmp_path / "in.csv"
+    df.to_csv(path, index=False)
+    out = tmp_path / "out.csv"
+    assert label_file(fitted, path, out).fast
+    labeled = pd.read_csv(out)
+    assert labeled.loc[1, "CustomerID"] == "'=1+1"
+    assert labeled["Age"].dtype.kind == "f"
+
+
+def test_failed_write_leaves_no_file(fitted, table, tmp_path, monkeypatch):
+    path = tmp_path / "in.csv"
+    table.to_csv(path, index=False)
+    out = tmp_path / "out.csv"
+    out.write_text("the user's old file\n")
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("segmentation.labeling.pa_csv.CSVWriter", boom)
+    with pytest.raises(OSError, match="disk full"):
+        label_file(fitted, path, out)
+    assert out.read_text() == "the user's old file\n"
+    assert [p.name for p in tmp_path.iterdir()] == sorted(["in.csv", "out.csv"]) or set(
+        p.name for p in tmp_path.iterdir()
+    ) == {"in.csv", "out.csv"}

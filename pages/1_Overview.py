@@ -1,0 +1,146 @@
+"""Overview: the active model's segments at a glance - key numbers, sizes, map, personas."""
+
+import pandas as pd
+import streamlit as st
+
+from segmentation import charts, ui
+from segmentation.errors import SegmentationError
+from segmentation.io import to_csv_bytes
+from segmentation.profiles import humanize
+
+
+@st.cache_data(show_spinner="Drawing the customer map...", max_entries=4)
+def customer_map(root: str, version: str, _model) -> pd.DataFrame:
+    """The 2-D projection of (a sample of) a version's training customers."""
+    return charts.pca_projection(_model, ui.labeled_training_data(root, version))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def spend_summary(root: str, version: str) -> tuple[str, float, float] | None:
+    """``(column, total, mean)`` of the spend column of the training data, if it has one."""
+    data = ui.labeled_training_data(root, version)
+    column = charts.spend_column(data)
+    if column is None:
+        return None
+    return column, float(data[column].sum()), float(data[column].mean())
+
+
+@st.cache_data(show_spinner=False, max_entries=2)
+def clustered_csv(root: str, version: str) -> bytes:
+    """The labeled training customers as a formula-safe CSV, built once per version."""
+    return to_csv_bytes(ui.labeled_training_data(root, version))
+
+
+st.title("Overview")
+try:
+    model, meta = ui.active_model()
+except SegmentationError as exc:
+    ui.show_error(exc, "The active model cannot be used")
+    st.stop()
+root, version = str(ui.store().root), meta["version"]
+profiles = model.profiles_
+metrics = model.metrics_
+
+st.caption(
+    f"Model {version}: {model.k_} segments of {ui.fmt_int(model.n_rows_)} customers "
+    f"from {meta.get('data_name', 'the training data')}."
+)
+
+with ui.user_errors("The key numbers cannot be computed"):
+    largest = max(profiles, key=lambda p: p.size)
+    spend = spend_summary(root, version)
+    # Two rows of three: wide enough for a segment name and a money amount.
+    cards = st.columns(3) + st.columns(3)
+    cards[0].metric("Customers", ui.fmt_int(model.n_rows_), border=True)
+    cards[1].metric("Segments", model.k_, border=True)
+    cards[3].metric(
+        "Silhouette",
+        ui.fmt_metric(metrics.silhouette),
+        border=True,
+        help="From -1 to 1: how much closer customers are to their own segment than to the "
+        "next one. Above 0.25 is a usable structure, above 0.5 a strong one.",
+    )
+    cards[4].metric(
+        "Davies-Bouldin",
+        ui.fmt_metric(metrics.davies_bouldin),
+        border=True,
+        help="0 or more: how much segments overlap. Lower is better; below 1 is good.",
+    )
+    cards[2].metric(
+        "Largest segment",
+        f"{largest.share:.1%}",
+        delta=largest.name,
+        delta_color="off",
+        delta_arrow="off",
+        border=True,
+        help=f"{largest.name}: {ui.fmt_int(largest.size)} customers.",
+    )
+    if spend:
+        column, total, mean = spend
+        if charts.is_average(column):
+            cards[5].metric(
+                humanize(column),
+                f"{mean:,.2f}",
+                border=True,
+                help=f"Average of {column} over all customers.",
+            )
+        else:
+            cards[5].metric(
+                humanize(column),
+                f"{total:,.0f}",
+                delta=f"{mean:,.0f} per customer",
+                delta_color="off",
+                delta_arrow="off",
+                border=True,
+                help=f"Sum of {column} over all customers.",
+            )
+
+st.subheader("Segment sizes")
+left, right = st.columns(2)
+left.plotly_chart(charts.segment_sizes_bar(profiles), key="sizes_bar")
+right.plotly_chart(charts.segment_sizes_donut(profiles), key="sizes_donut")
+
+st.subheader("Customer map")
+with ui.user_errors("The customer map cannot be drawn"):
+    points = customer_map(root, version, model)
+    st.plotly_chart(charts.pca_scatter(points), key="customer_map")
+    first, second = points.attrs["explained_variance_ratio"]
+    shown = (
+        f"a sample of {ui.fmt_int(len(points))} of {ui.fmt_int(points.attrs['n_customers'])} "
+        "customers"
+        if points.attrs["sampled"]
+        else f"all {ui.fmt_int(len(points))} customers"
+    )
+    st.caption(
+        f"Each dot is a customer ({shown}), placed so that similar customers sit close "
+        f"together. The two axes summarise all features and capture {first:.0%} and "
+        f"{second:.0%} of the variation between customers."
+    )
+
+st.subheader("The segments")
+PER_ROW = 3
+for start in range(0, len(profiles), PER_ROW):
+    for column, profile in zip(
+        st.columns(PER_ROW), profiles[start : start + PER_ROW], strict=False
+    ):
+        with column.container(border=True):
+            st.markdown(f"#### {profile.name}")
+            st.caption(
+                f"{ui.fmt_int(profile.size)} customers - {profile.share:.1%} of all customers"
+            )
+            st.markdown("**Key traits**\n" + "\n".join(f"- {t}" for t in profile.traits))
+            st.markdown("**What to do**\n" + "\n".join(f"- {r}" for r in profile.recommendations))
+
+st.subheader("Download")
+st.download_button(
+    "Download the clustered customers (CSV)",
+    data=lambda: clustered_csv(root, version),
+    file_name=f"segments_{version}.csv",
+    mime="text/csv",
+    icon=":material/download:",
+    on_click="ignore",
+)
+st.caption(
+    f"All {ui.fmt_int(model.n_rows_)} training customers with their segment "
+    "(columns segment, cluster and cluster_distance added)."
+)

@@ -1,0 +1,242 @@
+"""Cluster Analysis: compare segments feature by feature, on the customers the filters keep."""
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from segmentation import charts, ui
+from segmentation.errors import SegmentationError
+from segmentation.io import to_csv_bytes
+from segmentation.profiles import humanize
+
+#: Widgets keep their values for the whole session (``persist_state``), so the filters are
+#: still there after a visit to another page. The version is part of every key: another
+#: model has other segments and features.
+PREFIX = "cluster_analysis."
+
+
+@st.cache_data(show_spinner="Preparing the customers...", max_entries=2)
+def customers(root: str, version: str, _model) -> pd.DataFrame:
+    """A version's training customers, typed for filtering (see ``charts.analysis_frame``)."""
+    return charts.analysis_frame(_model, ui.labeled_training_data(root, version))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def filter_choices(root: str, version: str, _model) -> tuple[dict, dict, int]:
+    """Slider bounds, category values and the number of customers of a version."""
+    frame = customers(root, version, _model)
+    schema = _model.schema_
+    return (
+        charts.numeric_ranges(frame, schema.numeric),
+        charts.category_values(frame, schema.categorical),
+        len(frame),
+    )
+
+
+@st.cache_data(show_spinner="Applying the filters...", max_entries=16)
+def filtered_view(root: str, version: str, _model, filters: dict):
+    """``(matching customers, segment summaries, statistics table, point sample)``."""
+    frame = customers(root, version, _model)
+    subset = frame[charts.filter_mask(frame, **filters)]
+    schema = _model.schema_
+    profiles = charts.summarize_segments(
+        subset,
+        [p.name for p in _model.profiles_],
+        numeric=schema.numeric,
+        categorical=schema.categorical,
+        reference=frame,
+    )
+    stats = charts.segment_stats_table(subset, schema.numeric)
+    return len(subset), profiles, stats, charts.stratified_sample(subset, "segment")
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def category_mix(root: str, version: str, _model, filters: dict, column: str) -> go.Figure:
+    """The make-up of each segment by one categorical column, for the filtered customers."""
+    frame = customers(root, version, _model)
+    return charts.category_mix_chart(frame[charts.filter_mask(frame, **filters)], column)
+
+
+def reset_filters(keys: list[str]) -> None:
+    """Forget the filter widgets' values: they come back at their defaults."""
+    for key in keys:
+        st.session_state.pop(key, None)
+
+
+st.title("Cluster Analysis")
+try:
+    model, meta = ui.active_model()
+    root, version = str(ui.store().root), meta["version"]
+    ranges, category_options, n_total = filter_choices(root, version, model)
+except SegmentationError as exc:
+    ui.show_error(exc, "The active model cannot be used")
+    st.stop()
+schema = model.schema_
+names = [p.name for p in model.profiles_]
+persist = {"persist_state": "session"}
+ns = f"{PREFIX}{version}."  # namespace of this page's widget keys for the active version
+
+# -- filters ----------------------------------------------------------------------------------
+filter_keys = [ns + "segments"]
+filter_keys += [ns + f"range.{c}" for c in ranges]
+filter_keys += [ns + f"category.{c}" for c in category_options]
+with st.expander("Filters", expanded=True, icon=":material/filter_list:"):
+    segments = st.multiselect("Segments", names, default=names, key=ns + "segments", **persist)
+    chosen_categories = {}
+    grid = st.columns(2)
+    for i, column in enumerate(category_options):
+        chosen_categories[column] = grid[i % 2].multiselect(
+            humanize(column),
+            category_options[column],
+            default=category_options[column],
+            key=ns + f"category.{column}",
+            wrap=True,
+            **persist,
+        )
+    chosen_ranges = {}
+    grid = st.columns(4)
+    for i, (column, (low, high)) in enumerate(ranges.items()):
+        chosen_ranges[column] = grid[i % 4].slider(
+            humanize(column),
+            min_value=low,
+            max_value=high,
+            value=(low, high),
+            format="localized",
+            key=ns + f"range.{column}",
+            **persist,
+        )
+    st.button(
+        "Reset filters", on_click=reset_filters, args=(filter_keys,), icon=":material/restart_alt:"
+    )
+
+filters = {
+    "segments": list(segments),
+    "ranges": {c: (float(lo), float(hi)) for c, (lo, hi) in chosen_ranges.items()},
+    "categories": {c: list(v) for c, v in chosen_categories.items()},
+}
+n_matching, profiles, stats, sample = filtered_view(root, version, model, filters)
+st.markdown(f"**{ui.fmt_int(n_matching)} of {ui.fmt_int(n_total)} customers** match the filters.")
+if n_matching == 0:
+    st.warning(
+        "No customer matches these filters. Widen a range, select more segments or values, "
+        "or reset the filters.",
+        icon=":material/filter_alt_off:",
+    )
+    st.stop()
+sampled = len(sample) < n_matching
+sample_note = (
+    f"Showing a sample of {ui.fmt_int(len(sample))} of the {ui.fmt_int(n_matching)} "
+    "matching customers, drawn from every segment."
+    if sampled
+    else ""
+)
+numeric = list(schema.numeric)
+
+# -- segment profiles ---------------------------------------------------------------------
+st.subheader("How the segments compare")
+if numeric:
+    radar, note = st.columns([3, 2])
+    radar.plotly_chart(charts.radar_chart(profiles, numeric), key="radar")
+    note.markdown(
+        "Each spoke is a feature. A segment reaches the outer ring on the features where "
+        "its average is the highest of all segments, and the centre where it is the lowest. "
+        "Hover over a point to see the segment's average."
+    )
+else:
+    st.info("The model has no numeric features, so there is no radar to draw.")
+
+st.subheader("Differences from the average customer")
+st.plotly_chart(charts.difference_heatmap(profiles), key="heatmap")
+st.caption(
+    "Blue: above the average of all customers, red: below, in standard deviations "
+    "(0.5 is a clear difference, 1 or more a strong one). For a category value the "
+    "difference is in the share of customers that have it."
+)
+
+# -- one or two features -----------------------------------------------------------------
+default_pair = charts.most_distinct_features(model.profiles_, numeric, n=2)
+st.subheader("Two features side by side")
+if len(numeric) >= 2:
+    left, right = st.columns(2)
+    x = left.selectbox(
+        "Horizontal axis",
+        numeric,
+        index=numeric.index(default_pair[0]),
+        format_func=humanize,
+        key=ns + "scatter_x",
+        **persist,
+    )
+    y = right.selectbox(
+        "Vertical axis",
+        numeric,
+        index=numeric.index(default_pair[1]),
+        format_func=humanize,
+        key=ns + "scatter_y",
+        **persist,
+    )
+    st.plotly_chart(charts.feature_scatter(sample, x, y), key="scatter")
+    if sampled:
+        st.caption(sample_note)
+else:
+    st.info("A scatter needs two numeric features; the model has fewer.")
+
+st.subheader("Distribution of one feature")
+if numeric:
+    left, right = st.columns([3, 1])
+    feature = left.selectbox(
+        "Feature",
+        numeric,
+        index=numeric.index(default_pair[0]),
+        format_func=humanize,
+        key=ns + "distribution_feature",
+        **persist,
+    )
+    kind = right.radio(
+        "Chart", ["Box", "Violin"], horizontal=True, key=ns + "distribution_kind", **persist
+    )
+    st.plotly_chart(charts.feature_box(sample, feature, kind.lower()), key="distribution")
+    if sampled:
+        st.caption(sample_note)
+else:
+    st.info("The model has no numeric features.")
+
+st.subheader("Make-up of each segment")
+categorical = list(schema.categorical)
+if categorical:
+    column = st.selectbox(
+        "Categorical column",
+        categorical,
+        format_func=humanize,
+        key=ns + "category_column",
+        **persist,
+    )
+    st.plotly_chart(category_mix(root, version, model, filters, column), key="category_mix")
+else:
+    st.info("The model uses no categorical columns, so there is no make-up to show.")
+
+# -- statistics ----------------------------------------------------------------------------
+st.subheader("Statistics by segment")
+if numeric:
+    st.dataframe(
+        stats.round(2),
+        hide_index=True,
+        column_config={
+            "Customers": st.column_config.NumberColumn(
+                format="localized", help="Customers of the segment with a value for the feature"
+            ),
+            **{
+                name: st.column_config.NumberColumn(format="localized")
+                for name in ("Mean", "Median", "Std. deviation")
+            },
+        },
+    )
+    st.download_button(
+        "Download the statistics (CSV)",
+        data=to_csv_bytes(stats),
+        file_name=f"segment_statistics_{version}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+else:
+    st.info("The model has no numeric features to describe.")

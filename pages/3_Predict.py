@@ -1,0 +1,284 @@
+"""Predict: label one customer from a form, or a whole file of customers, with the active model."""
+
+import streamlit as st
+
+from segmentation import explore, ui
+from segmentation.errors import SegmentationError
+from segmentation.io import to_csv_bytes
+from segmentation.workflows import load_default_data
+
+#: Session state owned by this page; it survives page switches (widget state does not).
+UPLOAD = "predict.upload"  # {"name", "frame", "id"}: the file being labeled
+RESULT = "predict.result"  # {"key", "labeled", "report"}: its labels, for that file + mapping
+MAPPING = "predict.mapping"  # {model column: file column} matched by hand
+ONE = "predict.one"  # {"version", "record", "result"}: the last single customer
+UPLOADER_GEN = "predict.uploader_gen"  # bumped by "Clear" to give a fresh, empty uploader
+SAMPLE_ROWS = 200
+NOT_CHOSEN = "(choose a column)"
+
+st.title("Predict")
+st.caption(
+    "Label customers with the active model's segments: one customer from a form, or a "
+    "whole customer file to download with its segments."
+)
+
+try:
+    model, meta = ui.active_model()
+except SegmentationError as exc:
+    ui.show_error(exc, "The active model cannot be used")
+    st.page_link("pages/5_Retrain.py", label="Retrain a model", icon=":material/refresh:")
+    st.stop()
+version = meta["version"]
+
+
+@st.cache_data(show_spinner="Reading the training customers...", max_entries=4)
+def feature_stats(root: str, version: str, _model) -> explore.FeatureStats:
+    """Ranges and averages of the model's features; cached per version (immutable)."""
+    try:
+        training = ui.labeled_training_data(root, version)
+    except SegmentationError:
+        training = None  # an older version without its data: use the segment profiles
+    return explore.feature_stats(_model, training)
+
+
+stats = feature_stats(str(ui.store().root), version, model)
+one_tab, file_tab = st.tabs(["One customer", "A file of customers"])
+
+
+def field_input(field: explore.FormField):
+    """The widget for one form field; a new model version starts a fresh form."""
+    key = f"predict.field.{version}.{field.name}"
+    if field.kind == "category":
+        return st.selectbox(field.label, field.options, key=key, help=field.help)
+    if field.kind == "date":
+        return st.date_input(
+            field.label,
+            field.default,
+            min_value=field.min_value,
+            max_value=field.max_value,
+            key=key,
+            help=field.help,
+        )
+    return st.number_input(
+        field.label,
+        min_value=field.min_value,
+        max_value=field.max_value,
+        value=field.default,
+        step=field.step,
+        format=None if field.kind == "integer" else "%.2f",
+        key=key,
+        help=field.help,
+    )
+
+
+with one_tab:
+    st.write(
+        "Describe the customer. Every field starts at the typical (median) customer the "
+        "model was trained on, so change what you know and leave the rest."
+    )
+    with st.form("predict.form"):
+        columns = st.columns(3)
+        record = {}
+        for i, field in enumerate(explore.form_fields(stats)):
+            with columns[i % 3]:
+                value = field_input(field)
+                record[field.name] = value.isoformat() if field.kind == "date" else value
+        if st.form_submit_button("Find the segment", type="primary", icon=":material/search:"):
+            with ui.user_errors("This customer could not be labeled"):
+                st.session_state[ONE] = {
+                    "version": version,
+                    "record": record,
+                    "result": model.predict_one(record),
+                }
+
+    shown = st.session_state.get(ONE)
+    if shown and shown["version"] == version:
+        result = shown["result"]
+        profile = model.profile(result["cluster"])
+        with st.container(border=True):
+            st.caption("This customer belongs to")
+            st.subheader(result["segment"], anchor=False)
+            cols = st.columns(3)
+            cols[0].metric(
+                "Share of customers",
+                f"{profile.share:.0%}",
+                help=f"{profile.size:,} of the training customers are in this segment.",
+            )
+            cols[1].metric(
+                "Distance to the segment centre",
+                ui.fmt_metric(result["cluster_distance"]),
+                help="How far the customer is from the segment's typical member, in the "
+                "model's scaled units. Smaller means a more typical member.",
+            )
+            typical = stats.typical_distance.get(result["cluster"])
+            if typical:
+                closer = result["cluster_distance"] <= typical
+                cols[2].metric(
+                    "Typical member's distance",
+                    ui.fmt_metric(typical),
+                    help="The median distance of the segment's training customers.",
+                )
+                st.caption(
+                    "A typical member of this segment."
+                    if closer
+                    else "Further from the centre than most members: a less typical member."
+                )
+            left, right = st.columns(2)
+            with left:
+                st.markdown("**What sets this segment apart**")
+                st.markdown("\n".join(f"- {t}" for t in result["characteristics"]) or "-")
+            with right:
+                st.markdown("**What to do**")
+                st.markdown("\n".join(f"- {r}" for r in result["recommendations"]) or "-")
+        for warning in result["warnings"]:
+            st.warning(warning, icon=":material/warning:")
+        comparison = explore.customer_comparison(model, stats, shown["record"], result["cluster"])
+        st.markdown("**This customer beside the segment and all customers**")
+        st.plotly_chart(
+            explore.customer_vs_segment_chart(comparison, result["segment"]),
+            config={"displayModeBar": False},
+        )
+        st.caption(
+            "0 is the average customer; bars to the right are above average. The scale is "
+            "standard deviations, so every feature reads alike; hover for the actual values."
+        )
+        with st.expander("The values behind the chart"):
+            st.dataframe(explore.comparison_display(comparison), hide_index=True)
+
+
+def number_format(df) -> dict:
+    """Thousands separators for every number column of a table shown as is."""
+    numbers = df.select_dtypes("number").columns
+    return {c: st.column_config.NumberColumn(format="localized") for c in numbers}
+
+
+def keep_upload(name: str, frame, upload_id: str) -> None:
+    """Make ``frame`` the file being labeled; forget the previous file's labels."""
+    st.session_state[UPLOAD] = {"name": name, "frame": frame, "id": upload_id}
+    st.session_state.pop(RESULT, None)
+    st.session_state[MAPPING] = {}
+
+
+def clear_upload() -> None:
+    for key in (UPLOAD, RESULT, MAPPING):
+        st.session_state.pop(key, None)
+    st.session_state[UPLOADER_GEN] = st.session_state.get(UPLOADER_GEN, 0) + 1
+
+
+with file_tab:
+    st.write(
+        "Upload a customer export (CSV or Excel). Columns are matched to the model's by "
+        "name; you can match the rest by hand. The labeled file adds `cluster`, "
+        "`segment` and `cluster_distance` to your columns."
+    )
+    gen = st.session_state.get(UPLOADER_GEN, 0)
+    upload = st.file_uploader(
+        "Customer file",
+        type=["csv", "txt", "tsv", "xlsx"],
+        key=f"predict.uploader.{gen}",
+        help="Comma, semicolon, tab or pipe separated; UTF-8 or Latin-1; or an Excel "
+        "workbook (first sheet).",
+    )
+    current = st.session_state.get(UPLOAD)
+    if upload is not None and (current is None or current["id"] != upload.file_id):
+        with ui.user_errors(upload.name):
+            keep_upload(upload.name, ui.read_upload(upload.getvalue(), upload.name), upload.file_id)
+    if st.button(
+        f"Try it with {SAMPLE_ROWS} of the bundled customers",
+        help="Labels a sample of the bundled customer file, as if you had uploaded it.",
+    ):
+        sample = load_default_data().sample(SAMPLE_ROWS, random_state=0).reset_index(drop=True)
+        keep_upload("sample of the bundled customers.csv", sample, "sample")
+
+    current = st.session_state.get(UPLOAD)
+    if current is not None:
+        frame = current["frame"]
+        cols = st.columns([5, 1], vertical_alignment="center")
+        cols[0].markdown(
+            f"File: **{current['name']}** ({len(frame):,} rows, {frame.shape[1]:,} columns)"
+        )
+        cols[1].button(
+            "Clear",
+            on_click=clear_upload,
+            icon=":material/close:",
+            help="Forget this file and its labels.",
+        )
+        mapping = st.session_state.setdefault(MAPPING, {})
+        st.subheader("Columns", anchor=False)
+        _, missing = explore.column_check(model, frame, mapping)
+        hand_matched = [c for c in model.schema_.features if c in mapping or c in missing]
+        if hand_matched:
+            st.markdown("**Match the model's columns this file lacks**")
+            options = [NOT_CHOSEN, *map(str, frame.columns)]
+            cols = st.columns(min(len(hand_matched), 3))
+            for i, feature in enumerate(hand_matched):
+                chosen = cols[i % 3].selectbox(
+                    f"File column for {feature}",
+                    options,
+                    index=options.index(mapping[feature]) if feature in mapping else 0,
+                    key=f"predict.map.{feature}",
+                )
+                if chosen == NOT_CHOSEN:
+                    mapping.pop(feature, None)
+                else:
+                    mapping[feature] = chosen
+            _, missing = explore.column_check(model, frame, mapping)
+
+        key = (current["id"], version, tuple(sorted(mapping.items())))
+        result = st.session_state.get(RESULT)
+        if not missing and (result is None or result["key"] != key):
+            bar = st.progress(0.0, text="Labeling the customers...")
+
+            def progress(done: int, total: int) -> None:
+                bar.progress(done / max(total, 1), text=f"Labeled {done:,} of {total:,} customers")
+
+            with ui.user_errors("The file could not be labeled"):
+                labeled, report = explore.label_table(
+                    model, frame, mapping=mapping, progress=progress
+                )
+                result = {"key": key, "labeled": labeled, "report": report}
+                st.session_state[RESULT] = result
+            bar.empty()
+        if result is not None and result["key"] != key:
+            result = None
+
+        report = result["report"] if result else None
+        table, _ = explore.column_check(model, frame, mapping, report)
+        st.dataframe(table, hide_index=True)
+        if missing:
+            st.warning(
+                f"The file lacks {len(missing)} of the model's columns: {', '.join(missing)}. "
+                "Match each one to a column of the file above to label it.",
+                icon=":material/warning:",
+            )
+        if report is not None:
+            for message in explore.file_warnings(report):
+                st.warning(message, icon=":material/warning:")
+
+        if result is not None:
+            labeled = result["labeled"]
+            st.subheader("Result", anchor=False)
+            st.success(
+                f"Labeled file: **{current['name']}** ({len(labeled):,} rows)",
+                icon=":material/check_circle:",
+            )
+            stem = current["name"].rsplit(".", 1)[0]
+            st.download_button(
+                "Download the labeled file (CSV)",
+                data=lambda: to_csv_bytes(labeled),
+                file_name=f"{stem}_segments.csv",
+                mime="text/csv",
+                type="primary",
+                icon=":material/download:",
+                on_click="ignore",
+            )
+            mix = explore.segment_mix(labeled, model.segment_names)
+            left, right = st.columns([3, 2])
+            with left:
+                st.markdown("**Segment mix of this file**")
+                st.plotly_chart(explore.segment_mix_chart(mix), config={"displayModeBar": False})
+            with right:
+                st.dataframe(explore.format_mix(mix), hide_index=True)
+            st.markdown("**The first 20 labeled customers**")
+            preview = labeled.head(20)
+            st.dataframe(preview, hide_index=True, column_config=number_format(preview))

@@ -1,0 +1,158 @@
+"""Explorer: look through the dataset in use before training: rows, statistics, gaps, shapes."""
+
+import streamlit as st
+
+from segmentation import explore, ui
+from segmentation.schema import infer_schema
+
+ALL_COLUMNS = "All columns"
+
+# Cached by the table's content (Streamlit hashes a sample of large frames), so a million
+# rows are summarised once and every rerun after that is instant.
+summary_statistics = st.cache_data(show_spinner="Summarising...", max_entries=4)(
+    explore.summary_statistics
+)
+text_summary = st.cache_data(show_spinner=False, max_entries=4)(explore.text_summary)
+overview = st.cache_data(show_spinner=False, max_entries=4)(explore.overview)
+missing_values = st.cache_data(show_spinner=False, max_entries=4)(explore.missing_values)
+correlation_matrix = st.cache_data(show_spinner="Correlating...", max_entries=4)(
+    explore.correlation_matrix
+)
+filter_rows = st.cache_data(show_spinner="Searching...", max_entries=16)(explore.filter_rows)
+
+
+@st.cache_data(show_spinner="Reading the columns...", max_entries=4)
+def roles(df):
+    return explore.roles_table(infer_schema(df))
+
+
+@st.cache_data(show_spinner="Drawing...", max_entries=32)
+def distribution_chart(df, column):
+    return explore.distribution_chart(df[column], column)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def category_counts(df, column):
+    return explore.category_counts(df[column])
+
+
+st.title("Explorer")
+dataset = ui.dataset_picker("explorer.upload")
+df = dataset.frame
+
+facts = overview(df)
+cols = st.columns(4)
+cols[0].metric("Customers (rows)", ui.fmt_int(facts["rows"]))
+cols[1].metric("Columns", ui.fmt_int(facts["columns"]))
+cols[2].metric("Numeric columns", ui.fmt_int(facts["numeric_columns"]))
+cols[3].metric("Empty cells", f"{facts['missing_share']:.1%}")
+
+table_tab, stats_tab, missing_tab, dist_tab, corr_tab, cat_tab, roles_tab = st.tabs(
+    [
+        "Table",
+        "Summary",
+        "Missing values",
+        "Distributions",
+        "Correlations",
+        "Categories",
+        "Column roles",
+    ]
+)
+
+with table_tab:
+    cols = st.columns([3, 2])
+    text = cols[0].text_input(
+        "Find rows containing",
+        key="explorer.search",
+        placeholder="a customer ID, a region, a number...",
+    )
+    column = cols[1].selectbox(
+        "In", [ALL_COLUMNS, *map(str, df.columns)], key="explorer.search_column"
+    )
+    found = filter_rows(df, text, None if column == ALL_COLUMNS else column)
+    st.caption(explore.describe_filter(found, len(df)) + " Click a column header to sort.")
+    numbers = found.rows.select_dtypes("number").columns
+    st.dataframe(
+        found.rows,
+        hide_index=True,
+        height=420,
+        column_config={c: st.column_config.NumberColumn(format="localized") for c in numbers},
+    )
+
+with stats_tab:
+    numbers = summary_statistics(df)
+    if len(numbers):
+        st.markdown("**Number columns**")
+        st.dataframe(numbers, hide_index=True)
+    texts = text_summary(df)
+    if len(texts):
+        st.markdown("**Other columns**")
+        st.dataframe(texts, hide_index=True)
+
+with missing_tab:
+    missing = missing_values(df)
+    if missing["Missing"].sum() == 0:
+        st.success("No empty cells: every column is complete.")
+    else:
+        st.caption(
+            "Empty cells are filled in before clustering: numbers with the median, "
+            "categories with the most common value."
+        )
+        left, right = st.columns([3, 2])
+        left.plotly_chart(explore.missing_values_chart(missing), config={"displayModeBar": False})
+        right.dataframe(
+            missing,
+            hide_index=True,
+            column_config={
+                "Missing": st.column_config.NumberColumn("Empty cells", format="localized"),
+                "Share": st.column_config.NumberColumn("Share", format="percent"),
+            },
+        )
+
+with dist_tab:
+    columns = [str(c) for c in df.columns]
+    numeric = [c for c in columns if explore.is_numeric(df[c])]
+    chosen = st.selectbox(
+        "Column",
+        columns,
+        key="explorer.distribution_column",
+        index=columns.index(numeric[0]) if numeric else 0,
+    )
+    st.plotly_chart(distribution_chart(df, chosen), config={"displayModeBar": False})
+
+with corr_tab:
+    corr = correlation_matrix(df)
+    if corr.empty:
+        st.info("The table needs at least two number columns that vary to show correlations.")
+    else:
+        st.caption(
+            "How strongly two number columns move together: 1 always together, "
+            "-1 always opposite, 0 unrelated."
+        )
+        st.plotly_chart(explore.correlation_heatmap(corr), config={"displayModeBar": False})
+
+with cat_tab:
+    ids = set(roles(df).query("role == 'id'")["column"])
+    categorical = [c for c in df.columns if not explore.is_numeric(df[c]) and str(c) not in ids]
+    if not categorical:
+        st.info("The table has no category columns (identifiers are left out).")
+    cols = st.columns(2)
+    for i, name in enumerate(categorical):
+        with cols[i % 2]:
+            st.markdown(f"**{name}**")
+            st.plotly_chart(
+                explore.category_chart(category_counts(df, name), str(name)),
+                config={"displayModeBar": False},
+                key=f"explorer.cat.{name}",
+            )
+
+with roles_tab:
+    st.caption(
+        "What each column would be used as when a model is trained on this table. "
+        "Change roles on the Retrain page."
+    )
+    st.dataframe(
+        roles(df),
+        hide_index=True,
+        column_config={"column": "Column", "role": "Role", "reason": "Why"},
+    )

@@ -1,0 +1,225 @@
+"""Retrain: fit a new model on the dataset in use, compare it, save it; roll back or delete."""
+
+import streamlit as st
+
+from segmentation import explore, ui
+from segmentation.clustering import RULE
+from segmentation.config import DEFAULT_SEED
+from segmentation.errors import SegmentationError
+from segmentation.model import SegmentationModel
+from segmentation.preprocess import OUTLIER_METHODS, SCALERS
+from segmentation.schema import ROLES, infer_schema
+
+#: Session state owned by this page.
+CANDIDATE = "retrain.candidate"  # {"model", "data", "data_name"}: trained, not saved yet
+SETTINGS = "retrain.settings"  # the user's choices, kept across page switches
+FLASH = "retrain.flash"  # a success message shown after a rerun
+CONFIRM_DELETE = "retrain.confirm_delete"  # the version waiting for a confirmed delete
+MANUAL, AUTOMATIC = "Choose k myself", "Find the best k automatically"
+
+infer = st.cache_data(show_spinner="Reading the columns...", max_entries=4)(infer_schema)
+settings = st.session_state.setdefault(SETTINGS, {})
+store = ui.store()
+
+st.title("Retrain")
+st.caption(
+    "Train a new model on the dataset in use, compare it with the active one, and save it "
+    "as a new version. Every version is kept, so you can roll back."
+)
+if message := st.session_state.pop(FLASH, None):
+    st.success(message, icon=":material/check_circle:")
+
+active_version = store.active_version()
+active_meta = None
+try:
+    _, active_meta = ui.active_model()
+except SegmentationError as exc:
+    ui.show_error(exc, "The active model cannot be loaded")
+    st.info(
+        "Train a new model below and save it, or activate another version in the model "
+        "history at the bottom of this page.",
+        icon=":material/info:",
+    )
+    if active_version:
+        with ui.user_errors():
+            active_meta = store.metadata(active_version)
+
+st.subheader("1. Data", anchor=False)
+dataset = ui.dataset_picker("retrain.upload")
+
+st.subheader("2. Column roles", anchor=False)
+st.caption(
+    "How each column is used: numeric and categorical columns (and dates) are features; "
+    "identifiers are carried through; ignored columns are left out. Change a role in the "
+    "Role column."
+)
+schema = None
+with ui.user_errors("The columns could not be read"):
+    schema = infer(dataset.frame)
+roles = {}
+if schema is not None:
+    saved_roles = settings.get("roles", {}).get(dataset.name, {})
+    edited = st.data_editor(
+        explore.roles_table(schema, saved_roles),
+        key=f"retrain.roles.{dataset.name}",
+        hide_index=True,
+        disabled=["column", "reason"],
+        column_config={
+            "column": st.column_config.TextColumn("Column"),
+            "role": st.column_config.SelectboxColumn("Role", options=list(ROLES), required=True),
+            "reason": st.column_config.TextColumn("Why", width="large"),
+        },
+    )
+    roles = explore.changed_roles(edited, schema)
+    settings["roles"] = {dataset.name: roles}
+    if roles:
+        st.caption("Changed by you: " + "; ".join(f"{c} is {r}" for c, r in roles.items()))
+
+st.subheader("3. Preprocessing and number of segments", anchor=False)
+cols = st.columns(2)
+outlier_method = cols[0].selectbox(
+    "Outliers",
+    OUTLIER_METHODS,
+    index=OUTLIER_METHODS.index(settings.get("outlier_method", "iqr")),
+    format_func=explore.OUTLIER_LABELS.get,
+    key="retrain.outlier_method",
+    help="Extreme customers are left out of the fit so they do not pull segments apart; "
+    "they are still labeled.",
+)
+scaler = cols[1].selectbox(
+    "Scaling",
+    SCALERS,
+    index=SCALERS.index(settings.get("scaler", "standard")),
+    format_func=explore.SCALER_LABELS.get,
+    key="retrain.scaler",
+    help="Puts every feature on a comparable scale. Robust scaling resists extreme values.",
+)
+mode = st.radio(
+    "Number of segments",
+    [MANUAL, AUTOMATIC],
+    index=[MANUAL, AUTOMATIC].index(settings.get("mode", MANUAL)),
+    horizontal=True,
+    key="retrain.mode",
+)
+k, k_range = None, (2, 10)
+if mode == MANUAL:
+    default_k = settings.get("k") or (active_meta or {}).get("k") or 5
+    k = st.slider("Number of segments (k)", 2, 15, int(default_k), key="retrain.k")
+    settings["k"] = k
+else:
+    k_range = st.slider(
+        "Try every k from ... to ...",
+        2,
+        15,
+        tuple(settings.get("k_range", (2, 10))),
+        key="retrain.k_range",
+    )
+    settings["k_range"] = k_range
+    st.caption(f"Each k in the range is tried; the recommended one is {RULE}.")
+settings.update(outlier_method=outlier_method, scaler=scaler, mode=mode)
+
+if st.button("Train", type="primary", icon=":material/model_training:", disabled=schema is None):
+    bar = st.progress(0.0, text="Starting...")
+    with ui.user_errors("Training failed"):
+        candidate = SegmentationModel(
+            k=k,
+            k_range=k_range,
+            scaler=scaler,
+            outlier_method=outlier_method,
+            roles=roles,
+            random_state=DEFAULT_SEED,
+        ).fit(dataset.frame, progress=ui.progress_callback(bar))
+        st.session_state[CANDIDATE] = {
+            "model": candidate,
+            "data": dataset.frame,
+            "data_name": dataset.name,
+        }
+    bar.empty()
+
+if candidate := st.session_state.get(CANDIDATE):
+    model = candidate["model"]
+    new_meta = explore.model_metadata(model, candidate["data_name"])
+    st.subheader("4. The new model", anchor=False)
+    st.caption(f"Trained on **{candidate['data_name']}**; not saved yet.")
+    if model.sweep_ is not None:
+        st.markdown(f"**Choosing k: the recommended k is {model.sweep_.recommended_k}**")
+        st.plotly_chart(explore.sweep_chart(model.sweep_), config={"displayModeBar": False})
+        st.caption(
+            f"The recommended k is {model.sweep_.rule}. Tried on "
+            f"{model.sweep_.n_rows:,} customers. The elbow is where adding segments stops "
+            "making them much tighter."
+        )
+    st.dataframe(
+        explore.comparison_table(active_meta, new_meta, names=("Active model", "New model")),
+        hide_index=True,
+        height="content",
+    )
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**Active model segments** ({active_version or 'none'})")
+        if active_meta:
+            st.dataframe(explore.segments_table(active_meta), hide_index=True)
+        else:
+            st.caption("No usable active model.")
+    with right:
+        st.markdown("**New model segments**")
+        st.dataframe(explore.segments_table(new_meta), hide_index=True)
+    buttons = st.container(horizontal=True)
+    if buttons.button(
+        "Save as a new version and activate it", type="primary", icon=":material/save:"
+    ):
+        with ui.user_errors("The model could not be saved"):
+            saved = store.save(
+                model, data=candidate["data"], data_name=candidate["data_name"], activate=True
+            )
+            st.session_state.pop(CANDIDATE, None)
+            st.session_state[FLASH] = f"Saved as {saved} and activated: every page now uses it."
+            st.rerun()
+    if buttons.button("Discard", icon=":material/delete_sweep:"):
+        st.session_state.pop(CANDIDATE, None)
+        st.rerun()
+
+st.subheader("Model history", anchor=False)
+versions = []
+with ui.user_errors("The model history could not be read"):
+    versions = store.list()
+if not versions:
+    st.caption("No saved version yet.")
+else:
+    st.dataframe(explore.history_table(versions), hide_index=True)
+    labels = {info.version: explore.version_label(info) for info in versions}
+    chosen = st.selectbox(
+        "Version", list(labels), format_func=labels.get, key="retrain.history_version"
+    )
+    buttons = st.container(horizontal=True)
+    if buttons.button(
+        "Activate (roll back)", disabled=chosen == active_version, icon=":material/restore:"
+    ):
+        with ui.user_errors("The version could not be activated"):
+            store.activate(chosen)
+            st.session_state[FLASH] = f"{chosen} is active again: every page now uses it."
+            st.rerun()
+    if buttons.button("Delete", icon=":material/delete:"):
+        if chosen == active_version:
+            # The store refuses to delete the active version; its message says what to do.
+            with ui.user_errors("Cannot delete"):
+                store.delete(chosen)
+        else:
+            st.session_state[CONFIRM_DELETE] = chosen
+    pending = st.session_state.get(CONFIRM_DELETE)
+    if pending and pending in labels:
+        st.warning(
+            f"Delete {pending} for good? Its model and training data are removed.",
+            icon=":material/warning:",
+        )
+        confirm = st.container(horizontal=True)
+        if confirm.button(f"Yes, delete {pending}", type="primary"):
+            st.session_state.pop(CONFIRM_DELETE, None)
+            with ui.user_errors("The version could not be deleted"):
+                store.delete(pending)
+                ui.clear_model_cache()
+                st.session_state[FLASH] = f"Deleted {pending}."
+                st.rerun()
+        if confirm.button("Cancel"):
+            st.session_state.pop(CONFIRM_DELETE, None)
+            st.rerun()

@@ -1,0 +1,983 @@
+"""Segment charts: pure plotly figures, and the small tables and samples they are drawn from.
+
+Every function takes data and returns a figure or a frame; nothing here imports streamlit.
+Segments keep one colour everywhere (:func:`segment_colors`), and no chart sends more than
+:data:`MAX_POINTS` customers to the browser: point charts draw a sample stratified by
+segment (:func:`stratified_sample`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.colors as pc
+import plotly.express as px
+import plotly.graph_objects as go
+from sklearn.decomposition import PCA
+
+from segmentation.profiles import SegmentProfile, humanize, meaning_of
+from segmentation.schema import prepare_features
+
+#: Segment colours, by cluster order. Tableau 10 first (distinct, colour-blind aware),
+#: then 26 more for models with many segments.
+PALETTE: tuple[str, ...] = tuple(px.colors.qualitative.T10 + px.colors.qualitative.Alphabet)
+
+#: Colours of category values in :func:`category_mix_chart`, kept apart from segment colours.
+CATEGORY_PALETTE: tuple[str, ...] = tuple(px.colors.qualitative.Pastel + px.colors.qualitative.Set3)
+
+#: Most customers a point chart (scatter, box, violin) sends to the browser.
+MAX_POINTS = 5_000
+
+#: How a missing category value is shown (as in the segment profiles).
+MISSING = "(missing)"
+
+SEGMENT = "segment"
+
+_FONT = {"size": 13}
+
+
+# --------------------------------------------------------------------------------------------
+# Colours, samples and tables
+# --------------------------------------------------------------------------------------------
+
+
+def segment_colors(names: Sequence[str]) -> dict[str, str]:
+    """Map segment names, given in cluster order, to their fixed colours.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Every segment name of the model in cluster order (cluster 0 first), so a segment
+        keeps its colour when a chart shows only some of them.
+
+    Returns
+    -------
+    dict
+        ``{name: "#rrggbb"}``; colours repeat after ``len(PALETTE)`` segments.
+    """
+    return {str(name): PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
+
+
+def stratified_sample(
+    df: pd.DataFrame, by: str, n: int = MAX_POINTS, random_state: int = 42
+) -> pd.DataFrame:
+    """At most ``n`` rows of ``df``, sampled within each group of column ``by``.
+
+    Groups keep their share of the rows, except that every group gets at least
+    ``n // (4 * n_groups)`` rows (or all of its rows) so that a small segment stays
+    visible next to a large one.
+
+    Parameters
+    ----------
+    df : DataFrame
+    by : str
+        The grouping column, usually ``"segment"``.
+    n : int, default=5000
+        Largest number of rows returned.
+    random_state : int, default=42
+
+    Returns
+    -------
+    DataFrame
+        ``df`` itself when it has ``n`` rows or fewer, else the sampled rows in their
+        original order.
+
+    Raises
+    ------
+    ValueError
+        If ``by`` is not a column of ``df`` or ``n`` is not positive.
+    """
+    if by not in df.columns:
+        raise ValueError(f"column {by!r} is not in the table; its columns are {list(df.columns)}")
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    if len(df) <= n:
+        return df
+    codes, _ = pd.factorize(df[by], use_na_sentinel=False)
+    sizes = np.bincount(codes)
+    allocation = _allocate(sizes, n)
+    rng = np.random.default_rng(random_state)
+    order = np.argsort(codes, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    chosen = [
+        rng.choice(order[start : start + size], size=take, replace=False)
+        for start, size, take in zip(starts, sizes, allocation, strict=True)
+        if take
+    ]
+    return df.iloc[np.sort(np.concatenate(chosen))]
+
+
+def _allocate(sizes: np.ndarray, n: int) -> np.ndarray:
+    """Split ``n < sizes.sum()`` draws over groups: a floor each, the rest by share."""
+    floor = np.minimum(sizes, n // (4 * len(sizes)))
+    remaining = sizes - floor
+    share = remaining * (n - floor.sum()) / remaining.sum()
+    allocation = floor + np.floor(share).astype(np.int64)
+    # Largest remainders get the draws that rounding down left over.
+    left = int(n - allocation.sum())
+    allocation[np.argsort(-(share - np.floor(share)), kind="stable")[:left]] += 1
+    return np.minimum(allocation, sizes)
+
+
+def segment_column(model, labeled: pd.DataFrame) -> pd.Categorical:
+    """The segment of every row as a categorical whose categories are in cluster order.
+
+    Parameters
+    ----------
+    model : SegmentationModel
+        The fitted model that labeled the rows.
+    labeled : DataFrame
+        Rows with a ``cluster`` or a ``segment`` column, as ``model.predict(...).join``.
+
+    Returns
+    -------
+    pandas.Categorical
+    """
+    names = [p.name for p in model.profiles_]
+    if "cluster" in labeled.columns:
+        return pd.Categorical.from_codes(labeled["cluster"].to_numpy(), categories=names)
+    if SEGMENT in labeled.columns:
+        return pd.Categorical(labeled[SEGMENT], categories=names)
+    raise ValueError("the table has neither a 'cluster' nor a 'segment' column; label it first")
+
+
+def analysis_frame(model, labeled: pd.DataFrame) -> pd.DataFrame:
+    """The model's features of labeled customers, typed for filtering and charts.
+
+    Parameters
+    ----------
+    model : SegmentationModel
+    labeled : DataFrame
+        Customers labeled by ``model`` (e.g. its training data with ``cluster`` and
+        ``segment`` joined).
+
+    Returns
+    -------
+    DataFrame
+        Numeric features as floats (dates as days before the reference date), categorical
+        features as pandas categoricals with missing values as ``"(missing)"`` and values
+        ordered from most to least frequent, ``segment`` as a categorical in cluster order,
+        and the id column first when the model has one. Same index as ``labeled``.
+    """
+    schema = model.schema_
+    features, _ = prepare_features(labeled, schema)
+    out = {}
+    if schema.id_column and schema.id_column in labeled.columns:
+        out[schema.id_column] = labeled[schema.id_column]
+    for column in schema.features:
+        values = features[column]
+        if column in schema.categorical:
+            text = values.fillna(MISSING)
+            order = text.value_counts().index
+            values = pd.Categorical(text, categories=order)
+        out[column] = values
+    out[SEGMENT] = segment_column(model, labeled)
+    return pd.DataFrame(out, index=labeled.index)
+
+
+def numeric_ranges(df: pd.DataFrame, columns: Sequence[str]) -> dict[str, tuple[float, float]]:
+    """Slider bounds of numeric columns: whole numbers when every value is whole.
+
+    Returns
+    -------
+    dict
+        ``{column: (low, high)}`` with ``low < high``; columns that are empty or constant
+        are left out (there is nothing to filter).
+    """
+    ranges = {}
+    for column in columns:
+        values = df[column].to_numpy(dtype=float)
+        values = values[np.isfinite(values)]
+        if values.size == 0:
+            continue
+        low, high = float(values.min()), float(values.max())
+        if low == high:
+            continue
+        if np.all(values == np.round(values)):
+            ranges[column] = (int(low), int(high))
+        else:
+            ranges[column] = (float(np.floor(low * 100) / 100), float(np.ceil(high * 100) / 100))
+    return ranges
+
+
+def category_values(df: pd.DataFrame, columns: Sequence[str]) -> dict[str, list[str]]:
+    """The values of categorical columns, most frequent first (missing as ``"(missing)"``)."""
+    out = {}
+    for column in columns:
+        values = df[column]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            out[column] = [str(v) for v in values.cat.categories]
+        else:
+            out[column] = [str(v) for v in values.fillna(MISSING).value_counts().index]
+    return out
+
+
+def filter_mask(
+    df: pd.DataFrame,
+    *,
+    segments: Sequence[str] | None = None,
+    ranges: Mapping[str, tuple[float, float]] | None = None,
+    categories: Mapping[str, Sequence[str]] | None = None,
+) -> np.ndarray:
+    """Which rows pass the filters of the Cluster Analysis page.
+
+    Parameters
+    ----------
+    df : DataFrame
+        A frame from :func:`analysis_frame`.
+    segments : sequence of str, optional
+        Segments to keep; ``None`` keeps every segment, an empty list none.
+    ranges : dict, optional
+        ``{numeric column: (low, high)}``, both ends included. A range that covers every
+        value of its column filters nothing, so customers with a missing value stay.
+    categories : dict, optional
+        ``{categorical column: values to keep}`` (``"(missing)"`` keeps missing values).
+
+    Returns
+    -------
+    ndarray of bool, shape (n_rows,)
+    """
+    mask = np.ones(len(df), dtype=bool)
+    if segments is not None:
+        mask &= df[SEGMENT].isin(list(segments)).to_numpy()
+    for column, (low, high) in (ranges or {}).items():
+        values = df[column].to_numpy(dtype=float)
+        finite = values[np.isfinite(values)]
+        if finite.size and low <= finite.min() and high >= finite.max():
+            continue
+        with np.errstate(invalid="ignore"):
+            mask &= (values >= low) & (values <= high)
+    for column, keep in (categories or {}).items():
+        values = df[column]
+        if not isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.astype(object).fillna(MISSING).astype(str)
+        mask &= values.isin(list(keep)).to_numpy()
+    return mask
+
+
+def spend_column(df: pd.DataFrame) -> str | None:
+    """The numeric column that holds what customers spent, if the names say so.
+
+    A column qualifies when :func:`segmentation.profiles.meaning_of` reads it as spend,
+    its name says total, monetary, spend, revenue or sales, and it is not a score.
+
+    Returns
+    -------
+    str or None
+        Totals (``TotalSpend``, ``Monetary``) are preferred over averages (``AvgSpend``).
+    """
+    candidates = []
+    for column in df.columns:
+        name = str(column).lower()
+        meaning = meaning_of(str(column))
+        if meaning is None or meaning[0] != "spend" or "score" in name:
+            continue
+        if not pd.api.types.is_numeric_dtype(df[column]) or pd.api.types.is_bool_dtype(df[column]):
+            continue
+        if not re.search(r"total|monetary|spend|spent|revenue|sales", name):
+            continue
+        candidates.append((is_average(column), column))
+    return min(candidates, key=lambda t: t[0])[1] if candidates else None
+
+
+def is_average(column: str) -> bool:
+    """Whether a column's name says it is an average (``AvgSpend``, ``mean_order``)."""
+    return bool(re.search(r"avg|average|mean|per", str(column).lower()))
+
+
+def summarize_segments(
+    df: pd.DataFrame,
+    names: Sequence[str],
+    *,
+    numeric: Sequence[str],
+    categorical: Sequence[str] = (),
+    reference: pd.DataFrame | None = None,
+) -> list[SegmentProfile]:
+    """Profile the segments of some customers (e.g. those passing filters) for the charts.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Rows of :func:`analysis_frame`.
+    names : sequence of str
+        All segment names in cluster order.
+    numeric, categorical : sequence of str
+        Features to describe.
+    reference : DataFrame, optional
+        The customers differences are measured against (default ``df``): standardized
+        differences are (segment mean - reference mean) / reference standard deviation,
+        and for a category value the same on its 0/1 indicator, as in
+        :func:`segmentation.profiles.profile_segments`.
+
+    Returns
+    -------
+    list of SegmentProfile
+        One per segment with at least one row, in cluster order; ``traits`` and
+        ``recommendations`` are left empty.
+    """
+    reference = df if reference is None else reference
+    n_rows = len(df)
+    numeric, categorical = list(numeric), list(categorical)
+    groups = df.groupby(SEGMENT, observed=True, sort=False)
+    sizes = groups.size()
+    means = groups[numeric].mean() if numeric else pd.DataFrame(index=sizes.index)
+    medians = groups[numeric].median() if numeric else pd.DataFrame(index=sizes.index)
+    ref_mean = reference[numeric].mean()
+    ref_std = reference[numeric].std(ddof=0).replace(0, np.nan)
+    z = ((means - ref_mean) / ref_std).fillna(0.0)
+
+    shares: dict[str, pd.DataFrame] = {}
+    cat_z: dict[str, pd.DataFrame] = {}
+    for column in categorical:
+        counts = df.groupby([SEGMENT, column], observed=True).size()
+        table = counts.unstack(fill_value=0)
+        table = table.div(table.sum(axis=1), axis=0)
+        table.columns = table.columns.astype(str)
+        overall = reference[column].value_counts(normalize=True)
+        overall.index = overall.index.astype(str)
+        overall = overall.groupby(level=0).sum().reindex(table.columns).fillna(0.0)
+        std = np.sqrt(overall * (1 - overall)).replace(0, np.nan)
+        shares[column] = table
+        cat_z[column] = ((table - overall) / std).fillna(0.0)
+
+    profiles = []
+    for cluster, name in enumerate(names):
+        if name not in sizes.index:
+            continue
+        differences = {col: float(z.at[name, col]) for col in numeric}
+        for column in categorical:
+            for value in shares[column].columns:
+                differences[f"{column} = {value}"] = float(cat_z[column].at[name, value])
+        profiles.append(
+            SegmentProfile(
+                cluster=cluster,
+                name=str(name),
+                size=int(sizes[name]),
+                share=float(sizes[name] / n_rows),
+                means={col: float(means.at[name, col]) for col in numeric},
+                medians={col: float(medians.at[name, col]) for col in numeric},
+                category_shares={
+                    col: {str(v): float(s) for v, s in shares[col].loc[name].items() if s > 0}
+                    for col in categorical
+                },
+                differences=differences,
+                traits=[],
+                recommendations=[],
+            )
+        )
+    return profiles
+
+
+def most_distinct_features(
+    profiles: Sequence[SegmentProfile], features: Sequence[str], n: int = 2
+) -> list[str]:
+    """The ``n`` features on which segments differ most (spread of standardized differences).
+
+    Parameters
+    ----------
+    profiles : sequence of SegmentProfile
+    features : sequence of str
+        Candidates, keys of ``profile.differences``.
+    n : int, default=2
+
+    Returns
+    -------
+    list of str
+        In decreasing order of spread; ties keep the order of ``features``.
+    """
+    spread = {}
+    for feature in features:
+        values = pd.Series([p.differences.get(feature, np.nan) for p in profiles], dtype=float)
+        std = values.std(ddof=0)
+        spread[feature] = float(std) if np.isfinite(std) else 0.0
+    return sorted(features, key=lambda f: -spread[f])[:n]
+
+
+def segment_stats_table(labeled_df: pd.DataFrame, features: Sequence[str]) -> pd.DataFrame:
+    """Count, mean, median and standard deviation of numeric features, by segment.
+
+    Parameters
+    ----------
+    labeled_df : DataFrame
+        Customers with a ``segment`` column (a categorical keeps cluster order).
+    features : sequence of str
+        Numeric columns to describe.
+
+    Returns
+    -------
+    DataFrame
+        One row per segment and feature, columns ``Segment``, ``Feature`` (in words),
+        ``Customers`` (with a value for that feature), ``Mean``, ``Median`` and
+        ``Std. deviation``; segments in cluster order, features in the given order.
+    """
+    features = list(features)
+    columns = ["Segment", "Feature", "Customers", "Mean", "Median", "Std. deviation"]
+    if not features or labeled_df.empty:
+        return pd.DataFrame(columns=columns)
+    grouped = labeled_df.groupby(SEGMENT, observed=True, sort=True)
+    parts = []
+    for feature in features:
+        stats = grouped[feature].agg(["count", "mean", "median", "std"])
+        stats.insert(0, "Feature", humanize(feature))
+        parts.append(stats)
+    # Feature-major after the concat; a stable sort by segment keeps the feature order.
+    tidy = pd.concat(parts).reset_index().sort_values(SEGMENT, kind="stable")
+    tidy.columns = columns
+    tidy["Segment"] = tidy["Segment"].astype(str)
+    tidy["Customers"] = tidy["Customers"].astype("int64")
+    return tidy.reset_index(drop=True)
+
+
+def pca_projection(
+    model, labeled_df: pd.DataFrame, max_points: int = MAX_POINTS, random_state: int = 42
+) -> pd.DataFrame:
+    """Place customers on a 2-D map of the model's feature space (PCA on a sample).
+
+    Parameters
+    ----------
+    model : SegmentationModel
+        The fitted model; its preprocessing defines the space.
+    labeled_df : DataFrame
+        Customers with the model's features and a ``cluster`` or ``segment`` column.
+    max_points : int, default=5000
+        Largest sample, stratified by segment; PCA is fitted and applied on it.
+    random_state : int, default=42
+
+    Returns
+    -------
+    DataFrame of shape (n_sampled, 3 or 4)
+        ``pc1``, ``pc2``, ``segment`` (categorical in cluster order) and the id column
+        when the model has one. ``attrs`` holds ``explained_variance_ratio`` (two floats),
+        ``n_customers`` (rows of ``labeled_df``) and ``sampled`` (bool).
+
+    Raises
+    ------
+    SchemaError
+        When ``labeled_df`` lacks model features.
+    """
+    labels = pd.Series(segment_column(model, labeled_df), index=labeled_df.index)
+    keyed = labeled_df.assign(**{"_segment_": labels})
+    sample = stratified_sample(keyed, "_segment_", max_points, random_state)
+    features, _ = prepare_features(sample, model.schema_)
+    X = model.transform(features)
+    X = X.toarray() if hasattr(X, "toarray") else np.asarray(X, dtype=float)
+    n_components = min(2, X.shape[1], len(X))
+    ratios = [0.0, 0.0]
+    coords = np.zeros((len(X), 2))
+    if n_components >= 1:
+        pca = PCA(n_components=n_components, random_state=random_state)
+        coords[:, :n_components] = pca.fit_transform(X)
+        ratios[:n_components] = [float(r) for r in pca.explained_variance_ratio_]
+    out = pd.DataFrame(
+        {"pc1": coords[:, 0], "pc2": coords[:, 1], SEGMENT: sample["_segment_"].array},
+        index=sample.index,
+    )
+    id_column = model.schema_.id_column
+    if id_column and id_column in sample.columns:
+        out[id_column] = sample[id_column].to_numpy()
+    out.attrs = {
+        "explained_variance_ratio": tuple(ratios),
+        "n_customers": len(labeled_df),
+        "sampled": len(sample) < len(labeled_df),
+    }
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Figures
+# --------------------------------------------------------------------------------------------
+
+
+def _layout(fig: go.Figure, **kwargs) -> go.Figure:
+    """House style: white background, readable font, legend on top, thousands separators."""
+    settings = {
+        "template": "plotly_white",
+        "font": _FONT,
+        "separators": ".,",
+        "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "title": None},
+        "hoverlabel": {"namelength": -1},
+    }
+    settings.update(kwargs)
+    fig.update_layout(**settings)
+    return fig
+
+
+def _profile_colors(profiles: Sequence[SegmentProfile]) -> dict[str, str]:
+    return {p.name: PALETTE[p.cluster % len(PALETTE)] for p in profiles}
+
+
+def _frame_colors(df: pd.DataFrame, colors: Mapping[str, str] | None) -> dict[str, str]:
+    """Colours for the segments of a frame: its categories' order is the cluster order."""
+    if colors is not None:
+        return dict(colors)
+    return segment_colors(_segment_order(df[SEGMENT]))
+
+
+def _segment_order(values: pd.Series) -> list[str]:
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return [str(c) for c in values.cat.categories]
+    return sorted(str(v) for v in values.dropna().unique())
+
+
+def _present_segments(df: pd.DataFrame) -> list[str]:
+    """Segments with rows in ``df``, in cluster order."""
+    present = set(df[SEGMENT].astype(str).unique())
+    return [s for s in _segment_order(df[SEGMENT]) if s in present]
+
+
+def _category_label(feature: str) -> str:
+    """``"Region = East"`` -> ``"Region: East"``; numeric names in words."""
+    column, sep, value = feature.partition(" = ")
+    return f"{humanize(column)}: {value}" if sep else humanize(feature)
+
+
+def _check_columns(df: pd.DataFrame, *columns: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"column(s) {', '.join(map(repr, missing))} not in the table; "
+            f"its columns are {list(df.columns)}"
+        )
+
+
+def segment_sizes_bar(profiles: Sequence[SegmentProfile]) -> go.Figure:
+    """Horizontal bars of customers per segment, labeled with count and share.
+
+    Parameters
+    ----------
+    profiles : sequence of SegmentProfile
+        In cluster order (e.g. ``model.profiles_``).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One bar trace; segments top to bottom in cluster order.
+    """
+    colors = _profile_colors(profiles)
+    names = [p.name for p in profiles]
+    fig = go.Figure(
+        go.Bar(
+            x=[p.size for p in profiles],
+            y=names,
+            orientation="h",
+            marker_color=[colors[n] for n in names],
+            text=[f"{p.size:,} ({p.share:.1%})" for p in profiles],
+            textposition="auto",
+            cliponaxis=False,
+            hovertemplate="%{y}<br>%{x:,} customers<extra></extra>",
+        )
+    )
+    _layout(fig, height=max(220, 70 + 42 * len(profiles)), showlegend=False)
+    fig.update_xaxes(title="Customers", tickformat=",")
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    return fig
+
+
+def segment_sizes_donut(profiles: Sequence[SegmentProfile]) -> go.Figure:
+    """A donut of segment shares with the number of customers in the middle.
+
+    Parameters
+    ----------
+    profiles : sequence of SegmentProfile
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One pie trace with a hole, slices clockwise in cluster order.
+    """
+    colors = _profile_colors(profiles)
+    total = sum(p.size for p in profiles)
+    fig = go.Figure(
+        go.Pie(
+            labels=[p.name for p in profiles],
+            values=[p.size for p in profiles],
+            hole=0.55,
+            sort=False,
+            direction="clockwise",
+            marker={"colors": [colors[p.name] for p in profiles]},
+            textinfo="percent",
+            texttemplate="%{percent:.1%}",
+            hovertemplate="%{label}<br>%{value:,} customers (%{percent:.1%})<extra></extra>",
+        )
+    )
+    _layout(
+        fig,
+        height=max(320, 70 + 42 * len(profiles)),
+        showlegend=True,
+        legend={"orientation": "v", "x": 1.0, "y": 0.5, "yanchor": "middle", "title": None},
+        annotations=[
+            {
+                "text": f"<b>{total:,}</b><br>customers",
+                "showarrow": False,
+                "font": {"size": 15},
+                "x": 0.5,
+                "y": 0.5,
+                "xref": "paper",
+                "yref": "paper",
+            }
+        ],
+    )
+    return fig
+
+
+def _points(
+    df: pd.DataFrame,
+    x: str,
+    y: str,
+    colors: Mapping[str, str],
+    hover: str,
+    customdata: str | None = None,
+) -> list[go.Scattergl]:
+    """One WebGL marker trace per segment, in cluster order."""
+    traces = []
+    for segment in _present_segments(df):
+        rows = df[df[SEGMENT].astype(str) == segment]
+        traces.append(
+            go.Scattergl(
+                x=rows[x].to_numpy(),
+                y=rows[y].to_numpy(),
+                mode="markers",
+                name=segment,
+                marker={"color": colors.get(segment), "size": 6, "opacity": 0.7},
+                customdata=rows[customdata].astype(str).to_numpy() if customdata else None,
+                hovertemplate=f"<b>{segment}</b><br>{hover}<extra></extra>",
+            )
+        )
+    return traces
+
+
+def pca_scatter(
+    points_df: pd.DataFrame,
+    *,
+    max_points: int = MAX_POINTS,
+    colors: Mapping[str, str] | None = None,
+) -> go.Figure:
+    """The customer map: the 2-D PCA projection, one colour per segment (WebGL).
+
+    Parameters
+    ----------
+    points_df : DataFrame
+        From :func:`pca_projection`: ``pc1``, ``pc2``, ``segment`` and maybe an id column
+        (any fourth column is shown on hover); ``attrs["explained_variance_ratio"]`` puts
+        the share of variance in the axis titles.
+    max_points : int, default=5000
+        Larger inputs are sampled, stratified by segment.
+    colors : dict, optional
+        ``{segment: colour}``; default from the categories of ``segment``.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One ``Scattergl`` trace per segment present.
+    """
+    _check_columns(points_df, "pc1", "pc2", SEGMENT)
+    ratios = points_df.attrs.get("explained_variance_ratio", (None, None))
+    shown = stratified_sample(points_df, SEGMENT, max_points)
+    extra = [c for c in shown.columns if c not in ("pc1", "pc2", SEGMENT)]
+    id_column = extra[0] if extra else None
+    hover = f"{humanize(id_column)} %{{customdata}}" if id_column else ""
+    fig = go.Figure(
+        _points(shown, "pc1", "pc2", _frame_colors(points_df, colors), hover, id_column)
+    )
+
+    def title(i: int) -> str:
+        ratio = ratios[i] if i < len(ratios) else None
+        suffix = f" ({ratio:.0%} of the variation)" if ratio is not None else ""
+        return f"Principal component {i + 1}{suffix}"
+
+    _layout(fig, height=520)
+    fig.update_xaxes(title=title(0), zeroline=False, showticklabels=False)
+    fig.update_yaxes(title=title(1), zeroline=False, showticklabels=False)
+    return fig
+
+
+def radar_chart(profiles: Sequence[SegmentProfile], features: Sequence[str]) -> go.Figure:
+    """Compare segment profiles on a radar: each segment's mean, scaled 0-1 per feature.
+
+    0 is the segment with the lowest mean of a feature, 1 the highest; the hover shows the
+    real means.
+
+    Parameters
+    ----------
+    profiles : sequence of SegmentProfile
+    features : sequence of str
+        Numeric features (keys of ``profile.means``), at least one.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One ``Scatterpolar`` trace per segment.
+
+    Raises
+    ------
+    ValueError
+        When ``features`` is empty.
+    """
+    features = list(features)
+    if not features:
+        raise ValueError("a radar chart needs at least one numeric feature")
+    means = pd.DataFrame(
+        [[p.means.get(f, np.nan) for f in features] for p in profiles],
+        index=[p.name for p in profiles],
+        columns=features,
+        dtype=float,
+    )
+    low, high = means.min(), means.max()
+    span = (high - low).replace(0, np.nan)
+    scaled = ((means - low) / span).fillna(0.5)
+    theta = [humanize(f) for f in features]
+    colors = _profile_colors(profiles)
+    fig = go.Figure()
+    for p in profiles:
+        r = scaled.loc[p.name].to_list()
+        real = [_number(v) for v in means.loc[p.name]]
+        fig.add_trace(
+            go.Scatterpolar(
+                r=r + r[:1],
+                theta=theta + theta[:1],
+                customdata=real + real[:1],
+                name=p.name,
+                fill="toself",
+                fillcolor=_with_alpha(colors[p.name], 0.12),
+                line={"color": colors[p.name], "width": 2.5},
+                marker={"size": 6},
+                hovertemplate=f"<b>{p.name}</b><br>%{{theta}}: %{{customdata}}<extra></extra>",
+            )
+        )
+    # The page says what 0 and 1 mean; tick labels on the radial axis would sit on a spoke.
+    _layout(
+        fig,
+        height=540,
+        margin={"l": 90, "r": 90, "t": 90, "b": 40},
+        polar={
+            "radialaxis": {"range": [0, 1.05], "tickvals": [0.5, 1], "showticklabels": False},
+            "angularaxis": {"direction": "clockwise", "rotation": 90},
+        },
+    )
+    return fig
+
+
+def _with_alpha(color: str, alpha: float) -> str:
+    """``"#4C78A8"`` or ``"rgb(76, 120, 168)"`` -> ``"rgba(76, 120, 168, alpha)"``."""
+    if color.startswith("#"):
+        red, green, blue = pc.hex_to_rgb(color)
+    else:
+        red, green, blue = pc.unlabel_rgb(color)
+    return f"rgba({red:.0f}, {green:.0f}, {blue:.0f}, {alpha})"
+
+
+def _number(value: float) -> str:
+    if not np.isfinite(value):
+        return "n/a"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:,.1f}"
+    return f"{value:,.2f}"
+
+
+def difference_heatmap(
+    profiles: Sequence[SegmentProfile], features: Sequence[str] | None = None
+) -> go.Figure:
+    """Segments x features heatmap of standardized differences from the average customer.
+
+    Parameters
+    ----------
+    profiles : sequence of SegmentProfile
+    features : sequence of str, optional
+        Keys of ``profile.differences`` (numeric features and ``"column = value"``);
+        default all of them.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One ``Heatmap`` trace, diverging colours centred on 0, each cell annotated.
+    """
+    if features is None:
+        features = list(profiles[0].differences) if profiles else []
+    features = list(features)
+    z = np.array([[p.differences.get(f, np.nan) for f in features] for p in profiles], dtype=float)
+    z = np.round(z, 2) + 0.0  # no "-0.00" labels
+    finite = np.abs(z[np.isfinite(z)])
+    limit = float(np.clip(finite.max(), 0.5, 3.0)) if finite.size else 1.0
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[_category_label(f) for f in features],
+            y=[p.name for p in profiles],
+            colorscale="RdBu",
+            zmid=0,
+            zmin=-limit,
+            zmax=limit,
+            texttemplate="%{z:+.2f}",
+            textfont={"size": 11},
+            xgap=2,
+            ygap=2,
+            colorbar={"title": {"text": "Std. devs<br>from average", "side": "top"}},
+            hovertemplate="%{y}<br>%{x}: %{z:+.2f} standard deviations<extra></extra>",
+        )
+    )
+    _layout(fig, height=max(280, 150 + 46 * len(profiles)))
+    fig.update_xaxes(tickangle=-35, automargin=True, side="bottom")
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    return fig
+
+
+def feature_scatter(
+    df: pd.DataFrame,
+    x: str,
+    y: str,
+    *,
+    max_points: int = MAX_POINTS,
+    colors: Mapping[str, str] | None = None,
+) -> go.Figure:
+    """Scatter of two features, one colour per segment (WebGL, sampled to ``max_points``).
+
+    Parameters
+    ----------
+    df : DataFrame
+        Customers with columns ``x``, ``y`` and ``segment``.
+    x, y : str
+        Numeric columns.
+    max_points : int, default=5000
+    colors : dict, optional
+        ``{segment: colour}``; default from the categories of ``segment``.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One ``Scattergl`` trace per segment present.
+    """
+    _check_columns(df, x, y, SEGMENT)
+    shown = stratified_sample(df, SEGMENT, max_points)
+    hover = f"{humanize(x)}: %{{x:,.2f}}<br>{humanize(y)}: %{{y:,.2f}}"
+    fig = go.Figure(_points(shown, x, y, _frame_colors(df, colors), hover))
+    _layout(fig, height=480)
+    fig.update_xaxes(title=humanize(x), tickformat=",")
+    fig.update_yaxes(title=humanize(y), tickformat=",")
+    return fig
+
+
+def feature_box(
+    df: pd.DataFrame,
+    feature: str,
+    kind: str = "box",
+    *,
+    max_points: int = MAX_POINTS,
+    colors: Mapping[str, str] | None = None,
+) -> go.Figure:
+    """Distribution of one feature in each segment, as box plots or violins.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Customers with columns ``feature`` and ``segment``.
+    feature : str
+        A numeric column.
+    kind : {"box", "violin"}, default="box"
+    max_points : int, default=5000
+        Larger inputs are sampled first, stratified by segment.
+    colors : dict, optional
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One ``Box`` or ``Violin`` trace per segment present.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``kind``.
+    """
+    if kind not in ("box", "violin"):
+        raise ValueError(f"kind must be 'box' or 'violin', got {kind!r}")
+    _check_columns(df, feature, SEGMENT)
+    shown = stratified_sample(df, SEGMENT, max_points)
+    palette = _frame_colors(df, colors)
+    fig = go.Figure()
+    for segment in _present_segments(shown):
+        values = shown.loc[shown[SEGMENT].astype(str) == segment, feature].to_numpy(dtype=float)
+        common = {"y": values, "name": segment, "marker_color": palette.get(segment)}
+        if kind == "box":
+            fig.add_trace(go.Box(**common, boxmean=True, boxpoints="outliers"))
+        else:
+            fig.add_trace(
+                go.Violin(**common, box_visible=True, meanline_visible=True, points=False)
+            )
+    _layout(fig, height=460, showlegend=False)
+    fig.update_yaxes(title=humanize(feature), tickformat=",")
+    fig.update_xaxes(automargin=True)
+    return fig
+
+
+def category_mix_chart(
+    df: pd.DataFrame, column: str, *, max_values: int = len(CATEGORY_PALETTE)
+) -> go.Figure:
+    """Stacked 100% bars: the share of each value of a categorical column in each segment.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Customers with ``column`` and ``segment`` (any size: only counts are drawn).
+    column : str
+        A categorical column; missing values count as ``"(missing)"``.
+    max_values : int, default=21
+        The most frequent values get their own colour; the rest are grouped as "Other".
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One horizontal ``Bar`` trace per category value.
+    """
+    _check_columns(df, column, SEGMENT)
+    values = df[column].astype(object).where(df[column].notna(), MISSING).astype(str)
+    order = values.value_counts().index.tolist()
+    if len(order) > max_values:
+        keep = set(order[: max_values - 1])
+        values = values.where(values.isin(keep), "Other")
+        order = order[: max_values - 1] + ["Other"]
+    segments = _present_segments(df)
+    table = pd.crosstab(df[SEGMENT].astype(str), values, normalize="index")
+    table = table.reindex(index=segments, columns=order).fillna(0.0) * 100
+    fig = go.Figure()
+    for i, value in enumerate(order):
+        shares = table[value].to_numpy()
+        fig.add_trace(
+            go.Bar(
+                x=shares,
+                y=segments,
+                name=value,
+                orientation="h",
+                marker_color=CATEGORY_PALETTE[i % len(CATEGORY_PALETTE)],
+                text=[f"{s:.0f}%" if s >= 5 else "" for s in shares],
+                textposition="inside",
+                insidetextanchor="middle",
+                hovertemplate=f"%{{y}}<br>{value}: %{{x:.1f}}%<extra></extra>",
+            )
+        )
+    _layout(
+        fig,
+        barmode="stack",
+        margin={"l": 10, "r": 30, "t": 40, "b": 10},  # room for the "100%" tick label
+        height=max(260, 110 + 44 * len(segments)),
+        legend={
+            "orientation": "h",
+            "yanchor": "bottom",
+            "y": 1.02,
+            "x": 0,
+            "title": {"text": humanize(column)},
+            "traceorder": "normal",
+        },
+    )
+    fig.update_xaxes(
+        range=[0, 100.5],
+        tickvals=list(range(0, 101, 20)),
+        ticktext=[f"{v}%" for v in range(0, 101, 20)],
+        title="Share of the segment",
+    )
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    return fig

@@ -1,0 +1,1416 @@
+"""Explore a customer table and compare models: pure tables and plotly figures for the pages.
+
+Everything here takes data and returns a table or a figure; nothing imports streamlit.
+Functions stay fast on a million rows: histograms are binned with numpy and drawn as
+bars, correlations use the numeric columns only, and row-level output is capped.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from segmentation.clustering import Sweep
+from segmentation.model import SegmentationModel
+from segmentation.profiles import humanize
+from segmentation.schema import FeatureReport, Schema, match_columns, prepare_features
+
+#: Rows of a table shown at most; the rest are counted, not sent to the browser.
+ROW_LIMIT = 1000
+#: Bars of a histogram.
+BINS = 30
+#: Categories shown per column before the rest are grouped as "Other".
+TOP_CATEGORIES = 15
+#: Numeric columns in the correlation heatmap at most (the first ones of the table).
+MAX_HEATMAP_COLUMNS = 30
+#: Rows searched at a time by :func:`filter_rows`, which stops once it has enough.
+SEARCH_CHUNK = 200_000
+
+#: Human labels for the outlier methods of :data:`segmentation.preprocess.OUTLIER_METHODS`.
+OUTLIER_LABELS = {
+    "iqr": "Leave out extreme values (interquartile range rule)",
+    "isolation_forest": "Leave out unusual customers (isolation forest)",
+    "none": "Keep every customer",
+}
+#: Human labels for :data:`segmentation.preprocess.SCALERS`.
+SCALER_LABELS = {
+    "standard": "Standard (mean and standard deviation)",
+    "robust": "Robust (median and interquartile range)",
+}
+
+_PRIMARY = "#2E6FBA"
+_SECONDARY = "#9AA8B8"
+_ACCENT = "#D9822B"
+_MISSING = "(missing)"
+
+
+# --------------------------------------------------------------------------------------
+# Formatting
+# --------------------------------------------------------------------------------------
+
+
+def fmt_number(value: object, digits: int = 2) -> str:
+    """A number for people: thousands separators, no needless decimals, ``-`` if missing.
+
+    ``1234567.8`` -> ``"1,234,568"``; ``45.237`` -> ``"45.24"``; ``12.0`` -> ``"12"``.
+    """
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if not isinstance(value, int | float | np.integer | np.floating):
+        return str(value)
+    number = float(value)
+    if abs(number) >= 1000 or number == int(number):
+        return f"{number:,.0f}"
+    return f"{number:,.{digits}f}"
+
+
+def _fmt_metric(value: object) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return f"{float(value):,.3f}"
+
+
+def _fmt_int(value: object) -> str:
+    return "-" if value is None else f"{int(value):,}"
+
+
+def _fmt_created(value: object) -> str:
+    return str(value or "")[:16].replace("T", " ")
+
+
+def _style(fig: go.Figure, *, height: int = 360, title: str | None = None) -> go.Figure:
+    """The house look: white background, compact margins, thousands separators."""
+    fig.update_layout(
+        template="plotly_white",
+        height=height,
+        margin={"l": 10, "r": 10, "t": 50 if title else 20, "b": 10},
+        separators=".,",
+        title=title,
+        bargap=0.05,
+        legend={"orientation": "h", "y": -0.2},
+        hoverlabel={"align": "left"},
+    )
+    return fig
+
+
+def is_numeric(values: pd.Series) -> bool:
+    """True for number columns (yes/no flags count as categories, dates do not count)."""
+    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+
+
+def _is_date(values: pd.Series) -> bool:
+    return pd.api.types.is_datetime64_any_dtype(values)
+
+
+# --------------------------------------------------------------------------------------
+# A table at a glance
+# --------------------------------------------------------------------------------------
+
+
+def overview(df: pd.DataFrame) -> dict[str, int | float]:
+    """Rows, columns, numeric and other columns, and the share of empty cells.
+
+    Returns
+    -------
+    dict
+        ``rows``, ``columns``, ``numeric_columns``, ``other_columns``,
+        ``missing_share`` (0 to 1).
+    """
+    n_numeric = sum(is_numeric(df[c]) for c in df.columns)
+    cells = df.shape[0] * df.shape[1]
+    missing = int(df.isna().to_numpy().sum()) if cells else 0
+    return {
+        "rows": len(df),
+        "columns": df.shape[1],
+        "numeric_columns": n_numeric,
+        "other_columns": df.shape[1] - n_numeric,
+        "missing_share": missing / cells if cells else 0.0,
+    }
+
+
+def summary_statistics(df: pd.DataFrame) -> pd.DataFrame:
+    """Summary statistics of every numeric column, formatted for reading.
+
+    Parameters
+    ----------
+    df : DataFrame
+
+    Returns
+    -------
+    DataFrame
+        One row per numeric column: ``Column``, ``Filled``, ``Missing``, ``Average``,
+        ``Spread (std)``, ``Lowest``, ``25%``, ``Median``, ``75%``, ``Highest``, as text
+        with thousands separators. Empty when the table has no numeric column.
+    """
+    columns = [c for c in df.columns if is_numeric(df[c])]
+    header = [
+        "Column",
+        "Filled",
+        "Missing",
+        "Average",
+        "Spread (std)",
+        "Lowest",
+        "25%",
+        "Median",
+        "75%",
+        "Highest",
+    ]
+    if not columns:
+        return pd.DataFrame(columns=header)
+    stats = df[columns].describe().T
+    rows = []
+    for name, row in stats.iterrows():
+        rows.append(
+            [
+                str(name),
+                _fmt_int(row["count"]),
+                _fmt_int(len(df) - row["count"]),
+                fmt_number(row["mean"]),
+                fmt_number(row["std"]),
+                fmt_number(row["min"]),
+                fmt_number(row["25%"]),
+                fmt_number(row["50%"]),
+                fmt_number(row["75%"]),
+                fmt_number(row["max"]),
+            ]
+        )
+    return pd.DataFrame(rows, columns=header)
+
+
+def text_summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Distinct values and the most common value of every non-numeric column.
+
+    Returns
+    -------
+    DataFrame
+        ``Column``, ``Filled``, ``Missing``, ``Distinct values``, ``Most common``,
+        ``Share of most common`` (text). Empty when every column is numeric.
+    """
+    header = [
+        "Column",
+        "Filled",
+        "Missing",
+        "Distinct values",
+        "Most common",
+        "Share of most common",
+    ]
+    rows = []
+    for name in df.columns:
+        values = df[name]
+        if is_numeric(values):
+            continue
+        counts = values.value_counts(dropna=True)
+        filled = int(counts.sum())
+        top = counts.index[0] if len(counts) else "-"
+        top_share = f"{counts.iloc[0] / filled:.1%}" if filled else "-"
+        if _is_date(values) and len(counts):
+            top = pd.Timestamp(top).strftime("%Y-%m-%d")
+        rows.append(
+            [
+                str(name),
+                f"{filled:,}",
+                f"{len(values) - filled:,}",
+                f"{len(counts):,}",
+                str(top),
+                top_share,
+            ]
+        )
+    return pd.DataFrame(rows, columns=header)
+
+
+def missing_values(df: pd.DataFrame) -> pd.DataFrame:
+    """Empty cells per column, most first.
+
+    Returns
+    -------
+    DataFrame
+        ``Column`` (str), ``Missing`` (int), ``Share`` (float, 0 to 1), one row per column.
+    """
+    counts = df.isna().sum()
+    table = pd.DataFrame(
+        {
+            "Column": [str(c) for c in counts.index],
+            "Missing": counts.to_numpy(dtype=np.int64),
+            "Share": counts.to_numpy(dtype=float) / len(df) if len(df) else 0.0,
+        }
+    )
+    return table.sort_values(
+        ["Missing", "Column"], ascending=[False, True], kind="stable"
+    ).reset_index(drop=True)
+
+
+def missing_values_chart(missing: pd.DataFrame) -> go.Figure:
+    """Horizontal bars of the share of empty cells per column (from :func:`missing_values`)."""
+    shown = missing[missing["Missing"] > 0].iloc[::-1]
+    fig = go.Figure(
+        go.Bar(
+            x=shown["Share"],
+            y=shown["Column"],
+            orientation="h",
+            marker_color=_PRIMARY,
+            customdata=shown["Missing"],
+            text=[f"{s:.1%}" for s in shown["Share"]],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{y}: %{customdata:,} empty cells (%{x:.1%})<extra></extra>",
+        )
+    )
+    top = float(shown["Share"].max()) if len(shown) else 1.0
+    fig.update_xaxes(
+        title="Share of customers with the value missing", tickformat=".0%", range=[0, top * 1.2]
+    )
+    fig.update_yaxes(title=None)
+    return _style(fig, height=max(220, 28 * len(shown) + 90))
+
+
+# --------------------------------------------------------------------------------------
+# Distributions, categories, correlations
+# --------------------------------------------------------------------------------------
+
+
+def category_counts(values: pd.Series, top: int = TOP_CATEGORIES) -> pd.DataFrame:
+    """How many customers have each value of a column, the most common first.
+
+    Parameters
+    ----------
+    values : Series
+    top : int, default=15
+        Values listed one by one; the others are summed into one "Other" row.
+
+    Returns
+    -------
+    DataFrame
+        ``Value`` (str), ``Customers`` (int), ``Share`` (float, 0 to 1). Empty cells are
+        counted as ``(missing)``.
+    """
+    counts = values.value_counts(dropna=False)
+    labels = [_MISSING if pd.isna(v) else _category_label(v) for v in counts.index]
+    table = pd.DataFrame({"Value": labels, "Customers": counts.to_numpy(dtype=np.int64)})
+    if len(table) > top:
+        rest = table.iloc[top:]
+        other = pd.DataFrame(
+            {
+                "Value": [f"Other ({len(rest):,} values)"],
+                "Customers": [int(rest["Customers"].sum())],
+            }
+        )
+        table = pd.concat([table.iloc[:top], other], ignore_index=True)
+    table["Share"] = table["Customers"] / max(len(values), 1)
+    return table
+
+
+def _category_label(value: object) -> str:
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def category_chart(counts: pd.DataFrame, column: str) -> go.Figure:
+    """Horizontal bars of a :func:`category_counts` table, the most common on top."""
+    shown = counts.iloc[::-1]
+    fig = go.Figure(
+        go.Bar(
+            x=shown["Customers"],
+            y=shown["Value"],
+            orientation="h",
+            marker_color=_PRIMARY,
+            customdata=shown["Share"],
+            text=[
+                f"{n:,} ({s:.0%})" for n, s in zip(shown["Customers"], shown["Share"], strict=True)
+            ],
+            textposition="auto",
+            hovertemplate="%{y}: %{x:,} customers (%{customdata:.1%})<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title="Customers", tickformat=",")
+    fig.update_yaxes(title=humanize(column), type="category")
+    return _style(fig, height=max(220, 26 * len(shown) + 90))
+
+
+def histogram(values: pd.Series, bins: int = BINS) -> pd.DataFrame:
+    """Bin a numeric column with numpy, for drawing as bars.
+
+    Integer columns with few distinct values get one bar per value. A long tail is
+    folded into the last bar (and a long head into the first) so the bulk stays
+    readable: the range drawn is the 0.5th to 99.5th percentile when that is less than
+    half the full range.
+
+    Returns
+    -------
+    DataFrame
+        ``left``, ``right`` (bin edges), ``Customers`` (int), and the attribute
+        ``attrs["clipped"]``: ``(low, high)`` when values beyond the range were folded in,
+        else ``None``.
+    """
+    data = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    data = data[np.isfinite(data)]
+    if len(data) == 0:
+        out = pd.DataFrame({"left": [], "right": [], "Customers": []})
+        out.attrs["clipped"] = None
+        return out
+    low, high = float(data.min()), float(data.max())
+    clipped = None
+    integer = bool(np.all(data == np.round(data)))
+    if integer and high - low <= 60:
+        edges = np.arange(low - 0.5, high + 1.5, 1.0)
+    else:
+        p_low, p_high = (float(p) for p in np.percentile(data, [0.5, 99.5]))
+        if p_high > p_low and (p_high - p_low) < 0.5 * (high - low):
+            clipped = (p_low, p_high)
+            data = np.clip(data, p_low, p_high)
+            low, high = p_low, p_high
+        if high == low:
+            edges = np.array([low - 0.5, high + 0.5])
+        else:
+            edges = np.histogram_bin_edges(data, bins=bins, range=(low, high))
+            if integer:
+                edges = np.unique(np.round(edges))
+    counts, edges = np.histogram(data, bins=edges)
+    out = pd.DataFrame({"left": edges[:-1], "right": edges[1:], "Customers": counts})
+    out.attrs["clipped"] = clipped
+    return out
+
+
+def distribution_chart(values: pd.Series, column: str | None = None) -> go.Figure:
+    """The distribution of one column: a histogram for numbers and dates, else category bars.
+
+    Parameters
+    ----------
+    values : Series
+        Any column; a million rows are fine (binned with ``np.histogram``).
+    column : str, optional
+        The name shown on the axis (defaults to the series name).
+
+    Returns
+    -------
+    Figure
+    """
+    column = str(column if column is not None else values.name)
+    if _is_date(values):
+        return _date_histogram(values, column)
+    if not is_numeric(values):
+        return category_chart(category_counts(values), column)
+    bins = histogram(values)
+    width = bins["right"] - bins["left"]
+    ranges = [
+        f"{fmt_number(a)} to {fmt_number(b)}"
+        for a, b in zip(bins["left"], bins["right"], strict=True)
+    ]
+    fig = go.Figure(
+        go.Bar(
+            x=(bins["left"] + bins["right"]) / 2,
+            y=bins["Customers"],
+            width=width * 0.95,
+            marker_color=_PRIMARY,
+            customdata=ranges,
+            hovertemplate="%{customdata}: %{y:,} customers<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title=humanize(column), tickformat=",")
+    fig.update_yaxes(title="Customers", tickformat=",")
+    title = None
+    if bins.attrs.get("clipped"):
+        low, high = bins.attrs["clipped"]
+        title = (
+            f"<sup>The rare values below {fmt_number(low)} and above {fmt_number(high)} "
+            "are counted in the first and last bars</sup>"
+        )
+    return _style(fig, title=title)
+
+
+def _date_histogram(values: pd.Series, column: str) -> go.Figure:
+    dates = values.dropna()
+    if dates.empty:
+        return _style(go.Figure())
+    stamps = dates.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    counts, edges = np.histogram(stamps, bins=BINS)
+    left = pd.to_datetime(edges[:-1])
+    right = pd.to_datetime(edges[1:])
+    fig = go.Figure(
+        go.Bar(
+            x=left + (right - left) / 2,
+            y=counts,
+            marker_color=_PRIMARY,
+            customdata=[f"{a:%Y-%m-%d} to {b:%Y-%m-%d}" for a, b in zip(left, right, strict=True)],
+            hovertemplate="%{customdata}: %{y:,} customers<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title=humanize(column))
+    fig.update_yaxes(title="Customers", tickformat=",")
+    return _style(fig)
+
+
+def correlation_matrix(df: pd.DataFrame, max_columns: int = MAX_HEATMAP_COLUMNS) -> pd.DataFrame:
+    """Pearson correlations between the numeric columns (constant ones left out).
+
+    Returns
+    -------
+    DataFrame of shape (n, n)
+        Empty when fewer than two numeric columns vary.
+    """
+    columns = [c for c in df.columns if is_numeric(df[c]) and df[c].nunique(dropna=True) > 1]
+    columns = columns[:max_columns]
+    if len(columns) < 2:
+        return pd.DataFrame()
+    return df[columns].astype(float).corr()
+
+
+def correlation_heatmap(corr: pd.DataFrame) -> go.Figure:
+    """A red-blue heatmap of a :func:`correlation_matrix`, values written in the cells."""
+    labels = [humanize(str(c)) for c in corr.columns]
+    values = corr.to_numpy()
+    fig = go.Figure(
+        go.Heatmap(
+            z=values,
+            x=labels,
+            y=labels,
+            zmin=-1,
+            zmax=1,
+            colorscale="RdBu",
+            reversescale=False,
+            text=np.vectorize(lambda v: "" if np.isnan(v) else f"{v:.2f}")(values),
+            texttemplate="%{text}",
+            hovertemplate="%{y} and %{x}: %{z:.2f}<extra></extra>",
+            colorbar={"title": {"text": "Correlation"}},
+        )
+    )
+    fig.update_yaxes(autorange="reversed", title=None)
+    fig.update_xaxes(title=None, tickangle=-30)
+    return _style(fig, height=max(360, 40 * len(labels) + 140))
+
+
+# --------------------------------------------------------------------------------------
+# Finding rows
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FilteredRows:
+    """The rows shown for a search.
+
+    Attributes
+    ----------
+    rows : DataFrame
+        At most ``limit`` matching rows, in table order.
+    n_matched : int
+        Matching rows found; all of them when ``complete``.
+    complete : bool
+        False when the search stopped early because it had enough rows to show.
+    """
+
+    rows: pd.DataFrame
+    n_matched: int
+    complete: bool
+
+
+def filter_rows(
+    df: pd.DataFrame, text: str = "", column: str | None = None, limit: int = ROW_LIMIT
+) -> FilteredRows:
+    """Rows whose cells contain ``text`` (case-insensitive), at most ``limit`` of them.
+
+    Parameters
+    ----------
+    df : DataFrame
+    text : str
+        What to look for; empty keeps every row.
+    column : str, optional
+        Search this column only; by default every text column, and the number columns
+        too when ``text`` is a number.
+    limit : int, default=1000
+
+    Returns
+    -------
+    FilteredRows
+        The search goes through the table in chunks and stops once it has ``limit``
+        rows and knows there are more, so it is quick on a million rows.
+    """
+    text = text.strip()
+    if not text:
+        return FilteredRows(df.head(limit), len(df), True)
+    if column is not None:
+        columns = [column]
+    else:
+        # Number columns are searched only for a number: turning them into text is slow.
+        number_like = bool(re.fullmatch(r"[-+]?[0-9][0-9.,]*", text))
+        columns = [c for c in df.columns if number_like or not is_numeric(df[c])]
+    needle = text.lower()
+    found: list[pd.DataFrame] = []
+    n_found = 0
+    for start in range(0, len(df), SEARCH_CHUNK):
+        chunk = df.iloc[start : start + SEARCH_CHUNK]
+        hit = np.zeros(len(chunk), dtype=bool)
+        for name in columns:
+            cells = chunk[name]
+            cells = cells.dt.strftime("%Y-%m-%d") if _is_date(cells) else cells.astype(str)
+            hit |= cells.str.lower().str.contains(needle, regex=False, na=False).to_numpy()
+        n_found += int(hit.sum())
+        if len(found) == 0 or sum(len(f) for f in found) < limit:
+            found.append(chunk[hit])
+        if n_found > limit and start + SEARCH_CHUNK < len(df):
+            return FilteredRows(pd.concat(found).head(limit), n_found, False)
+    rows = pd.concat(found).head(limit) if found else df.head(0)
+    return FilteredRows(rows, n_found, True)
+
+
+def describe_filter(result: FilteredRows, n_rows: int, limit: int = ROW_LIMIT) -> str:
+    """One sentence saying what a :func:`filter_rows` result shows."""
+    shown = len(result.rows)
+    if result.n_matched == n_rows and result.complete:
+        if shown < n_rows:
+            return f"Showing the first {shown:,} of {n_rows:,} rows."
+        return f"Showing all {n_rows:,} rows."
+    if not result.complete:
+        return f"Showing the first {shown:,} matching rows; there are more than {limit:,}."
+    if result.n_matched == 0:
+        return "No row matches."
+    if shown < result.n_matched:
+        return f"Showing the first {shown:,} of {result.n_matched:,} matching rows."
+    return f"{result.n_matched:,} matching rows."
+
+
+# --------------------------------------------------------------------------------------
+# Column roles
+# --------------------------------------------------------------------------------------
+
+
+def roles_table(schema: Schema, overrides: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The inferred role of every column, with the reason, for showing or editing.
+
+    Parameters
+    ----------
+    schema : Schema
+        From :func:`segmentation.schema.infer_schema`.
+    overrides : dict, optional
+        ``{column: role}`` the user chose earlier; they replace the inferred role.
+
+    Returns
+    -------
+    DataFrame
+        ``column``, ``role``, ``reason`` (str), one row per column in table order.
+    """
+    overrides = dict(overrides or {})
+    return pd.DataFrame(
+        {
+            "column": [str(c.name) for c in schema.columns],
+            "role": [overrides.get(str(c.name), c.role) for c in schema.columns],
+            "reason": [c.reason for c in schema.columns],
+        }
+    )
+
+
+def changed_roles(edited: pd.DataFrame, schema: Schema) -> dict[str, str]:
+    """The roles the user changed in a :func:`roles_table`: ``{column: role}``.
+
+    Only changes are returned, so columns the user left alone keep the inferred role
+    and its reason (and the log scale chosen for skewed numbers).
+    """
+    inferred = {str(c.name): c.role for c in schema.columns}
+    return {
+        str(name): str(role)
+        for name, role in zip(edited["column"], edited["role"], strict=True)
+        if role and inferred.get(str(name)) != role
+    }
+
+
+# --------------------------------------------------------------------------------------
+# The k sweep
+# --------------------------------------------------------------------------------------
+
+
+def sweep_frame(sweep: Sweep | Mapping) -> tuple[pd.DataFrame, int]:
+    """A sweep (object or its metadata dict) as a table of metrics per k, and the chosen k."""
+    if isinstance(sweep, Sweep):
+        sweep = sweep.to_dict()
+    table = pd.DataFrame(sweep["metrics"]).sort_values("k").reset_index(drop=True)
+    return table, int(sweep["recommended_k"])
+
+
+def sweep_chart(sweep: Sweep | Mapping) -> go.Figure:
+    """Elbow (inertia), silhouette and Davies-Bouldin against k, the recommended k marked.
+
+    Parameters
+    ----------
+    sweep : Sweep or dict
+        A :class:`segmentation.clustering.Sweep` or its ``to_dict()`` form (as kept in
+        a version's metadata).
+
+    Returns
+    -------
+    Figure
+        Three small charts side by side; a dashed line and a larger orange marker show
+        the recommended k on each.
+    """
+    table, best = sweep_frame(sweep)
+    panels = (
+        ("inertia", "Elbow: inertia (lower is tighter)", ",.0f"),
+        ("silhouette", "Silhouette (higher is better)", ".3f"),
+        ("davies_bouldin", "Davies-Bouldin (lower is better)", ".3f"),
+    )
+    fig = make_subplots(
+        rows=1, cols=3, subplot_titles=[p[1] for p in panels], horizontal_spacing=0.08
+    )
+    chosen = table[table["k"] == best]
+    for col, (metric, title, fmt) in enumerate(panels, start=1):
+        fig.add_trace(
+            go.Scatter(
+                x=table["k"],
+                y=table[metric],
+                mode="lines+markers",
+                line={"color": _PRIMARY},
+                name=title,
+                showlegend=False,
+                hovertemplate=f"k = %{{x}}: %{{y:{fmt}}}<extra></extra>",
+            ),
+            row=1,
+            col=col,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=chosen["k"],
+                y=chosen[metric],
+                mode="markers",
+                marker={"color": _ACCENT, "size": 13, "line": {"color": "white", "width": 2}},
+                name=f"Recommended k = {best}",
+                showlegend=col == 1,
+                hovertemplate=f"Recommended k = %{{x}}: %{{y:{fmt}}}<extra></extra>",
+            ),
+            row=1,
+            col=col,
+        )
+        fig.add_vline(x=best, line_dash="dash", line_color=_ACCENT, row=1, col=col)
+        fig.update_xaxes(title_text="Number of segments (k)", dtick=1, row=1, col=col)
+        fig.update_yaxes(tickformat="," if metric == "inertia" else ".2f", row=1, col=col)
+    fig.update_yaxes(title_text="Inertia", row=1, col=1)
+    fig.update_yaxes(title_text="Silhouette", row=1, col=2)
+    fig.update_yaxes(title_text="Davies-Bouldin", row=1, col=3)
+    fig.update_annotations(font_size=13)
+    _style(fig, height=340)
+    fig.update_layout(margin={"t": 40}, legend={"orientation": "h", "y": -0.3, "x": 0})
+    return fig
+
+
+# --------------------------------------------------------------------------------------
+# One customer: form fields and the comparison with the segment
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeatureStats:
+    """What the training customers looked like, per model feature.
+
+    Attributes
+    ----------
+    numeric : DataFrame
+        Indexed by numeric feature (date features as days before the reference date):
+        ``min``, ``max``, ``median``, ``mean``, ``std`` (float) and ``integer`` (bool).
+    categories : dict
+        ``{categorical feature: values seen in training, most common first}``.
+    segment_means : DataFrame
+        Indexed by cluster, one column per numeric feature.
+    segment_modes : DataFrame
+        Indexed by cluster, the most common value of each categorical feature.
+    overall_modes : dict
+        ``{categorical feature: most common value}``.
+    typical_distance : dict
+        ``{cluster: median distance of its customers to the segment centre}``; empty
+        when the training customers were not available.
+    roles : dict
+        ``{feature: role}``.
+    reference_date : str or None
+    """
+
+    numeric: pd.DataFrame
+    categories: dict[str, list[str]]
+    segment_means: pd.DataFrame
+    segment_modes: pd.DataFrame
+    overall_modes: dict[str, str]
+    typical_distance: dict[int, float]
+    roles: dict[str, str]
+    reference_date: str | None = None
+
+
+def feature_stats(model: SegmentationModel, training: pd.DataFrame | None) -> FeatureStats:
+    """Ranges, typical values and segment averages of a model's features.
+
+    Parameters
+    ----------
+    model : SegmentationModel
+        A fitted model.
+    training : DataFrame or None
+        Its training customers labeled by :meth:`SegmentationModel.predict` (with the
+        ``cluster`` and ``cluster_distance`` columns), e.g. ``ui.labeled_training_data``.
+        ``None`` falls back to the segment profiles kept in the model (no ranges then).
+
+    Returns
+    -------
+    FeatureStats
+    """
+    schema = model.schema_
+    roles = {f: schema.spec(f).role for f in schema.features}
+    if training is None:
+        return _stats_from_profiles(model, roles)
+    features, _ = prepare_features(training, schema, allow_missing=True)
+    clusters = training["cluster"].to_numpy()
+    numeric = features[schema.numeric]
+    rows = {}
+    for name in schema.numeric:
+        values = numeric[name].dropna()
+        if values.empty:
+            rows[name] = dict.fromkeys(("min", "max", "median", "mean", "std"), np.nan)
+            rows[name]["integer"] = False
+            continue
+        rows[name] = {
+            "min": float(values.min()),
+            "max": float(values.max()),
+            "median": float(values.median()),
+            "mean": float(values.mean()),
+            "std": float(values.std(ddof=0)),
+            "integer": bool(np.all(values.to_numpy() == np.round(values.to_numpy()))),
+        }
+    categories, overall_modes = {}, {}
+    for name in schema.categorical:
+        counts = features[name].value_counts()
+        categories[name] = [str(v) for v in counts.index]
+        overall_modes[name] = categories[name][0] if len(counts) else ""
+    grouped = features.assign(_cluster=clusters).groupby("_cluster")
+    segment_means = grouped[schema.numeric].mean() if schema.numeric else pd.DataFrame()
+    segment_modes = (
+        grouped[schema.categorical].agg(lambda s: s.mode().iloc[0] if s.notna().any() else "")
+        if schema.categorical
+        else pd.DataFrame()
+    )
+    typical = {}
+    if "cluster_distance" in training:
+        medians = training.groupby("cluster")["cluster_distance"].median()
+        typical = {int(c): float(d) for c, d in medians.items()}
+    return FeatureStats(
+        numeric=pd.DataFrame.from_dict(rows, orient="index"),
+        categories=categories,
+        segment_means=segment_means,
+        segment_modes=segment_modes,
+        overall_modes=overall_modes,
+        typical_distance=typical,
+        roles=roles,
+        reference_date=schema.reference_date,
+    )
+
+
+def _stats_from_profiles(model: SegmentationModel, roles: dict[str, str]) -> FeatureStats:
+    """Approximate stats from the profiles, for a version whose training data is gone."""
+    schema = model.schema_
+    profiles = model.profiles_
+    sizes = np.array([p.size for p in profiles], dtype=float)
+    weights = sizes / sizes.sum() if sizes.sum() else np.full(len(sizes), 1 / len(sizes))
+    means = pd.DataFrame([p.means for p in profiles], index=[p.cluster for p in profiles])
+    medians = pd.DataFrame([p.medians for p in profiles], index=[p.cluster for p in profiles])
+    rows = {}
+    for name in schema.numeric:
+        overall = float(np.nansum(means[name].to_numpy() * weights))
+        # differences = (segment mean - overall mean) / overall std, so the std follows.
+        stds = [
+            (p.means[name] - overall) / p.differences[name]
+            for p in profiles
+            if abs(p.differences.get(name, 0.0)) > 1e-6
+        ]
+        rows[name] = {
+            "min": np.nan,
+            "max": np.nan,
+            "median": float(np.nansum(medians[name].to_numpy() * weights)),
+            "mean": overall,
+            "std": float(np.median(stds)) if stds else np.nan,
+            "integer": False,
+        }
+    categories, overall_modes, modes = {}, {}, {}
+    for name in schema.categorical:
+        shares: dict[str, float] = {}
+        for p, w in zip(profiles, weights, strict=True):
+            for value, share in p.category_shares.get(name, {}).items():
+                if value != _MISSING:
+                    shares[value] = shares.get(value, 0.0) + share * w
+        categories[name] = sorted(shares, key=shares.get, reverse=True)
+        overall_modes[name] = categories[name][0] if categories[name] else ""
+        modes[name] = {
+            p.cluster: max(
+                (v for v in p.category_shares.get(name, {}) if v != _MISSING),
+                key=p.category_shares[name].get,
+                default="",
+            )
+            for p in profiles
+        }
+    return FeatureStats(
+        numeric=pd.DataFrame.from_dict(rows, orient="index"),
+        categories=categories,
+        segment_means=means[schema.numeric] if schema.numeric else pd.DataFrame(),
+        segment_modes=pd.DataFrame(modes),
+        overall_modes=overall_modes,
+        typical_distance={},
+        roles=roles,
+        reference_date=schema.reference_date,
+    )
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One input of the single-customer form.
+
+    Attributes
+    ----------
+    name : str
+        The model's column name (the key of the record passed to ``predict_one``).
+    label : str
+        Human label.
+    kind : {"integer", "number", "date", "category"}
+    default : int, float, datetime.date or str
+    min_value, max_value : number, date or None
+        The range seen in training (None when unknown).
+    step : number or None
+    options : list of str
+        The categories seen in training (``kind == "category"``).
+    help : str
+    """
+
+    name: str
+    label: str
+    kind: str
+    default: object
+    min_value: object = None
+    max_value: object = None
+    step: object = None
+    options: list[str] = field(default_factory=list)
+    help: str = ""
+
+
+def form_fields(stats: FeatureStats) -> list[FormField]:
+    """The inputs of the single-customer form, in the model's feature order.
+
+    Numbers start at the training median within the training range; categories list the
+    values seen in training, the most common first; dates start at the median date.
+    """
+    fields = []
+    reference = pd.Timestamp(stats.reference_date) if stats.reference_date else None
+    for name, role in stats.roles.items():
+        label = humanize(name)
+        if role == "categorical":
+            options = stats.categories.get(name) or [""]
+            fields.append(
+                FormField(
+                    name,
+                    label,
+                    "category",
+                    options[0],
+                    options=options,
+                    help=f"{len(options):,} values seen in training; the most common is first.",
+                )
+            )
+            continue
+        row = stats.numeric.loc[name] if name in stats.numeric.index else None
+        if row is None or not np.isfinite(row["median"]):
+            fields.append(FormField(name, label, "number", 0.0, step=1.0))
+            continue
+        if role == "date" and reference is not None:
+            # Dates are days before the reference date: the earliest date is the most days.
+            def to_date(days: float) -> object:
+                return (reference - pd.Timedelta(days=float(days))).date()
+
+            fields.append(
+                FormField(
+                    name,
+                    label,
+                    "date",
+                    to_date(row["median"]),
+                    min_value=to_date(row["max"]) if np.isfinite(row["max"]) else None,
+                    max_value=to_date(row["min"]) if np.isfinite(row["min"]) else None,
+                    help="Starts at the median date of the training customers.",
+                )
+            )
+            continue
+        low, high, median = row["min"], row["max"], row["median"]
+        known = np.isfinite(low) and np.isfinite(high)
+        span = f"from {fmt_number(low)} to {fmt_number(high)}" if known else "unknown"
+        help_text = f"Training customers range {span}; the field starts at the median."
+        if bool(row["integer"]):
+            fields.append(
+                FormField(
+                    name,
+                    label,
+                    "integer",
+                    int(round(median)),
+                    min_value=int(low) if known else None,
+                    max_value=int(high) if known else None,
+                    step=1,
+                    help=help_text,
+                )
+            )
+        else:
+            width = (high - low) if known else abs(median)
+            step = float(10 ** math.floor(math.log10(width / 100))) if width > 0 else 1.0
+            fields.append(
+                FormField(
+                    name,
+                    label,
+                    "number",
+                    float(np.clip(round(float(median), 2), low, high)) if known else float(median),
+                    min_value=float(low) if known else None,
+                    max_value=float(high) if known else None,
+                    step=step,
+                    help=help_text,
+                )
+            )
+    return fields
+
+
+def customer_comparison(
+    model: SegmentationModel, stats: FeatureStats, record: Mapping[str, object], cluster: int
+) -> pd.DataFrame:
+    """One customer beside their segment's average and the average customer.
+
+    Parameters
+    ----------
+    model : SegmentationModel
+    stats : FeatureStats
+        From :func:`feature_stats` for the same model.
+    record : dict
+        The customer, as passed to :meth:`SegmentationModel.predict_one`.
+    cluster : int
+        The customer's segment.
+
+    Returns
+    -------
+    DataFrame
+        One row per feature: ``Feature``, ``kind`` ("numeric"/"categorical"),
+        ``customer``, ``segment``, ``overall`` (values), ``customer_z``, ``segment_z``
+        (numeric features: difference from the average customer in standard
+        deviations, NaN when unknown).
+    """
+    frame = pd.DataFrame({str(k): [v] for k, v in record.items()})
+    features, _ = prepare_features(frame, model.schema_, allow_missing=True)
+    rows = []
+    for name, role in stats.roles.items():
+        if role == "categorical":
+            segment = (
+                stats.segment_modes.loc[cluster, name]
+                if name in stats.segment_modes and cluster in stats.segment_modes.index
+                else ""
+            )
+            value = features[name].iloc[0]
+            rows.append(
+                {
+                    "Feature": humanize(name),
+                    "kind": "categorical",
+                    "customer": "" if pd.isna(value) else str(value),
+                    "segment": str(segment),
+                    "overall": stats.overall_modes.get(name, ""),
+                    "customer_z": np.nan,
+                    "segment_z": np.nan,
+                }
+            )
+            continue
+        mean = stats.numeric.loc[name, "mean"] if name in stats.numeric.index else np.nan
+        std = stats.numeric.loc[name, "std"] if name in stats.numeric.index else np.nan
+        value = float(features[name].iloc[0])
+        segment = (
+            float(stats.segment_means.loc[cluster, name])
+            if name in stats.segment_means and cluster in stats.segment_means.index
+            else np.nan
+        )
+        scale = std if np.isfinite(std) and std > 0 else np.nan
+        rows.append(
+            {
+                "Feature": humanize(name) + (" (days ago)" if role == "date" else ""),
+                "kind": "numeric",
+                "customer": value,
+                "segment": segment,
+                "overall": mean,
+                "customer_z": (value - mean) / scale,
+                "segment_z": (segment - mean) / scale,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def comparison_display(comparison: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`customer_comparison` as a readable table of text."""
+
+    def show(value: object, kind: str) -> str:
+        return fmt_number(value) if kind == "numeric" else str(value or "-")
+
+    return pd.DataFrame(
+        {
+            "Feature": comparison["Feature"],
+            "This customer": [
+                show(v, k) for v, k in zip(comparison["customer"], comparison["kind"], strict=True)
+            ],
+            "Segment average": [
+                show(v, k) for v, k in zip(comparison["segment"], comparison["kind"], strict=True)
+            ],
+            "All customers": [
+                show(v, k) for v, k in zip(comparison["overall"], comparison["kind"], strict=True)
+            ],
+        }
+    )
+
+
+def customer_vs_segment_chart(comparison: pd.DataFrame, segment: str) -> go.Figure:
+    """The customer and their segment's average against the average customer.
+
+    Every numeric feature is put on one scale, the difference from the average customer
+    in standard deviations, so income and age read alike: 0 is average, +1 is one
+    standard deviation above. The hover gives the actual values.
+
+    Parameters
+    ----------
+    comparison : DataFrame
+        From :func:`customer_comparison`.
+    segment : str
+        The segment's name, for the legend.
+
+    Returns
+    -------
+    Figure
+    """
+    shown = comparison[(comparison["kind"] == "numeric") & comparison["customer_z"].notna()]
+    shown = shown.iloc[::-1]
+    fig = go.Figure()
+    for column, name, color, values in (
+        ("segment_z", f"{segment} (average)", _SECONDARY, "segment"),
+        ("customer_z", "This customer", _PRIMARY, "customer"),
+    ):
+        fig.add_trace(
+            go.Bar(
+                x=shown[column],
+                y=shown["Feature"],
+                orientation="h",
+                name=name,
+                marker_color=color,
+                customdata=np.column_stack(
+                    [
+                        [fmt_number(v) for v in shown[values]],
+                        [fmt_number(v) for v in shown["overall"]],
+                    ]
+                )
+                if len(shown)
+                else None,
+                hovertemplate=(
+                    f"{name}<br>%{{y}}: %{{customdata[0]}} "
+                    "(all customers: %{customdata[1]})<br>"
+                    "%{x:+.2f} standard deviations from the average<extra></extra>"
+                ),
+            )
+        )
+    fig.add_vline(x=0, line_color="#1F2A37", line_width=1)
+    fig.update_layout(barmode="group", bargap=0.25, bargroupgap=0.05)
+    # Symmetric around 0, so above and below average read at a glance.
+    reach = np.nanmax(np.abs(shown[["customer_z", "segment_z"]].to_numpy())) if len(shown) else 1
+    reach = max(1.0, float(reach) * 1.1) if np.isfinite(reach) else 1.0
+    fig.update_xaxes(
+        title="Difference from the average customer (standard deviations)",
+        zeroline=False,
+        tickformat="+.1f",
+        range=[-reach, reach],
+    )
+    fig.update_yaxes(title=None)
+    return _style(fig, height=max(260, 48 * len(shown) + 110))
+
+
+# --------------------------------------------------------------------------------------
+# A file of customers
+# --------------------------------------------------------------------------------------
+
+
+def column_check(
+    model: SegmentationModel,
+    df: pd.DataFrame,
+    mapping: Mapping[str, str] | None = None,
+    report: FeatureReport | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Which of the model's columns a file has, and what is wrong with their values.
+
+    Parameters
+    ----------
+    model : SegmentationModel
+    df : DataFrame
+        The uploaded table.
+    mapping : dict, optional
+        ``{model column: file column}`` matched by hand.
+    report : FeatureReport, optional
+        From a :class:`~segmentation.model.Prediction` of ``df``: adds empty cells and
+        values that are not numbers, with their row numbers.
+
+    Returns
+    -------
+    table : DataFrame
+        One row per model column: ``Model column``, ``Column in the file``, ``Status``,
+        ``Empty cells``, ``Not numbers``, and ``First rows with values that are not
+        numbers`` when the report found any.
+    missing : list of str
+        Model columns not found.
+    """
+    mapping = dict(mapping or {})
+    found, missing = match_columns(df, model.schema_, mapping)
+    rows = []
+    for feature in model.schema_.features:
+        column = found.get(feature)
+        if column is None:
+            status = "Missing"
+        elif column == feature:
+            status = "Found"
+        elif mapping.get(feature) == column:
+            status = "Matched by hand"
+        else:
+            status = "Found under another name"
+        bad_count, bad_rows = report.bad_values.get(feature, (0, [])) if report else (0, [])
+        empty = report.missing_values.get(feature, 0) - bad_count if report else None
+        rows.append(
+            {
+                "Model column": feature,
+                "Column in the file": "-" if column is None else str(column),
+                "Status": status,
+                "Empty cells": "-" if empty is None else f"{max(empty, 0):,}",
+                "Not numbers": "-" if report is None else f"{bad_count:,}",
+                "First rows with values that are not numbers": ", ".join(f"{r:,}" for r in bad_rows)
+                + (" ..." if bad_count > len(bad_rows) else ""),
+            }
+        )
+    table = pd.DataFrame(rows)
+    if report is None or not report.bad_values:
+        table = table.drop(columns=["First rows with values that are not numbers"])
+    return table, missing
+
+
+def file_warnings(report: FeatureReport) -> list[str]:
+    """The problems of a labeled file worth a warning: values that are not numbers.
+
+    Renamed and hand-matched columns are left out: the column check table shows them.
+    """
+    return replace(report, renamed={}).warnings()
+
+
+def label_table(
+    model: SegmentationModel,
+    df: pd.DataFrame,
+    *,
+    mapping: Mapping[str, str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[pd.DataFrame, FeatureReport]:
+    """Label every customer of a table, as the command line's ``predict`` does.
+
+    Returns
+    -------
+    labeled : DataFrame
+        The input table with ``cluster``, ``segment`` and ``cluster_distance`` appended.
+    report : FeatureReport
+        Renamed columns, values that are not numbers (with row numbers), empty cells.
+
+    Raises
+    ------
+    SchemaError
+        When model columns are missing from the table and ``mapping``.
+    """
+    prediction = model.predict(df, mapping=dict(mapping or {}) or None, progress=progress)
+    return prediction.join(df), prediction.report
+
+
+def segment_mix(labeled: pd.DataFrame, segment_names: Mapping[int, str]) -> pd.DataFrame:
+    """Customers per segment in a labeled table, every segment listed (zero included).
+
+    Parameters
+    ----------
+    labeled : DataFrame
+        With a ``cluster`` column.
+    segment_names : dict
+        ``{cluster: name}`` (``SegmentationModel.segment_names``).
+
+    Returns
+    -------
+    DataFrame
+        ``Segment`` (str), ``Customers`` (int), ``Share`` (float, 0 to 1), in cluster order.
+    """
+    counts = labeled["cluster"].value_counts()
+    clusters = sorted(segment_names)
+    customers = [int(counts.get(c, 0)) for c in clusters]
+    total = max(sum(customers), 1)
+    return pd.DataFrame(
+        {
+            "Segment": [segment_names[c] for c in clusters],
+            "Customers": customers,
+            "Share": [n / total for n in customers],
+        }
+    )
+
+
+def segment_mix_chart(mix: pd.DataFrame, title: str | None = None) -> go.Figure:
+    """Horizontal bars of a :func:`segment_mix`, the first segment on top."""
+    shown = mix.iloc[::-1]
+    fig = go.Figure(
+        go.Bar(
+            x=shown["Customers"],
+            y=shown["Segment"],
+            orientation="h",
+            marker_color=_PRIMARY,
+            customdata=shown["Share"],
+            text=[
+                f"{n:,} ({s:.1%})" for n, s in zip(shown["Customers"], shown["Share"], strict=True)
+            ],
+            textposition="auto",
+            hovertemplate="%{y}: %{x:,} customers (%{customdata:.1%})<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title="Customers", tickformat=",")
+    fig.update_yaxes(title=None)
+    return _style(fig, height=max(220, 40 * len(shown) + 90), title=title)
+
+
+def format_mix(mix: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`segment_mix` with counts and shares as text."""
+    return pd.DataFrame(
+        {
+            "Segment": mix["Segment"],
+            "Customers": [f"{n:,}" for n in mix["Customers"]],
+            "Share": [f"{s:.1%}" for s in mix["Share"]],
+        }
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Models side by side, and the model history
+# --------------------------------------------------------------------------------------
+
+
+def model_metadata(model: SegmentationModel, data_name: str) -> dict:
+    """The metadata a fitted model would be saved with (as far as the pages show it)."""
+    return {
+        **model.summary(),
+        "version": "new (not saved)",
+        "data_name": data_name,
+        "created_at": None,
+        "sweep": model.sweep_.to_dict() if model.sweep_ else None,
+    }
+
+
+#: Rows of :func:`comparison_table`: label, metadata key, formatter, which way is better.
+_COMPARED: tuple[tuple[str, str, Callable[[object], str], str], ...] = (
+    ("Version", "version", lambda v: str(v or "-"), ""),
+    ("Segments (k)", "k", _fmt_int, ""),
+    ("Silhouette", "silhouette", _fmt_metric, "higher is better"),
+    ("Davies-Bouldin", "davies_bouldin", _fmt_metric, "lower is better"),
+    ("Calinski-Harabasz", "calinski_harabasz", _fmt_metric, "higher is better"),
+    ("Inertia", "inertia", _fmt_metric, "lower is tighter"),
+    ("Customers", "n_rows", _fmt_int, ""),
+    ("Used to fit", "n_train_rows", _fmt_int, ""),
+    ("Outliers left out", "n_outliers_removed", _fmt_int, ""),
+    ("Features", "features", lambda v: f"{len(v):,}" if v else "-", ""),
+    ("Data", "data_name", lambda v: str(v or "-"), ""),
+    ("Trained (UTC)", "created_at", lambda v: _fmt_created(v) or "not saved yet", ""),
+)
+
+
+def comparison_table(
+    meta_a: Mapping | None,
+    meta_b: Mapping | None,
+    names: Sequence[str] = ("Active model", "New model"),
+) -> pd.DataFrame:
+    """Two models' metrics side by side, as text (metrics to 3 decimals).
+
+    Parameters
+    ----------
+    meta_a, meta_b : dict or None
+        Version metadata (see :class:`segmentation.store.ModelStore`) or
+        :func:`model_metadata`; ``None`` shows dashes (e.g. no active model).
+    names : (str, str)
+        Column titles.
+
+    Returns
+    -------
+    DataFrame
+        ``Measure``, the two model columns, and ``Which is better``.
+    """
+    rows = []
+    for label, key, fmt, better in _COMPARED:
+        rows.append(
+            {
+                "Measure": label,
+                names[0]: fmt(meta_a.get(key)) if meta_a else "-",
+                names[1]: fmt(meta_b.get(key)) if meta_b else "-",
+                "Which is better": better,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def segments_table(meta: Mapping) -> pd.DataFrame:
+    """A model's segments from its metadata: ``Segment``, ``Customers``, ``Share`` (text)."""
+    segments = list(meta.get("segments") or [])
+    total = sum(s["size"] for s in segments) or 1
+    return pd.DataFrame(
+        {
+            "Segment": [s["name"] for s in segments],
+            "Customers": [f"{s['size']:,}" for s in segments],
+            "Share": [f"{s['size'] / total:.1%}" for s in segments],
+        }
+    )
+
+
+def history_table(versions: Iterable) -> pd.DataFrame:
+    """Every saved version for the model history, newest first.
+
+    Parameters
+    ----------
+    versions : iterable of VersionInfo
+        From :meth:`segmentation.store.ModelStore.list`.
+
+    Returns
+    -------
+    DataFrame
+        ``Version``, ``Active`` (bool), ``Trained (UTC)``, ``Data``, ``Segments``,
+        ``Silhouette``, ``Davies-Bouldin`` (text, 3 decimals), ``Customers`` (text).
+    """
+    rows = []
+    for info in versions:
+        meta = info.metadata
+        rows.append(
+            {
+                "Version": info.version,
+                "Active": bool(info.active),
+                "Trained (UTC)": _fmt_created(meta.get("created_at")),
+                "Data": str(meta.get("data_name") or "-"),
+                "Segments": _fmt_int(meta.get("k")),
+                "Silhouette": _fmt_metric(meta.get("silhouette")),
+                "Davies-Bouldin": _fmt_metric(meta.get("davies_bouldin")),
+                "Customers": _fmt_int(meta.get("n_rows")),
+            }
+        )
+    columns = [
+        "Version",
+        "Active",
+        "Trained (UTC)",
+        "Data",
+        "Segments",
+        "Silhouette",
+        "Davies-Bouldin",
+        "Customers",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def version_label(info) -> str:
+    """``"v3: 5 segments, customers.csv, 2024-05-01 10:00"`` for a version picker.
+
+    The label does not say which version is active: a picker keeps showing the label it
+    was created with, and the active version changes (the history table marks it).
+    """
+    meta = info.metadata
+    return (
+        f"{info.version}: {_fmt_int(meta.get('k'))} segments, "
+        f"{meta.get('data_name') or 'unknown data'}, {_fmt_created(meta.get('created_at'))}"
+    )

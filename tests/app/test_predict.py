@@ -1,0 +1,143 @@
+"""The Predict page: one customer from a form, and a file of customers labeled for download."""
+
+import json
+
+import pytest
+
+from segmentation import ui
+from segmentation.workflows import load_default_data
+from tests.app.conftest import open_page
+
+PAGE = "3_Predict.py"
+
+
+@pytest.fixture
+def predict(app):
+    return open_page(app, PAGE)
+
+
+def csv_bytes(df) -> bytes:
+    return df.to_csv(index=False).encode()
+
+
+def upload(at, name: str, data: bytes):
+    uploader = next(u for u in at.file_uploader if u.key.startswith("predict.uploader"))
+    uploader.set_value((name, data, "text/csv"))
+    return at.run()
+
+
+def segment_names() -> set[str]:
+    model, _ = ui.store().load()
+    return set(model.segment_names.values())
+
+
+def texts(at) -> str:
+    parts = [
+        e.value for kind in ("markdown", "success", "caption", "subheader") for e in at.get(kind)
+    ]
+    return "\n".join(map(str, parts))
+
+
+def test_form_returns_a_segment(predict):
+    """As an analyst I fill in one customer and see their segment, traits and what to do."""
+    at = predict
+    assert not at.exception
+    age = next(n for n in at.number_input if n.label == "Age")
+    assert age.value == 44  # the training median
+    age.set_value(24)
+    next(n for n in at.number_input if n.label == "Purchase Frequency").set_value(60.0)
+    next(s for s in at.selectbox if s.label == "Region").set_value("West")
+    next(b for b in at.button if b.label == "Find the segment").click()
+    at.run()
+    assert not at.exception
+    shown = [s.value for s in at.subheader]
+    assert any(name in shown for name in segment_names())
+    assert "What to do" in texts(at)
+    assert at.get("plotly_chart"), "the customer-vs-segment chart is missing"
+    assert at.session_state["predict.one"]["record"]["Age"] == 24
+
+
+def test_file_is_labeled_and_offered_for_download(predict):
+    """As an analyst I upload a customer export and download it with a segment per row."""
+    data = load_default_data().head(120)
+    at = upload(predict, "march.csv", csv_bytes(data))
+    assert not at.exception
+    assert any("Labeled file: **march.csv** (120 rows)" in s.value for s in at.success)
+    assert [d.label for d in at.download_button] == ["Download the labeled file (CSV)"]
+    labeled = at.session_state["predict.result"]["labeled"]
+    assert list(labeled.columns) == [*data.columns, "cluster", "segment", "cluster_distance"]
+    assert set(labeled["segment"]) <= segment_names()
+    assert len(at.dataframe[-1].value) == 20  # the preview
+    assert "Segment mix of this file" in texts(at)
+
+
+def test_missing_column_is_matched_by_hand(predict):
+    """As an analyst whose export calls age "Years" I match it by hand and get my labels."""
+    data = load_default_data().head(50).rename(columns={"Age": "Years"})
+    at = upload(predict, "renamed.csv", csv_bytes(data))
+    assert not at.exception
+    assert any("lacks 1 of the model's columns: Age" in w.value for w in at.warning)
+    assert not at.download_button
+    at.selectbox(key="predict.map.Age").set_value("Years")
+    at.run()
+    assert not at.exception
+    assert any("(50 rows)" in s.value for s in at.success)
+    status = at.dataframe[0].value.set_index("Model column").loc["Age", "Status"]
+    assert status == "Matched by hand"
+
+
+def test_bad_values_are_reported_with_row_numbers(predict):
+    """As an analyst I see which rows of my file had values that are not numbers."""
+    data = load_default_data().head(30).astype({"Income": object})
+    # Enough of them that the reader keeps the column as text (a stray one becomes empty).
+    data.loc[[4, 9, 20], "Income"] = "unknown"
+    at = upload(predict, "messy.csv", csv_bytes(data))
+    assert not at.exception
+    assert any("'Income'" in w.value and "rows 5, 10, 21" in w.value for w in at.warning)
+    check = at.dataframe[0].value.set_index("Model column")
+    assert check.loc["Income", "First rows with values that are not numbers"] == "5, 10, 21"
+
+
+def test_labeled_file_survives_a_page_switch_and_clears(predict):
+    """As an analyst I look at another page and come back to find my labeled file waiting."""
+    at = upload(predict, "april.csv", csv_bytes(load_default_data().head(40)))
+    open_page(at, "4_Explorer.py")
+    open_page(at, PAGE)
+    assert not at.exception
+    assert any("Labeled file: **april.csv** (40 rows)" in s.value for s in at.success)
+    assert at.download_button
+    next(b for b in at.button if b.label == "Clear").click()
+    at.run()
+    assert not at.exception
+    assert "predict.result" not in at.session_state
+    assert not at.download_button
+
+
+def test_sample_of_bundled_customers(predict):
+    """As a first-time user I try labeling on a sample without a file of my own."""
+    at = predict
+    next(b for b in at.button if b.label.startswith("Try it with")).click()
+    at.run()
+    assert not at.exception
+    assert any("sample of the bundled customers.csv" in s.value for s in at.success)
+
+
+def test_unreadable_file_shows_an_error(predict):
+    """As an analyst who picked the wrong file I get a clear message, not a crash."""
+    at = upload(predict, "picture.csv", b"\x89PNG\r\n\x1a\n" + b"\x00" * 100)
+    assert not at.exception
+    assert at.error and "picture.csv" in at.error[0].value
+    assert not at.download_button
+
+
+def test_model_from_another_scikit_learn_is_explained(app):
+    """As a user of an old model I am told it cannot be used and pointed to Retrain."""
+    store = ui.store()
+    path = store.root / store.active_version() / "metadata.json"
+    meta = json.loads(path.read_text())
+    meta["library_versions"]["scikit-learn"] = "0.1"
+    path.write_text(json.dumps(meta))
+    ui.clear_model_cache()
+    at = open_page(app, PAGE)
+    assert not at.exception
+    assert "scikit-learn 0.1" in at.error[0].value

@@ -1,0 +1,158 @@
+"""The Retrain page: train, compare, save and activate; roll back and delete versions."""
+
+import json
+
+import pytest
+
+from segmentation import ui
+from tests.app.conftest import open_page
+
+PAGE = "5_Retrain.py"
+
+
+@pytest.fixture
+def retrain(app):
+    return open_page(app, PAGE)
+
+
+def click(at, label: str):
+    next(b for b in at.button if b.label == label).click()
+    return at.run()
+
+
+def texts(at) -> str:
+    parts = [e.value for kind in ("markdown", "caption", "success") for e in at.get(kind)]
+    return "\n".join(map(str, parts))
+
+
+def test_chosen_k_is_trained_saved_and_activated(retrain):
+    """As an analyst I pick 3 segments, train, compare, save, and the new model is active."""
+    at = retrain
+    assert not at.exception
+    before = ui.store().active_version()
+    at.slider(key="retrain.k").set_value(3)
+    click(at, "Train")
+    assert not at.exception
+    assert ui.store().active_version() == before, "training must not save by itself"
+    comparison = next(d.value for d in at.dataframe if "Measure" in d.value.columns)
+    assert comparison.set_index("Measure").loc["Segments (k)", "New model"] == "3"
+    click(at, "Save as a new version and activate it")
+    assert not at.exception
+    store = ui.store()
+    assert store.active_version() != before
+    assert store.metadata(store.active_version())["k"] == 3
+    assert any("activated" in s.value for s in at.success)
+    assert "retrain.candidate" not in at.session_state
+
+
+def test_choices_and_trained_model_survive_a_page_switch(retrain):
+    """As an analyst I check the Explorer mid-way and come back to my choices and new model."""
+    at = retrain
+    at.selectbox(key="retrain.scaler").set_value("robust")
+    at.slider(key="retrain.k").set_value(4)
+    click(at, "Train")
+    open_page(at, "4_Explorer.py")
+    open_page(at, PAGE)
+    assert not at.exception
+    assert at.slider(key="retrain.k").value == 4
+    assert at.selectbox(key="retrain.scaler").value == "robust"
+    assert at.session_state["retrain.candidate"]["model"].k_ == 4
+    assert any(b.label == "Save as a new version and activate it" for b in at.button)
+
+
+def test_automatic_k_shows_the_sweep(retrain):
+    """As an analyst I let the studio find k and see the elbow, silhouette and Davies-Bouldin."""
+    at = retrain
+    at.radio(key="retrain.mode").set_value("Find the best k automatically")
+    at.run()
+    at.slider(key="retrain.k_range").set_value((2, 6))
+    at.run()
+    click(at, "Train")
+    assert not at.exception
+    assert at.get("plotly_chart"), "the sweep chart is missing"
+    assert "the k with the highest silhouette score" in texts(at)
+    assert "Choosing k: the recommended k is" in texts(at)
+
+
+def test_changed_role_is_used(retrain):
+    """As an analyst I mark Age as ignored and the new model leaves it out."""
+    at = retrain
+    editor = next(d for d in at.data_editor if d.key and d.key.startswith("retrain.roles"))
+    row = list(editor.value["column"]).index("Age")
+    at.session_state[editor.key] = {
+        "edited_rows": {row: {"role": "ignored"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    click(at, "Train")
+    assert not at.exception
+    model = at.session_state["retrain.candidate"]["model"]
+    assert "Age" not in model.schema_.features
+
+
+def test_engine_error_keeps_the_page_working(retrain):
+    """As an analyst who asks for something impossible I get a clear error, not a crash."""
+    at = retrain
+    editor = next(d for d in at.data_editor if d.key and d.key.startswith("retrain.roles"))
+    columns = list(editor.value["column"])
+    at.session_state[editor.key] = {
+        "edited_rows": {i: {"role": "ignored"} for i in range(len(columns))},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    click(at, "Train")
+    assert not at.exception
+    assert any("nothing to cluster" in e.value for e in at.error)
+    assert "retrain.candidate" not in at.session_state
+    assert at.slider(key="retrain.k")  # the page carries on
+
+
+def test_roll_back_and_delete(retrain):
+    """As an analyst I roll back to an older version, then delete the newer one."""
+    at = retrain
+    at.slider(key="retrain.k").set_value(3)
+    click(at, "Train")
+    click(at, "Save as a new version and activate it")
+    store = ui.store()
+    assert store.active_version() == "v2"
+    history = next(d.value for d in at.dataframe if "Version" in d.value.columns)
+    assert list(history["Version"]) == ["v2", "v1"]
+
+    at.selectbox(key="retrain.history_version").set_value("v2").run()
+    click(at, "Delete")
+    assert not at.exception
+    assert any("v2 is active" in e.value for e in at.error)
+    assert store.versions() == ["v1", "v2"]
+
+    at.selectbox(key="retrain.history_version").set_value("v1").run()
+    click(at, "Activate (roll back)")
+    assert store.active_version() == "v1"
+
+    at.selectbox(key="retrain.history_version").set_value("v2").run()
+    click(at, "Delete")
+    assert any("Delete v2 for good?" in w.value for w in at.warning)
+    assert store.versions() == ["v1", "v2"], "nothing is deleted before the confirmation"
+    click(at, "Yes, delete v2")
+    assert not at.exception
+    assert store.versions() == ["v1"]
+
+
+def test_unloadable_active_model_offers_retraining(app):
+    """As a user whose model came from another scikit-learn I am told so and can retrain."""
+    store = ui.store()
+    path = store.root / store.active_version() / "metadata.json"
+    meta = json.loads(path.read_text())
+    meta["library_versions"]["scikit-learn"] = "0.1"
+    path.write_text(json.dumps(meta))
+    ui.clear_model_cache()
+    at = open_page(app, PAGE)
+    assert not at.exception
+    assert any("cannot be loaded" in e.value for e in at.error)
+    at.slider(key="retrain.k").set_value(4)
+    click(at, "Train")
+    click(at, "Save as a new version and activate it")
+    assert not at.exception
+    assert store.metadata(store.active_version())["k"] == 4
+    assert not at.error

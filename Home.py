@@ -63,25 +63,28 @@ def home() -> None:
     st.caption(f"Dataset in use: **{ui.dataset_in_use().name}**")
 
 
+# URL paths equal the names Streamlit derives from the files in pages/: on a server's very
+# first request it resolves a direct link against those before st.navigation has run, and
+# any other path would show a "Page not found" dialog once.
 PAGES = {
     "Home": st.Page(home, title="Home", icon=":material/home:", default=True),
     "Overview": st.Page(
-        "pages/1_Overview.py", title="Overview", url_path="overview", icon=":material/dashboard:"
+        "pages/1_Overview.py", title="Overview", url_path="Overview", icon=":material/dashboard:"
     ),
     "Cluster Analysis": st.Page(
         "pages/2_Cluster_Analysis.py",
         title="Cluster Analysis",
-        url_path="cluster-analysis",
+        url_path="Cluster_Analysis",
         icon=":material/insights:",
     ),
     "Predict": st.Page(
-        "pages/3_Predict.py", title="Predict", url_path="predict", icon=":material/label:"
+        "pages/3_Predict.py", title="Predict", url_path="Predict", icon=":material/label:"
     ),
     "Explorer": st.Page(
-        "pages/4_Explorer.py", title="Explorer", url_path="explorer", icon=":material/table_view:"
+        "pages/4_Explorer.py", title="Explorer", url_path="Explorer", icon=":material/table_view:"
     ),
     "Retrain": st.Page(
-        "pages/5_Retrain.py", title="Retrain", url_path="retrain", icon=":material/refresh:"
+        "pages/5_Retrain.py", title="Retrain", url_path="Retrain", icon=":material/refresh:"
     ),
 }
 #: Bootstrap icon names for the sidebar menu, in PAGES order.

@@ -5,6 +5,7 @@ import streamlit as st
 from segmentation import explore, ui
 from segmentation.errors import SegmentationError
 from segmentation.io import to_csv_bytes
+from segmentation.rfm import looks_like_transactions
 from segmentation.workflows import load_default_data
 
 #: Session state owned by this page; it survives page switches (widget state does not).
@@ -152,9 +153,9 @@ def number_format(df) -> dict:
     return {c: st.column_config.NumberColumn(format="localized") for c in numbers}
 
 
-def keep_upload(name: str, frame, upload_id: str) -> None:
+def keep_upload(name: str, frame, upload_id: str, note: str | None = None) -> None:
     """Make ``frame`` the file being labeled; forget the previous file's labels."""
-    st.session_state[UPLOAD] = {"name": name, "frame": frame, "id": upload_id}
+    st.session_state[UPLOAD] = {"name": name, "frame": frame, "id": upload_id, "note": note}
     st.session_state.pop(RESULT, None)
     st.session_state[MAPPING] = {}
 
@@ -182,7 +183,13 @@ with file_tab:
     current = st.session_state.get(UPLOAD)
     if upload is not None and (current is None or current["id"] != upload.file_id):
         with ui.user_errors(upload.name):
-            keep_upload(upload.name, ui.read_upload(upload.getvalue(), upload.name), upload.file_id)
+            frame = ui.read_upload(upload.getvalue(), upload.name)
+            note = None
+            if explore.column_check(model, frame, {})[1] and looks_like_transactions(frame):
+                # Order lines for a model trained on per-customer RFM columns: derive them.
+                derived = ui.derive_customers(upload.name, frame, upload.file_id)
+                frame, note = derived.frame, derived.transactions.summary()
+            keep_upload(upload.name, frame, upload.file_id, note)
     if st.button(
         f"Try it with {SAMPLE_ROWS} of the bundled customers",
         help="Labels a sample of the bundled customer file, as if you had uploaded it.",
@@ -203,6 +210,12 @@ with file_tab:
             icon=":material/close:",
             help="Forget this file and its labels.",
         )
+        if current.get("note"):
+            st.info(
+                "This file is a transaction log, so it was turned into one row per customer "
+                f"before labeling. {current['note']}",
+                icon=":material/receipt_long:",
+            )
         mapping = st.session_state.setdefault(MAPPING, {})
         st.subheader("Columns", anchor=False)
         _, missing = explore.column_check(model, frame, mapping)

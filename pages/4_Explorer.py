@@ -3,7 +3,6 @@
 import streamlit as st
 
 from segmentation import explore, ui
-from segmentation.schema import infer_schema
 
 ALL_COLUMNS = "All columns"
 
@@ -21,9 +20,11 @@ correlation_matrix = st.cache_data(show_spinner="Correlating...", max_entries=4)
 filter_rows = st.cache_data(show_spinner="Searching...", max_entries=16)(explore.filter_rows)
 
 
-@st.cache_data(show_spinner="Reading the columns...", max_entries=4)
-def roles(df):
-    return explore.roles_table(infer_schema(df))
+@st.cache_data(show_spinner="Scoring RFM...", max_entries=4)
+def rfm_view(customers, root: str, version: str):
+    """RFM scores of a per-customer table, and their cross-tab with the active model's
+    segments when the model can label this table (None otherwise)."""
+    return explore.rfm_view(customers, ui.labeler(root, version))
 
 
 @st.cache_data(show_spinner="Drawing...", max_entries=32)
@@ -47,17 +48,19 @@ cols[1].metric("Columns", ui.fmt_int(facts["columns"]))
 cols[2].metric("Numeric columns", ui.fmt_int(facts["numeric_columns"]))
 cols[3].metric("Empty cells", f"{facts['missing_share']:.1%}")
 
-table_tab, stats_tab, missing_tab, dist_tab, corr_tab, cat_tab, roles_tab = st.tabs(
-    [
-        "Table",
-        "Summary",
-        "Missing values",
-        "Distributions",
-        "Correlations",
-        "Categories",
-        "Column roles",
-    ]
-)
+tab_names = [
+    "Table",
+    "Summary",
+    "Missing values",
+    "Distributions",
+    "Correlations",
+    "Categories",
+    "Column roles",
+]
+if dataset.transactions is not None:
+    tab_names.append("RFM segments")
+tabs = st.tabs(tab_names)
+table_tab, stats_tab, missing_tab, dist_tab, corr_tab, cat_tab, roles_tab = tabs[:7]
 
 with table_tab:
     cols = st.columns([3, 2])
@@ -132,7 +135,7 @@ with corr_tab:
         st.plotly_chart(explore.correlation_heatmap(corr), config={"displayModeBar": False})
 
 with cat_tab:
-    ids = set(roles(df).query("role == 'id'")["column"])
+    ids = set(ui.infer_roles(df).names("id"))
     categorical = [c for c in df.columns if not explore.is_numeric(df[c]) and str(c) not in ids]
     if not categorical:
         st.info("The table has no category columns (identifiers are left out).")
@@ -148,11 +151,37 @@ with cat_tab:
 
 with roles_tab:
     st.caption(
-        "What each column would be used as when a model is trained on this table. "
-        "Change roles on the Retrain page."
+        "What each column is used as when a model is trained on this table, and why. "
+        "Change a role here or on the Retrain page: both show the same choice."
     )
-    st.dataframe(
-        roles(df),
-        hide_index=True,
-        column_config={"column": "Column", "role": "Role", "reason": "Why"},
-    )
+    ui.column_roles_editor(dataset, "explorer.roles")
+
+if dataset.transactions is not None:
+    with tabs[7]:
+        st.caption(
+            "Classic RFM scoring: each customer gets 1-5 for Recency (5 = most recent), "
+            "Frequency and Monetary by quintile, and a named segment from those scores."
+        )
+        _, meta = ui.active_model()
+        view = rfm_view(df, str(ui.store().root), meta["version"])
+        left, right = st.columns([3, 2])
+        with left:
+            st.plotly_chart(
+                explore.rfm_segments_chart(view.counts), config={"displayModeBar": False}
+            )
+        with right:
+            st.dataframe(
+                view.counts,
+                hide_index=True,
+                column_config={"Share": st.column_config.NumberColumn(format="percent")},
+            )
+        if view.crosstab is None:
+            st.info(
+                "The active model was not trained on per-customer RFM columns, so it cannot "
+                "label this table. Train one on it on the Retrain page to compare its "
+                "segments with the RFM segments here.",
+                icon=":material/info:",
+            )
+        else:
+            st.markdown(f"**RFM segments against the active model's segments** ({meta['version']})")
+            st.dataframe(view.crosstab)

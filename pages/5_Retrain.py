@@ -8,7 +8,6 @@ from segmentation.config import DEFAULT_SEED
 from segmentation.errors import SegmentationError
 from segmentation.model import SegmentationModel
 from segmentation.preprocess import OUTLIER_METHODS, SCALERS
-from segmentation.schema import ROLES, infer_schema
 
 #: Session state owned by this page.
 CANDIDATE = "retrain.candidate"  # {"model", "data", "data_name"}: trained, not saved yet
@@ -17,7 +16,6 @@ FLASH = "retrain.flash"  # a success message shown after a rerun
 CONFIRM_DELETE = "retrain.confirm_delete"  # the version waiting for a confirmed delete
 MANUAL, AUTOMATIC = "Choose k myself", "Find the best k automatically"
 
-infer = st.cache_data(show_spinner="Reading the columns...", max_entries=4)(infer_schema)
 settings = st.session_state.setdefault(SETTINGS, {})
 store = ui.store()
 
@@ -49,31 +47,13 @@ dataset = ui.dataset_picker("retrain.upload")
 
 st.subheader("2. Column roles", anchor=False)
 st.caption(
-    "How each column is used: numeric and categorical columns (and dates) are features; "
-    "identifiers are carried through; ignored columns are left out. Change a role in the "
-    "Role column."
+    "How each column is used: numeric and categorical columns are features, a date becomes "
+    "a number of days before the latest date (tenure, or days since); identifiers are "
+    "carried through to the outputs; ignored columns are left out. Change a role in the "
+    "Role column; the choice is saved with the model, so next month's file is read the "
+    "same way."
 )
-schema = None
-with ui.user_errors("The columns could not be read"):
-    schema = infer(dataset.frame)
-roles = {}
-if schema is not None:
-    saved_roles = settings.get("roles", {}).get(dataset.name, {})
-    edited = st.data_editor(
-        explore.roles_table(schema, saved_roles),
-        key=f"retrain.roles.{dataset.name}",
-        hide_index=True,
-        disabled=["column", "reason"],
-        column_config={
-            "column": st.column_config.TextColumn("Column"),
-            "role": st.column_config.SelectboxColumn("Role", options=list(ROLES), required=True),
-            "reason": st.column_config.TextColumn("Why", width="large"),
-        },
-    )
-    roles = explore.changed_roles(edited, schema)
-    settings["roles"] = {dataset.name: roles}
-    if roles:
-        st.caption("Changed by you: " + "; ".join(f"{c} is {r}" for c, r in roles.items()))
+schema, roles = ui.column_roles_editor(dataset, "retrain.roles")
 
 st.subheader("3. Preprocessing and number of segments", anchor=False)
 cols = st.columns(2)
@@ -133,6 +113,7 @@ if st.button("Train", type="primary", icon=":material/model_training:", disabled
             "model": candidate,
             "data": dataset.frame,
             "data_name": dataset.name,
+            "transactions": dataset.transactions,
         }
     bar.empty()
 
@@ -170,7 +151,13 @@ if candidate := st.session_state.get(CANDIDATE):
     ):
         with ui.user_errors("The model could not be saved"):
             saved = store.save(
-                model, data=candidate["data"], data_name=candidate["data_name"], activate=True
+                model,
+                data=candidate["data"],
+                data_name=candidate["data_name"],
+                activate=True,
+                extra={"transactions": candidate["transactions"].to_dict()}
+                if candidate.get("transactions") is not None
+                else None,
             )
             st.session_state.pop(CANDIDATE, None)
             st.session_state[FLASH] = f"Saved as {saved} and activated: every page now uses it."

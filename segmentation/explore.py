@@ -609,6 +609,19 @@ def roles_table(schema: Schema, overrides: Mapping[str, str] | None = None) -> p
     )
 
 
+def column_kind(values: pd.Series) -> str:
+    """What a column holds, in words: number, whole number, date, yes/no or text."""
+    if pd.api.types.is_bool_dtype(values):
+        return "yes/no"
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return "date"
+    if pd.api.types.is_integer_dtype(values):
+        return "whole number"
+    if pd.api.types.is_numeric_dtype(values):
+        return "number"
+    return "text"
+
+
 def changed_roles(edited: pd.DataFrame, schema: Schema) -> dict[str, str]:
     """The roles the user changed in a :func:`roles_table`: ``{column: role}``.
 
@@ -1414,3 +1427,79 @@ def version_label(info) -> str:
         f"{info.version}: {_fmt_int(meta.get('k'))} segments, "
         f"{meta.get('data_name') or 'unknown data'}, {_fmt_created(meta.get('created_at'))}"
     )
+
+
+# --------------------------------------------------------------------------------------
+# RFM beside K-Means
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RfmView:
+    """RFM segment counts of a per-customer table, and their cross-tab with K-Means.
+
+    Attributes
+    ----------
+    counts : DataFrame
+        ``RFM segment``, ``Customers``, ``Share``, ``What to do``, largest first.
+    crosstab : DataFrame or None
+        RFM segments (rows) x the model's segments (columns), customer counts; None when
+        the model cannot label the table (it was trained on other columns).
+    """
+
+    counts: pd.DataFrame
+    crosstab: pd.DataFrame | None
+
+
+def rfm_view(customers: pd.DataFrame, model=None) -> RfmView:
+    """Score classic RFM on a per-customer table and compare with a model's segments."""
+    from segmentation.errors import SchemaError
+    from segmentation.rfm import RFM_SEGMENT_ACTIONS, rfm_crosstab, rfm_scores
+
+    scored = rfm_scores(customers)
+    counts = scored["RFM_Segment"].value_counts()
+    table = pd.DataFrame(
+        {
+            "RFM segment": counts.index.astype(str),
+            "Customers": counts.to_numpy(),
+            "Share": counts.to_numpy() / max(len(scored), 1),
+            "What to do": [RFM_SEGMENT_ACTIONS.get(s, "") for s in counts.index],
+        }
+    )
+    crosstab = None
+    if model is not None:
+        try:
+            labels = model.predict(customers).labels["segment"]
+        except SchemaError:
+            labels = None
+        if labels is not None:
+            crosstab = rfm_crosstab(scored["RFM_Segment"], labels)
+    return RfmView(table, crosstab)
+
+
+def rfm_segments_chart(counts: pd.DataFrame) -> go.Figure:
+    """Horizontal bars of customers per RFM segment, largest on top."""
+    ordered = counts.iloc[::-1]
+    fig = go.Figure(
+        go.Bar(
+            x=ordered["Customers"],
+            y=ordered["RFM segment"],
+            orientation="h",
+            text=[
+                f"{c:,} ({s:.0%})"
+                for c, s in zip(ordered["Customers"], ordered["Share"], strict=True)
+            ],
+            textposition="auto",
+            marker_color="#2E6FBA",
+            hovertemplate="%{y}: %{x:,} customers<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        height=max(260, 34 * len(counts) + 80),
+        margin=dict(l=10, r=10, t=30, b=40),
+        xaxis_title="Customers",
+        yaxis_title=None,
+        title="Customers per RFM segment",
+    )
+    fig.update_xaxes(tickformat=",")
+    return fig

@@ -24,13 +24,25 @@ from segmentation.workflows import DEFAULT_DATA_NAME, ensure_active_model, load_
 DATASET_KEY = "dataset"
 
 
+#: Session-state key of the column roles the user chose, ``{dataset name: {column: role}}``;
+#: shared by Explorer and Retrain, so a choice made on one shows on the other.
+ROLES_KEY = "column_roles"
+
+
 @dataclass(frozen=True)
 class Dataset:
-    """A table the user is working with and where it came from."""
+    """A table the user is working with and where it came from.
+
+    ``transactions`` is set when the table was derived from a transaction log (one row
+    per order line): it is the derivation's report, and ``orders`` the original lines.
+    """
 
     name: str
     frame: pd.DataFrame
     is_default: bool
+    source_id: str = "default"
+    transactions: object | None = None
+    orders: pd.DataFrame | None = None
 
 
 def store() -> ModelStore:
@@ -58,6 +70,11 @@ def active_model() -> tuple[SegmentationModel, dict]:
             ensure_active_model(models)
     version = models.active_version()
     return _load_model(str(models.root), version)
+
+
+def labeler(root: str, version: str) -> SegmentationModel:
+    """The fitted model of a version, from the shared cache (never mutate it)."""
+    return _load_model(root, version)[0]
 
 
 def clear_model_cache() -> None:
@@ -102,12 +119,22 @@ def use_dataset(dataset: Dataset | None) -> None:
         st.session_state[DATASET_KEY] = dataset
 
 
-@st.cache_data(show_spinner="Reading the file...", max_entries=8)
 def read_upload(data: bytes, name: str) -> pd.DataFrame:
-    """Read an uploaded file once per content (cached by its bytes)."""
+    """Read an uploaded file, with a spinner. Not cached: the caller keeps the table in
+    session state, and a cache would hold a second copy of every large upload."""
     from segmentation.io import read_table
 
-    return read_table(data)
+    with st.spinner(f"Reading {name}..."):
+        return read_table(data)
+
+
+def derive_customers(name: str, orders: pd.DataFrame, source_id: str) -> Dataset:
+    """The per-customer dataset derived from a transaction log (raises SegmentationError)."""
+    from segmentation.rfm import customers_from_transactions
+
+    with st.spinner("Deriving one row per customer from the order lines..."):
+        customers, report = customers_from_transactions(orders)
+    return Dataset(f"{name} (one row per customer)", customers, False, source_id, report, orders)
 
 
 def dataset_picker(key: str, label: str = "Upload a customer file (CSV or Excel)") -> Dataset:
@@ -123,14 +150,47 @@ def dataset_picker(key: str, label: str = "Upload a customer file (CSV or Excel)
         help="Comma, semicolon, tab or pipe separated; UTF-8 or Latin-1; "
         "or an Excel workbook (first sheet).",
     )
-    if upload is not None and upload.name != current.name:
+    if upload is not None and upload.file_id != current.source_id:
+        from segmentation.rfm import looks_like_transactions
+
         try:
             frame = read_upload(upload.getvalue(), upload.name)
+            current = Dataset(upload.name, frame, False, upload.file_id)
+            if looks_like_transactions(frame):
+                current = derive_customers(upload.name, frame, upload.file_id)
         except SegmentationError as exc:
             st.error(f"{upload.name}: {exc}")
         else:
-            current = Dataset(upload.name, frame, False)
             use_dataset(current)
+    if current.transactions is not None:
+        st.info(
+            f"**This file is a transaction log** (one row per order line), so it was turned "
+            f"into one row per customer: Recency, Frequency, Monetary, average order value "
+            f"and tenure. {current.transactions.summary()}",
+            icon=":material/receipt_long:",
+        )
+        if st.button("Use the order lines as they are", key=f"{key}.raw_lines"):
+            use_dataset(
+                Dataset(
+                    current.name.removesuffix(" (one row per customer)"),
+                    current.orders,
+                    False,
+                    current.source_id,
+                )
+            )
+            st.rerun()
+    elif not current.is_default and st.button(
+        "This is a transaction log: derive one row per customer",
+        key=f"{key}.derive",
+        help="For files with one row per order line: a customer id, a date, and an amount "
+        "or a quantity and a price.",
+    ):
+        try:
+            use_dataset(derive_customers(current.name, current.frame, current.source_id))
+        except SegmentationError as exc:
+            st.error(f"{current.name}: {exc}")
+        else:
+            st.rerun()
     cols = st.columns([4, 1])
     cols[0].caption(
         f"In use: **{current.name}** - {len(current.frame):,} rows, "
@@ -140,6 +200,57 @@ def dataset_picker(key: str, label: str = "Upload a customer file (CSV or Excel)
         use_dataset(None)
         st.rerun()
     return current
+
+
+@st.cache_data(show_spinner="Reading the columns...", max_entries=4)
+def infer_roles(frame: pd.DataFrame):
+    """The inferred schema of a table (cached by its content)."""
+    from segmentation.schema import infer_schema
+
+    return infer_schema(frame)
+
+
+def column_roles_editor(dataset: Dataset, key: str) -> tuple[object | None, dict[str, str]]:
+    """The mapping step: every column's inferred role, type and reason, editable.
+
+    The user's changes are kept per dataset in session state under :data:`ROLES_KEY`, so
+    Explorer and Retrain show and edit the same choice, and it survives page switches.
+
+    Returns
+    -------
+    schema : Schema or None
+        The inferred schema (None when the table could not be read; an error is shown).
+    roles : dict
+        ``{column: role}`` the user changed, for ``SegmentationModel(roles=...)``.
+    """
+    from segmentation import explore
+    from segmentation.schema import ROLES
+
+    try:
+        schema = infer_roles(dataset.frame)
+    except SegmentationError as exc:
+        show_error(exc, "The columns could not be read")
+        return None, {}
+    chosen = st.session_state.setdefault(ROLES_KEY, {}).get(dataset.name, {})
+    table = explore.roles_table(schema, chosen)
+    table.insert(1, "type", [explore.column_kind(dataset.frame[c]) for c in table["column"]])
+    edited = st.data_editor(
+        table,
+        key=f"{key}.{dataset.name}",
+        hide_index=True,
+        disabled=["column", "type", "reason"],
+        column_config={
+            "column": st.column_config.TextColumn("Column"),
+            "type": st.column_config.TextColumn("Type"),
+            "role": st.column_config.SelectboxColumn("Role", options=list(ROLES), required=True),
+            "reason": st.column_config.TextColumn("Why", width="large"),
+        },
+    )
+    roles = explore.changed_roles(edited, schema)
+    st.session_state[ROLES_KEY][dataset.name] = roles
+    if roles:
+        st.caption("Changed by you: " + "; ".join(f"{c} is {r}" for c, r in roles.items()))
+    return schema, roles
 
 
 def show_error(exc: Exception, what: str = "") -> None:

@@ -279,3 +279,64 @@ def test_csv_injection_neutralized_in_cli_output(tmp_path):
     labeled = pd.read_csv(out)
     assert labeled["CustomerID"].iloc[1].startswith("'=")
     assert labeled["Age"].dtype.kind in "if"
+
+
+MESSY = {
+    "semicolon-latin1": "Kundennr ; Stadt ;Umsatz (EUR)\n"
+    + "".join(
+        f"K{i};{['München', 'Köln'][i % 2]};{i * 1000 + 5}.{i % 10}00,50\n" for i in range(40)
+    ),
+    "tab-bom-quoted": '\ufeffid\t"Spend, total"\tvisits\n'
+    + "".join(f'c{i}\t"{i * 13 % 97}"\t{1 + i % 6}\n' for i in range(40)),
+    "pipe-na-tokens": "id|income|segment_hint\n"
+    + "".join(f"c{i}|{'N/A' if i % 7 == 0 else 1000 + i * 37}|{'abc'[i % 3]}\n" for i in range(40)),
+}
+
+
+@pytest.mark.parametrize("case", list(MESSY), ids=list(MESSY))
+def test_messy_files_train_and_predict(tmp_path, case):
+    encoding = "latin-1" if "latin1" in case else "utf-8"
+    path = tmp_path / f"{case}.csv"
+    path.write_bytes(MESSY[case].encode(encoding))
+    models = str(tmp_path / "m")
+    trained = run("train", "--data", str(path), "--k", "2", "--models-dir", models)
+    assert trained.returncode == 0, trained.stderr
+    assert json.loads(trained.stdout)["n_rows"] == 40
+    out = tmp_path / "out.csv"
+    labeled = run("predict", "--data", str(path), "--out", str(out), "--models-dir", models)
+    assert labeled.returncode == 0, labeled.stderr
+    assert len(pd.read_csv(out)) == 40
+
+
+def test_xlsx_input(tmp_path):
+    path = tmp_path / "customers.xlsx"
+    pd.read_csv(ROOT / "data" / "customers.csv").head(120).to_excel(path, index=False)
+    models = str(tmp_path / "m")
+    assert run("train", "--data", str(path), "--k", "3", "--models-dir", models).returncode == 0
+    out = tmp_path / "out.csv"
+    assert (
+        run("predict", "--data", str(path), "--out", str(out), "--models-dir", models).returncode
+        == 0
+    )
+    assert len(pd.read_csv(out)) == 120
+
+
+@pytest.mark.parametrize(
+    "content,match,env",
+    [
+        (b"a,b,c\n", "no data rows", {}),
+        (b'{"customers": [1, 2]}', "JSON", {}),
+        (
+            b"id,x\n" + b"".join(b"c%d,%d\n" % (i, i) for i in range(50)),
+            "limit",
+            {"SEGMENTATION_MAX_UPLOAD_MB": "0"},
+        ),
+    ],
+    ids=["header-only", "json", "over-size-limit"],
+)
+def test_more_bad_files(tmp_path, content, match, env):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    result = run("train", "--data", str(path), env=env)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and match in result.stderr

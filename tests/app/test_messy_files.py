@@ -1,0 +1,185 @@
+"""Analysts' real files in the app: messy exports, transaction logs, and clear errors."""
+
+import io
+
+import pandas as pd
+import pytest
+
+from segmentation import config
+from segmentation.store import ModelStore
+from tests.app.conftest import open_page
+
+
+def upload(at, key_prefix, name, data):
+    uploader = next(u for u in at.file_uploader if u.key.startswith(key_prefix))
+    uploader.set_value((name, data, "text/csv"))
+    at.run()
+    return at
+
+
+def errors(at) -> str:
+    return "\n".join(e.value for e in at.error)
+
+
+def transaction_log() -> bytes:
+    lines = ["InvoiceNo,InvoiceDate,CustomerID,Quantity,UnitPrice"]
+    for c in range(60):
+        for i in range(1 + c % 5):
+            day = 1 + (c * 7 + i * 3) % 28
+            lines.append(
+                f"{1000 + c * 10 + i},2024-03-{day:02d} 10:00,{500 + c}.0,"
+                f"{1 + (i * c) % 7},{2 + c % 9}.5"
+            )
+    lines += ["C9999,2024-03-20 11:00,501.0,-1,6", "2000,2024-03-21 12:00,,3,4"]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def messy_customers() -> bytes:
+    """Semicolons, Latin-1, padded headers with units, thousands separators, NA tokens."""
+    rows = ["Kundennr ; Stadt ;Umsatz (EUR) ; Alter ; Besuche"]
+    for i in range(80):
+        city = ["München", "Köln", "Düsseldorf"][i % 3]
+        spend = f"{(i % 9) * 1100 + 250:,}".replace(",", ".") + ",50"
+        age = "n/a" if i % 17 == 0 else str(20 + (i * 7) % 50)
+        rows.append(f"K{i:04d};{city};{spend};{age};{1 + i % 12}")
+    return ("\n".join(rows) + "\n").encode("latin-1")
+
+
+BAD_FILES = {
+    "empty": (b"", "empty"),
+    "header-only": (b"a,b,c\n", "no data rows"),
+    "image": (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "not a table"),
+    "json": (b'[{"a": 1}, {"a": 2}]', "JSON"),
+}
+
+
+@pytest.mark.parametrize(
+    "page,key",
+    [
+        ("4_Explorer.py", "explorer.upload"),
+        ("5_Retrain.py", "retrain.upload"),
+        ("3_Predict.py", "predict.uploader"),
+    ],
+    ids=["explorer", "retrain", "predict"],
+)
+@pytest.mark.parametrize("case", list(BAD_FILES), ids=list(BAD_FILES))
+def test_bad_upload_shows_error_and_keeps_working(app, page, key, case):
+    """As an analyst who uploads the wrong file I am told what is wrong and lose nothing."""
+    data, message = BAD_FILES[case]
+    at = upload(open_page(app, page), key, f"{case}.csv", data)
+    assert not at.exception
+    assert message in errors(at)
+    if page != "3_Predict.py":
+        assert "customers.csv (bundled default)" in "\n".join(c.value for c in at.caption)
+
+
+def test_oversized_upload_is_refused(app, monkeypatch):
+    """As an analyst with a file over the limit I am told the size and the limit."""
+    monkeypatch.setattr(config, "MAX_UPLOAD_MB", 0)
+    at = upload(open_page(app, "4_Explorer.py"), "explorer.upload", "big.csv", b"a,b\n1,2\n")
+    assert not at.exception
+    assert "limit" in errors(at)
+
+
+def test_messy_export_is_read_and_trained(app):
+    """As an analyst with a semicolon Latin-1 export I can explore and train on it."""
+    at = upload(open_page(app, "5_Retrain.py"), "retrain.upload", "kunden.csv", messy_customers())
+    assert not at.exception, at.exception
+    roles = next(d.value for d in at.dataframe if "role" in d.value.columns)
+    by_column = roles.set_index("column")
+    assert by_column.loc["Kundennr", "role"] == "id"
+    assert by_column.loc["Umsatz (EUR)", "type"] == "number"
+    assert by_column.loc["Stadt", "role"] == "categorical"
+    at.slider(key="retrain.k").set_value(3)
+    next(b for b in at.button if b.label == "Train").click()
+    at.run()
+    assert not at.exception and not at.error
+    assert any("New model" in m.value for m in at.markdown)
+
+
+def test_transaction_log_becomes_customers_with_rfm(app):
+    """As an analyst with raw order lines I get one row per customer and RFM segments."""
+    at = upload(open_page(app, "4_Explorer.py"), "explorer.upload", "orders.csv", transaction_log())
+    assert not at.exception, at.exception
+    info = "\n".join(i.value for i in at.info)
+    assert "transaction log" in info and "60 customers" in info
+    assert "without a customer id" in info
+    assert at.metric[0].value == "60"
+    rfm = next(d.value for d in at.dataframe if "RFM segment" in d.value.columns)
+    assert rfm["Customers"].sum() == 60
+    # The active (default) model does not know RFM columns: the page says so.
+    assert "cannot label this table" in info
+    # Going back to the raw lines is one click.
+    next(b for b in at.button if b.label == "Use the order lines as they are").click()
+    at.run()
+    assert at.metric[0].value == "182"
+
+
+def test_rfm_model_and_next_months_order_lines(app):
+    """As an analyst I train on order lines, then label next month's order lines in Predict."""
+    at = upload(open_page(app, "5_Retrain.py"), "retrain.upload", "orders.csv", transaction_log())
+    at.slider(key="retrain.k").set_value(3)
+    next(b for b in at.button if b.label == "Train").click()
+    at.run()
+    next(b for b in at.button if b.label.startswith("Save as a new version")).click()
+    at.run()
+    assert not at.exception, at.exception
+    store = ModelStore(config.models_dir())
+    _, meta = store.load()
+    assert meta["k"] == 3 and meta["transactions"]["n_customers"] == 60
+    assert set(meta["features"]) == {"Recency", "Frequency", "Monetary", "AvgOrderValue", "Tenure"}
+    # Explorer now cross-tabulates RFM segments against the new model's segments.
+    at = open_page(at, "4_Explorer.py")
+    crosstab = [
+        d.value
+        for d in at.dataframe
+        if d.value.shape[0] and "RFM" not in str(list(d.value.columns))
+    ]
+    assert not at.exception and crosstab
+    at = upload(
+        open_page(at, "3_Predict.py"), "predict.uploader", "next_month.csv", transaction_log()
+    )
+    assert not at.exception, at.exception
+    assert any("transaction log" in i.value for i in at.info)
+    download = at.get("download_button")
+    assert download
+
+
+def test_roles_chosen_in_explorer_show_in_retrain(app):
+    """As an analyst I set a column's role once and both pages use it."""
+    at = open_page(app, "4_Explorer.py")
+    assert any("role" in d.value.columns for d in at.dataframe)
+    # AppTest cannot type into a data_editor: set the shared choice the editor writes.
+    at.session_state["column_roles"] = {"customers.csv (bundled default)": {"Region": "ignored"}}
+    at = open_page(at, "5_Retrain.py")
+    roles = next(d.value for d in at.dataframe if "role" in d.value.columns)
+    assert roles.set_index("column").loc["Region", "role"] == "ignored"
+    assert any("Region is ignored" in c.value for c in at.caption)
+
+
+def test_nothing_to_cluster_is_a_clear_error(app):
+    """As an analyst who ignores every column I am told there is nothing to cluster."""
+    frame = pd.DataFrame({"id": [f"c{i}" for i in range(30)], "note": ["same"] * 30})
+    at = upload(
+        open_page(app, "5_Retrain.py"),
+        "retrain.upload",
+        "ids.csv",
+        frame.to_csv(index=False).encode(),
+    )
+    next(b for b in at.button if b.label == "Train").click()
+    at.run()
+    assert not at.exception
+    assert "nothing to cluster" in errors(at)
+
+
+def test_too_few_rows_for_k_is_a_clear_error(app):
+    """As an analyst with a tiny file I am told it has fewer rows than segments."""
+    data = io.StringIO("id,x,y\na,1,2\nb,2,3\nc,3,1\n")
+    at = upload(
+        open_page(app, "5_Retrain.py"), "retrain.upload", "tiny.csv", data.getvalue().encode()
+    )
+    at.slider(key="retrain.k").set_value(5)
+    next(b for b in at.button if b.label == "Train").click()
+    at.run()
+    assert not at.exception
+    assert "usable row" in errors(at)

@@ -35,8 +35,32 @@ PAGES = [
 ]
 
 
+def _proc_status_mb(field: str) -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def _rss_mb() -> float:
+    """Peak resident memory of this process since the last :func:`_start_measuring`.
+
+    Not ``getrusage``: on Linux its ``ru_maxrss`` survives fork and exec, so a child
+    would report its parent's peak.
+    """
+    if os.path.exists("/proc/self/status"):
+        return _proc_status_mb("VmHWM")
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _start_measuring() -> float:
+    """Current resident memory, and reset the peak so it covers only what follows."""
+    if os.path.exists("/proc/self/clear_refs"):
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")  # resets VmHWM to the current RSS
+        return _proc_status_mb("VmRSS")
+    return _rss_mb()
 
 
 # -- steps: each runs in its own process and prints one JSON line ---------------------
@@ -47,7 +71,7 @@ def _step_label(args: list[str]) -> dict:
 
     models, src, dst = args
     model, _ = ModelStore(models).load()
-    before = _rss_mb()
+    before = _start_measuring()
     start = time.perf_counter()
     report = label_file(model, src, dst)
     return {
@@ -68,7 +92,7 @@ def _step_naive(args: list[str]) -> dict:
     models, src, dst = args
     model, _ = ModelStore(models).load()
     pipeline = make_pipeline(model.preprocessor_, model.kmeans_)
-    before = _rss_mb()
+    before = _start_measuring()
     start = time.perf_counter()
     data = pd.read_csv(src)
     data["cluster"] = pipeline.predict(data[model.schema_.features])
@@ -85,7 +109,7 @@ def _step_floor(args: list[str]) -> dict:
     import pyarrow.csv as pa_csv
 
     src, dst = args
-    before = _rss_mb()
+    before = _start_measuring()
     start = time.perf_counter()
     pa_csv.write_csv(pa_csv.read_csv(src), dst)
     return {
@@ -102,7 +126,7 @@ def _step_train(args: list[str]) -> dict:
 
     src, k = args
     data = read_table(src)
-    before = _rss_mb()
+    before = _start_measuring()
     start = time.perf_counter()
     model = SegmentationModel(k=None if k == "auto" else int(k)).fit(data)
     out = {

@@ -11,10 +11,14 @@ general path: :func:`segmentation.io.read_table`, ``predict``, :func:`write_csv`
 
 from __future__ import annotations
 
+import csv
 import io
 import os
+import queue
 import sys
 import tempfile
+import threading
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -32,8 +36,10 @@ from segmentation.model import DISTANCE_DECIMALS, OUTPUT_COLUMNS, SegmentationMo
 from segmentation.preprocess import signed_log1p
 from segmentation.schema import FeatureReport, match_columns
 
-#: Rows computed and written at a time: bounds the memory of the numeric matrix.
+#: Rows computed and written at a time when a file is read whole.
 CHUNK_ROWS = 250_000
+#: Bytes of CSV parsed per block when a file is streamed.
+STREAM_BLOCK_BYTES = 4 << 20
 
 Progress = Callable[[int, int], None]
 
@@ -273,18 +279,19 @@ def label_file(
     )
 
 
-def _read_arrow(source: str | os.PathLike | bytes) -> pa.Table:
-    """Read a clean comma-separated UTF-8 CSV with pyarrow, or raise :class:`_NotFast`."""
+def _header(source: str | os.PathLike | bytes) -> tuple[list[str], int]:
+    """The column names of a clean comma-separated UTF-8 CSV and its size in bytes, or
+    :class:`_NotFast` when the file needs the general reader's detection and cleaning."""
     if isinstance(source, bytes):
-        head, stream = source[:65536], pa.BufferReader(source)
+        head, size = source[:65536], len(source)
     else:
         path = Path(source)
         if not path.is_file() or path.suffix.lower() not in (".csv", ".txt", ""):
             raise _NotFast("not a plain CSV path")
         with open(path, "rb") as handle:
             head = handle.read(65536)
-        stream = str(path)
-    first_line = head.split(b"\n", 1)[0]
+        size = path.stat().st_size
+    first_line = head.split(b"\n", 1)[0].rstrip(b"\r")
     if (
         not head
         or head.startswith((b"\xef\xbb\xbf", b"PK"))
@@ -294,20 +301,35 @@ def _read_arrow(source: str | os.PathLike | bytes) -> pa.Table:
     ):
         raise _NotFast("needs delimiter/encoding detection")
     try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:
-            raise _NotFast("not UTF-8") from exc
+        names = next(csv.reader([first_line.decode("utf-8")]))
+    except (UnicodeDecodeError, StopIteration, csv.Error) as exc:
+        raise _NotFast("header not plain UTF-8 CSV") from exc
+    if len(set(names)) != len(names) or any(n != n.strip() or not n for n in names):
+        raise _NotFast("header needs cleaning")
+    return names, size
+
+
+def _batches(source, column_types: dict, *, streaming: bool):
+    """Record batches of the file: streamed block by block (memory stays small), or read
+    whole with every core and sliced (for bytes, and for destinations that cannot be
+    rolled back if a later block turns out not to fit the first one's types)."""
+    convert = pa_csv.ConvertOptions(
+        null_values=list(NA_TOKENS), strings_can_be_null=True, column_types=column_types
+    )
     try:
-        return pa_csv.read_csv(
-            stream,
-            convert_options=pa_csv.ConvertOptions(
-                null_values=list(NA_TOKENS),
-                strings_can_be_null=True,
-            ),
-        )
+        if streaming:
+            reader = pa_csv.open_csv(
+                str(source),
+                read_options=pa_csv.ReadOptions(block_size=STREAM_BLOCK_BYTES),
+                convert_options=convert,
+            )
+            yield from reader
+            return
+        stream = pa.BufferReader(source) if isinstance(source, bytes) else str(source)
+        table = pa_csv.read_csv(stream, convert_options=convert)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise _NotFast(str(exc)) from exc
+    yield from table.to_batches(max_chunksize=CHUNK_ROWS)
 
 
 def _neutralize(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -322,59 +344,101 @@ def _neutralize(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def _label_fast(model, source, dest, *, mapping, progress) -> LabelReport:
-    table = _read_arrow(source)
-    if table.num_rows == 0:
-        raise _NotFast("empty")
-    names = [str(c) for c in table.column_names]
-    if len(set(names)) != len(names) or any(n != n.strip() or not n for n in names):
-        raise _NotFast("header needs cleaning")
+    names, size = _header(source)
     found, missing = match_columns(pd.DataFrame(columns=names), model.schema_, mapping)
     if missing:
         raise _NotFast("missing columns: the general path raises the clear error")
     compiled = CompiledModel.from_model(model)
     compiled._onehot_terms  # noqa: B018 - build the lookups once, before the threads share them
-    kept = table.drop_columns([c for c in OUTPUT_COLUMNS if c in names])
+    schema = model.schema_
+    # Features are read as the types the model needs, so a float in a column whose first
+    # block held only integers cannot stop the stream halfway.
+    column_types = {found[f]: pa.float64() for f in schema.names("numeric")}
+    column_types |= {found[f]: pa.string() for f in schema.categorical}
+    streaming = (
+        not isinstance(source, bytes) and isinstance(dest, str | os.PathLike) and str(dest) != "-"
+    )
     segment_names = pa.array(compiled.names.tolist(), type=pa.string())
-    n = table.num_rows
     counts = np.zeros(len(compiled.names), dtype=np.int64)
 
-    def label_chunk(start: int) -> pa.Table:
-        chunk = kept.slice(start, CHUNK_ROWS)
+    def label_batch(batch: pa.RecordBatch) -> tuple[pa.Table, np.ndarray]:
         clusters, distances = compiled.assign(
-            {
-                feature: table.column(column).slice(start, CHUNK_ROWS)
-                for feature, column in found.items()
-            }
+            {feature: batch.column(column) for feature, column in found.items()}
         )
+        kept = [i for i, name in enumerate(batch.schema.names) if name not in OUTPUT_COLUMNS]
         segment = pa.DictionaryArray.from_arrays(
             pa.array(clusters, type=pa.int32()), segment_names
         ).cast(pa.string())
-        columns = [_neutralize(chunk.column(i)) for i in range(chunk.num_columns)]
+        columns = [_neutralize(batch.column(i)) for i in kept]
         columns += [pa.array(clusters), segment, pa.array(np.round(distances, DISTANCE_DECIMALS))]
-        return pa.table(
-            columns, names=[*map(_neutralize_name, chunk.column_names), *OUTPUT_COLUMNS]
-        ), np.bincount(clusters, minlength=len(counts))
+        out_names = [_neutralize_name(batch.schema.names[i]) for i in kept]
+        return pa.table(columns, names=[*out_names, *OUTPUT_COLUMNS]), np.bincount(
+            clusters, minlength=len(counts)
+        )
 
-    # Two threads label chunks (numpy and Arrow release the GIL) while this one writes
-    # finished chunks in order, so computing overlaps with formatting the CSV.
-    with _csv_sink(dest) as sink, ThreadPoolExecutor(max_workers=2) as pool:
+    # Three stages overlap: this thread reads (pyarrow parses without the GIL), a pool
+    # labels, a writer thread formats the CSV; at most a few batches are in flight.
+    written = queue.Queue(maxsize=2)
+    failure: list[BaseException] = []
+
+    def write_all(sink) -> None:
         writer = None
-        for labeled, chunk_counts in pool.map(label_chunk, range(0, n, CHUNK_ROWS)):
-            if writer is None:
-                writer = pa_csv.CSVWriter(sink, labeled.schema)
-            writer.write_table(labeled)
-            counts += chunk_counts
-            if progress:
-                progress(min(int(counts.sum()), n), n)
-        writer.close()
+        try:
+            while (table := written.get()) is not None:
+                if writer is None:
+                    writer = pa_csv.CSVWriter(sink, table.schema)
+                writer.write_table(table)
+            if writer is not None:
+                writer.close()
+        except BaseException as exc:  # re-raised in the main thread
+            failure.append(exc)
+            while written.get() is not None:
+                pass
+
+    with _csv_sink(dest) as sink, ThreadPoolExecutor(max_workers=2) as pool:
+        writer_thread = threading.Thread(target=write_all, args=(sink,), daemon=True)
+        writer_thread.start()
+        try:
+            rows = 0
+            for labeled, chunk_counts in _in_order(
+                pool, label_batch, _batches(source, column_types, streaming=streaming)
+            ):
+                if failure:
+                    break
+                written.put(labeled)
+                counts += chunk_counts
+                rows += labeled.num_rows
+                if progress:
+                    # Streaming does not know the row count: estimate it from the bytes.
+                    per_row = size / max(rows, 1)
+                    progress(rows, max(rows, int(size / per_row)))
+        finally:
+            written.put(None)
+            writer_thread.join()
+        if failure:
+            raise failure[0]
+        if rows == 0:
+            raise _NotFast("empty")
     report = FeatureReport(renamed={m: t for m, t in found.items() if m != t})
     return LabelReport(
-        n, True, report, {str(compiled.names[i]): int(c) for i, c in enumerate(counts) if c}
+        rows, True, report, {str(compiled.names[i]): int(c) for i, c in enumerate(counts) if c}
     )
 
 
 def _neutralize_name(name: str) -> str:
     return "'" + name if name.startswith(FORMULA_PREFIXES) else name
+
+
+def _in_order(pool: ThreadPoolExecutor, fn, items, ahead: int = 2):
+    """Like ``pool.map`` but with at most ``ahead`` results waiting: ``map`` submits every
+    chunk at once, and finished chunks would pile up in memory faster than they are written."""
+    pending: deque = deque()
+    for item in items:
+        pending.append(pool.submit(fn, item))
+        if len(pending) > ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 @contextmanager

@@ -93,3 +93,31 @@ def test_failed_write_leaves_no_file(fitted, table, tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == sorted(["in.csv", "out.csv"]) or set(
         p.name for p in tmp_path.iterdir()
     ) == {"in.csv", "out.csv"}
+
+
+def test_stream_that_changes_type_midway_falls_back_whole(fitted, table, tmp_path, monkeypatch):
+    """A pass-through column of numbers that turns to text after the first block."""
+    monkeypatch.setattr("segmentation.labeling.STREAM_BLOCK_BYTES", 2048)
+    df = table.copy()
+    df["Note"] = [str(i) if i < 300 else f"text {i}" for i in range(len(df))]
+    df["Empty at first"] = [None] * 200 + ["later"] * 200
+    path = tmp_path / "in.csv"
+    df.to_csv(path, index=False)
+    out = tmp_path / "out.csv"
+    report = label_file(fitted, path, out)
+    assert not report.fast
+    labeled = pd.read_csv(out)
+    assert len(labeled) == 400 and labeled["Note"].iloc[350] == "text 350"
+    np.testing.assert_array_equal(labeled["cluster"], fitted.predict(table).labels["cluster"])
+
+
+def test_streaming_in_small_blocks_matches(fitted, table, tmp_path, monkeypatch):
+    monkeypatch.setattr("segmentation.labeling.STREAM_BLOCK_BYTES", 4096)
+    path = tmp_path / "in.csv"
+    table.to_csv(path, index=False)
+    out = tmp_path / "out.csv"
+    seen = []
+    report = label_file(fitted, path, out, progress=lambda done, total: seen.append(done))
+    assert report.fast and len(seen) > 3 and seen[-1] == 400
+    labeled = pd.read_csv(out)
+    np.testing.assert_array_equal(labeled["cluster"], fitted.predict(table).labels["cluster"])

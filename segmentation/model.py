@@ -188,7 +188,7 @@ class SegmentationModel:
                 X_train,
                 (self.k_range[0], k_max),
                 random_state=self.random_state,
-                progress=lambda i, n, msg: report(0.15 + 0.6 * i / n, f"Trying {msg}"),
+                progress=lambda i, n, msg: report(0.15 + 0.6 * i / n, f"Tried {i} of {n}: {msg}"),
             )
             k = sweep.recommended_k
         if k < 2:

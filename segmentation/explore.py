@@ -316,23 +316,26 @@ def _category_label(value: object) -> str:
     return str(value)
 
 
-def category_chart(counts: pd.DataFrame, column: str) -> go.Figure:
-    """Horizontal bars of a :func:`category_counts` table, the most common on top."""
-    shown = counts.iloc[::-1]
-    fig = go.Figure(
+def _count_bars(labels, customers, shares, *, digits: int = 0) -> go.Figure:
+    """Horizontal bars of customers per label, annotated with count and share."""
+    return go.Figure(
         go.Bar(
-            x=shown["Customers"],
-            y=shown["Value"],
+            x=customers,
+            y=labels,
             orientation="h",
             marker_color=_PRIMARY,
-            customdata=shown["Share"],
-            text=[
-                f"{n:,} ({s:.0%})" for n, s in zip(shown["Customers"], shown["Share"], strict=True)
-            ],
+            customdata=shares,
+            text=[f"{n:,} ({s:.{digits}%})" for n, s in zip(customers, shares, strict=True)],
             textposition="auto",
             hovertemplate="%{y}: %{x:,} customers (%{customdata:.1%})<extra></extra>",
         )
     )
+
+
+def category_chart(counts: pd.DataFrame, column: str) -> go.Figure:
+    """Horizontal bars of a :func:`category_counts` table, the most common on top."""
+    shown = counts.iloc[::-1]
+    fig = _count_bars(shown["Value"], shown["Customers"], shown["Share"])
     fig.update_xaxes(title="Customers", tickformat=",")
     fig.update_yaxes(title=humanize(column), type="category")
     return _style(fig, height=max(220, 26 * len(shown) + 90))
@@ -1265,20 +1268,7 @@ def segment_mix(labeled: pd.DataFrame, segment_names: Mapping[int, str]) -> pd.D
 def segment_mix_chart(mix: pd.DataFrame, title: str | None = None) -> go.Figure:
     """Horizontal bars of a :func:`segment_mix`, the first segment on top."""
     shown = mix.iloc[::-1]
-    fig = go.Figure(
-        go.Bar(
-            x=shown["Customers"],
-            y=shown["Segment"],
-            orientation="h",
-            marker_color=_PRIMARY,
-            customdata=shown["Share"],
-            text=[
-                f"{n:,} ({s:.1%})" for n, s in zip(shown["Customers"], shown["Share"], strict=True)
-            ],
-            textposition="auto",
-            hovertemplate="%{y}: %{x:,} customers (%{customdata:.1%})<extra></extra>",
-        )
-    )
+    fig = _count_bars(shown["Segment"], shown["Customers"], shown["Share"], digits=1)
     fig.update_xaxes(title="Customers", tickformat=",")
     fig.update_yaxes(title=None)
     return _style(fig, height=max(220, 40 * len(shown) + 90), title=title)
@@ -1479,27 +1469,8 @@ def rfm_view(customers: pd.DataFrame, model=None) -> RfmView:
 
 def rfm_segments_chart(counts: pd.DataFrame) -> go.Figure:
     """Horizontal bars of customers per RFM segment, largest on top."""
-    ordered = counts.iloc[::-1]
-    fig = go.Figure(
-        go.Bar(
-            x=ordered["Customers"],
-            y=ordered["RFM segment"],
-            orientation="h",
-            text=[
-                f"{c:,} ({s:.0%})"
-                for c, s in zip(ordered["Customers"], ordered["Share"], strict=True)
-            ],
-            textposition="auto",
-            marker_color="#2E6FBA",
-            hovertemplate="%{y}: %{x:,} customers<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        height=max(260, 34 * len(counts) + 80),
-        margin=dict(l=10, r=10, t=30, b=40),
-        xaxis_title="Customers",
-        yaxis_title=None,
-        title="Customers per RFM segment",
-    )
-    fig.update_xaxes(tickformat=",")
-    return fig
+    shown = counts.iloc[::-1]
+    fig = _count_bars(shown["RFM segment"], shown["Customers"], shown["Share"])
+    fig.update_xaxes(title="Customers", tickformat=",")
+    fig.update_yaxes(title=None)
+    return _style(fig, height=max(220, 34 * len(shown) + 90), title="Customers per RFM segment")

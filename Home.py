@@ -7,7 +7,9 @@ from segmentation import ui
 from segmentation.errors import SegmentationError
 
 st.set_page_config(
-    page_title="Customer Segmentation Studio", page_icon=":material/groups:", layout="wide"
+    page_title="Customer Segmentation Studio",
+    page_icon=str(ui.ASSETS / "favicon.png"),
+    layout="wide",
 )
 
 
@@ -95,14 +97,19 @@ titles = list(PAGES)
 with st.sidebar:
     # One menu instance per page: its selection starts at the page being shown, so a
     # direct link or a page_link keeps the menu in step with the URL.
+    st.markdown("### :material/groups: Segmentation Studio")
+    # No menu title: a title that wraps after the component measured its height cut the
+    # last item off; the heading above is plain Streamlit and always fits.
     choice = option_menu(
-        "Segmentation Studio",
+        None,
         titles,
         icons=MENU_ICONS,
-        menu_icon="people-fill",
         default_index=titles.index(current.title),
         key=f"menu_{current.title}",
-        styles={"container": {"padding": "0.25rem"}, "nav-link": {"font-size": "0.95rem"}},
+        styles={
+            "container": {"padding": "0.25rem", "font-family": "sans-serif"},
+            "nav-link": {"font-size": "0.95rem", "font-family": "sans-serif"},
+        },
     )
 if choice and choice != current.title:
     st.switch_page(PAGES[choice])
@@ -112,4 +119,5 @@ try:
 except SegmentationError:
     active_meta = None
 ui.render_sidebar(active_meta)
-current.run()
+with ui.app_frame():
+    current.run()

@@ -8,6 +8,8 @@ from segmentation.errors import SegmentationError
 from segmentation.io import to_csv_bytes
 from segmentation.profiles import humanize
 
+ui.require_frame()
+
 
 @st.cache_data(show_spinner="Drawing the customer map...", max_entries=4)
 def customer_map(root: str, version: str, _model) -> pd.DataFrame:

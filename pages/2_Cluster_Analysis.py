@@ -9,6 +9,8 @@ from segmentation.errors import SegmentationError
 from segmentation.io import to_csv_bytes
 from segmentation.profiles import humanize
 
+ui.require_frame()
+
 #: Widgets keep their values for the whole session (``persist_state``), so the filters are
 #: still there after a visit to another page. The version is part of every key: another
 #: model has other segments and features.

@@ -8,6 +8,8 @@ from segmentation.io import to_csv_bytes
 from segmentation.rfm import looks_like_transactions
 from segmentation.workflows import load_default_data
 
+ui.require_frame()
+
 #: Session state owned by this page; it survives page switches (widget state does not).
 UPLOAD = "predict.upload"  # {"name", "frame", "id"}: the file being labeled
 RESULT = "predict.result"  # {"key", "labeled", "report"}: its labels, for that file + mapping

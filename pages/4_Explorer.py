@@ -4,6 +4,8 @@ import streamlit as st
 
 from segmentation import explore, ui
 
+ui.require_frame()
+
 ALL_COLUMNS = "All columns"
 
 # Cached by the table's content (Streamlit hashes a sample of large frames), so a million

@@ -9,6 +9,8 @@ from segmentation.errors import SegmentationError
 from segmentation.model import SegmentationModel
 from segmentation.preprocess import OUTLIER_METHODS, SCALERS
 
+ui.require_frame()
+
 #: Session state owned by this page.
 CANDIDATE = "retrain.candidate"  # {"model", "data", "data_name"}: trained, not saved yet
 SETTINGS = "retrain.settings"  # the user's choices, kept across page switches
@@ -186,7 +188,12 @@ else:
             store.activate(chosen)
             st.session_state[FLASH] = f"{chosen} is active again: every page now uses it."
             st.rerun()
-    if buttons.button("Delete", icon=":material/delete:"):
+    if buttons.button(
+        "Delete",
+        icon=":material/delete:",
+        disabled=chosen == active_version,
+        help="The active version cannot be deleted: activate another one first.",
+    ):
         if chosen == active_version:
             # The store refuses to delete the active version; its message says what to do.
             with ui.user_errors("Cannot delete"):

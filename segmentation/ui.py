@@ -14,11 +14,18 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from segmentation.config import models_dir
+from segmentation.config import PROJECT_ROOT, models_dir
 from segmentation.errors import SegmentationError
 from segmentation.model import SegmentationModel
 from segmentation.store import ModelStore
 from segmentation.workflows import DEFAULT_DATA_NAME, ensure_active_model, load_default_data
+
+#: Images the app shows (the favicon): local files, so nothing is fetched from the internet.
+ASSETS = PROJECT_ROOT / "segmentation" / "assets"
+
+#: Session-state flag set while Home.py runs a page (see :func:`require_frame`); a
+#: thread-local would not do, as Streamlit may run the page in another thread.
+_FRAME_KEY = "app.in_frame"
 
 #: Session-state key of the dataset in use (Explorer and Retrain), a :class:`Dataset`.
 DATASET_KEY = "dataset"
@@ -43,6 +50,32 @@ class Dataset:
     source_id: str = "default"
     transactions: object | None = None
     orders: pd.DataFrame | None = None
+
+
+@contextmanager
+def app_frame():
+    """Home.py runs the selected page inside this block."""
+    st.session_state[_FRAME_KEY] = True
+    try:
+        yield
+    finally:
+        st.session_state.pop(_FRAME_KEY, None)
+
+
+def require_frame() -> None:
+    """Make sure a page runs inside Home.py (page config, menu, sidebar).
+
+    Until a server has run Home.py once, Streamlit treats the files in ``pages/`` as a
+    classic multipage app, and a direct link as the very first visit (or AppTest's
+    ``switch_page``) runs the page file on its own. Such a run executes Home.py here,
+    which finds this same page by its URL path and runs it inside the frame, then stops.
+    """
+    if st.session_state.get(_FRAME_KEY):
+        return
+    import runpy
+
+    runpy.run_path(str(PROJECT_ROOT / "Home.py"), run_name="__main__")
+    st.stop()
 
 
 def store() -> ModelStore:
@@ -282,9 +315,9 @@ def render_sidebar(meta: dict | None) -> None:
         else:
             created = str(meta.get("created_at", ""))[:16].replace("T", " ")
             st.markdown(
-                f"**Active model** `{meta['version']}`  \n"
-                f"{meta['k']} segments - trained {created} UTC  \n"
-                f"on {meta.get('data_name', 'unknown data')}"
+                f"**Active model** `{meta['version']}` - {meta['k']} segments  \n"
+                f"trained on {meta.get('data_name', 'unknown data')}  \n"
+                f"{created} UTC"
             )
         st.markdown(f"**Dataset in use**  \n{dataset_in_use().name}")
 

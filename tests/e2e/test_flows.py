@@ -245,13 +245,6 @@ def test_unknown_link_says_page_not_found(app: App) -> None:
     expect(app.title()).to_have_text(TITLE_OF["/"], timeout=SHOW_MS)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    raises=AssertionError,
-    reason="BUG (intermittent): the option-menu iframe is often sized before the menu "
-    "title wraps onto two lines, so it is ~36 px too short and the last item (Retrain) is "
-    "cut in half. Remove this mark when fixed.",
-)
 def test_sidebar_menu_shows_every_item_in_full(app: App) -> None:
     """As an analyst I can see every item of the sidebar menu on every page."""
     from playwright.sync_api import expect
@@ -359,14 +352,6 @@ def fresh_server(models_dir: Path, log_path: Path) -> Iterator[str]:
                 continue
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: while no session has run Home.py yet, Streamlit treats the app as a legacy "
-    "pages/ app: a direct link runs pages/<page>.py on its own (no page config, built-in "
-    "page list instead of the menu, no active-model block) for every visitor until someone "
-    "opens '/'. Remove this mark when fixed.",
-)
 def test_direct_link_as_first_visit_of_a_new_server(
     app: App, models_dir: Path, tmp_path: Path, wait_for_app: Callable[..., None]
 ) -> None:

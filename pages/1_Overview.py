@@ -120,6 +120,12 @@ with ui.user_errors("The customer map cannot be drawn"):
     )
 
 st.subheader("The segments")
+if meta.get("n_outliers_removed"):
+    st.caption(
+        f"Traits compare each segment's average with the average customer, leaving out the "
+        f"{meta['n_outliers_removed']:,} extreme customers screened out in training (they "
+        "are still counted in the sizes and the key numbers above)."
+    )
 PER_ROW = 3
 for start in range(0, len(profiles), PER_ROW):
     for column, profile in zip(

@@ -5,6 +5,7 @@ import streamlit as st
 from segmentation import explore, ui
 from segmentation.errors import SegmentationError
 from segmentation.io import to_csv_bytes
+from segmentation.model import OUTPUT_COLUMNS
 from segmentation.rfm import looks_like_transactions
 from segmentation.workflows import load_default_data
 
@@ -295,5 +296,8 @@ with file_tab:
             with right:
                 st.dataframe(explore.format_mix(mix), hide_index=True)
             st.markdown("**The first 20 labeled customers**")
+            # The labels first: they are what the user came for, and the file's own
+            # columns may be many.
             preview = labeled.head(20)
+            preview = preview[[*OUTPUT_COLUMNS, *preview.columns.drop(list(OUTPUT_COLUMNS))]]
             st.dataframe(preview, hide_index=True, column_config=number_format(preview))

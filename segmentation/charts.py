@@ -178,8 +178,31 @@ def analysis_frame(model, labeled: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=labeled.index)
 
 
+#: Slider ends sit at these percentiles, so a handful of extreme customers do not stretch
+#: a slider until typical values cannot be told apart; the ends are open (see filter_mask).
+SLIDER_PERCENTILES = (0.5, 99.5)
+
+
+def _slider_bounds(values: np.ndarray) -> tuple[float, float] | None:
+    """``(low, high)`` of a numeric column's slider, or None when there is nothing to filter."""
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return None
+    low, high = (float(v) for v in np.percentile(values, SLIDER_PERCENTILES))
+    if low == high:
+        low, high = float(values.min()), float(values.max())
+        if low == high:
+            return None
+    if np.all(values == np.round(values)):
+        return float(np.floor(low)), float(np.ceil(high))
+    return float(np.floor(low * 100) / 100), float(np.ceil(high * 100) / 100)
+
+
 def numeric_ranges(df: pd.DataFrame, columns: Sequence[str]) -> dict[str, tuple[float, float]]:
     """Slider bounds of numeric columns: whole numbers when every value is whole.
+
+    The ends are the 0.5th and 99.5th percentiles (:data:`SLIDER_PERCENTILES`); a slider
+    pulled to an end keeps every customer beyond it too.
 
     Returns
     -------
@@ -190,16 +213,11 @@ def numeric_ranges(df: pd.DataFrame, columns: Sequence[str]) -> dict[str, tuple[
     ranges = {}
     for column in columns:
         values = df[column].to_numpy(dtype=float)
-        values = values[np.isfinite(values)]
-        if values.size == 0:
+        bounds = _slider_bounds(values)
+        if bounds is None:
             continue
-        low, high = float(values.min()), float(values.max())
-        if low == high:
-            continue
-        if np.all(values == np.round(values)):
-            ranges[column] = (int(low), int(high))
-        else:
-            ranges[column] = (float(np.floor(low * 100) / 100), float(np.ceil(high * 100) / 100))
+        whole = np.all(values[np.isfinite(values)] == np.round(values[np.isfinite(values)]))
+        ranges[column] = (int(bounds[0]), int(bounds[1])) if whole else bounds
     return ranges
 
 
@@ -231,8 +249,9 @@ def filter_mask(
     segments : sequence of str, optional
         Segments to keep; ``None`` keeps every segment, an empty list none.
     ranges : dict, optional
-        ``{numeric column: (low, high)}``, both ends included. A range that covers every
-        value of its column filters nothing, so customers with a missing value stay.
+        ``{numeric column: (low, high)}``, both ends included. An end at or beyond the
+        column's slider bound (:func:`numeric_ranges`) is open: customers beyond it stay.
+        A range open at both ends filters nothing, so customers with a missing value stay.
     categories : dict, optional
         ``{categorical column: values to keep}`` (``"(missing)"`` keeps missing values).
 
@@ -245,8 +264,11 @@ def filter_mask(
         mask &= df[SEGMENT].isin(list(segments)).to_numpy()
     for column, (low, high) in (ranges or {}).items():
         values = df[column].to_numpy(dtype=float)
-        finite = values[np.isfinite(values)]
-        if finite.size and low <= finite.min() and high >= finite.max():
+        bounds = _slider_bounds(values)
+        if bounds is not None:
+            low = -np.inf if low <= bounds[0] else low
+            high = np.inf if high >= bounds[1] else high
+        if low == -np.inf and high == np.inf:
             continue
         with np.errstate(invalid="ignore"):
             mask &= (values >= low) & (values <= high)

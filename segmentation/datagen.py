@@ -237,7 +237,9 @@ def generate_customers(
         factors = rng.uniform(20, 60, size=n_outliers)
         for column in ("Income", "AvgOrderValue", "PurchaseFrequency"):
             hit = rows[columns == column]
-            df.loc[hit, column] = (df.loc[hit, column] * factors[columns == column]).round(2)
+            scaled = df.loc[hit, column] * factors[columns == column]
+            # Counts stay whole numbers, money keeps its cents.
+            df.loc[hit, column] = scaled.round(0 if column == "PurchaseFrequency" else 2)
 
     if missing_rate:
         for column in (

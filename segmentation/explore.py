@@ -955,6 +955,9 @@ def form_fields(stats: FeatureStats) -> list[FormField]:
         known = np.isfinite(low) and np.isfinite(high)
         span = f"from {fmt_number(low)} to {fmt_number(high)}" if known else "unknown"
         help_text = f"Training customers range {span}; the field starts at the median."
+        # A customer may lie beyond the training range (the model labels them all the
+        # same); only a column that never goes negative keeps a floor of zero.
+        floor = 0 if known and low >= 0 else None
         if bool(row["integer"]):
             fields.append(
                 FormField(
@@ -962,23 +965,25 @@ def form_fields(stats: FeatureStats) -> list[FormField]:
                     label,
                     "integer",
                     int(round(median)),
-                    min_value=int(low) if known else None,
-                    max_value=int(high) if known else None,
+                    min_value=floor,
+                    max_value=None,
                     step=1,
                     help=help_text,
                 )
             )
         else:
-            width = (high - low) if known else abs(median)
-            step = float(10 ** math.floor(math.log10(width / 100))) if width > 0 else 1.0
+            # The step follows the typical value, not the range: a few extreme customers
+            # would otherwise make it jump by thousands.
+            scale = max(abs(float(median)), 1.0) if np.isfinite(median) else 1.0
+            step = float(10 ** math.floor(math.log10(scale / 20))) if scale >= 20 else 0.1
             fields.append(
                 FormField(
                     name,
                     label,
                     "number",
-                    float(np.clip(round(float(median), 2), low, high)) if known else float(median),
-                    min_value=float(low) if known else None,
-                    max_value=float(high) if known else None,
+                    round(float(median), 2) if np.isfinite(median) else 0.0,
+                    min_value=float(floor) if floor is not None else None,
+                    max_value=None,
                     step=step,
                     help=help_text,
                 )

@@ -305,3 +305,13 @@ def test_category_mix_chart_groups_rare_values():
     fig = charts.category_mix_chart(df, "city", max_values=4)
     assert [t.name for t in fig.data][-1] == "Other"
     assert len(fig.data) == 4
+
+
+def test_slider_ends_ignore_extremes_and_stay_open():
+    """A few extreme customers neither stretch a slider nor fall out at its ends."""
+    values = np.r_[np.arange(1000, dtype=float), [1e9]]
+    frame = pd.DataFrame({"x": values, "segment": "A"})
+    low, high = charts.numeric_ranges(frame, ["x"])["x"]
+    assert high < 1e6
+    assert charts.filter_mask(frame, ranges={"x": (low, high)}).all()
+    assert not charts.filter_mask(frame, ranges={"x": (low, high - 10)})[-1]

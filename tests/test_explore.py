@@ -221,14 +221,17 @@ def test_feature_stats_ranges_and_categories(fitted, customers, stats):
     assert stats.segment_means.shape == (fitted.k_, len(fitted.schema_.numeric))
 
 
-def test_form_fields_start_at_the_median_within_the_training_range(fitted, stats):
+def test_form_fields_start_at_the_median_with_a_step_that_fits(fitted, stats):
     fields = {f.name: f for f in explore.form_fields(stats)}
     assert list(fields) == fitted.schema_.features
     age = fields["Age"]
-    assert age.kind == "integer" and age.min_value <= age.default <= age.max_value
+    assert age.kind == "integer" and age.min_value == 0 <= age.default
+    assert age.max_value is None, "a customer may be older than every training customer"
+    assert fields["PurchaseFrequency"].kind == "integer"
     assert fields["Region"].kind == "category" and fields["Region"].options
     spend = fields["TotalSpend"]
-    assert spend.kind == "number" and spend.min_value <= spend.default <= spend.max_value
+    assert spend.kind == "number" and spend.min_value == 0 <= spend.default
+    assert spend.step <= spend.default / 10, "one click moves the value by a small amount"
     record = {f.name: f.default for f in fields.values()}
     assert fitted.predict_one(record)["warnings"] == []
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
-from pathlib import Path
 
 import pandas as pd
 
@@ -59,6 +59,15 @@ def ensure_active_model(store: ModelStore) -> str:
     A fresh clone has no model: the first use trains one on the bundled data (about a
     second) so the app and the CLI work straight away.
     """
+    with _FIRST_USE:
+        return _ensure_active_model(store)
+
+
+#: Two app sessions opening a fresh clone at once train the default model once.
+_FIRST_USE = threading.Lock()
+
+
+def _ensure_active_model(store: ModelStore) -> str:
     version = store.active_version()
     if version is None:
         versions = store.versions()
@@ -73,8 +82,3 @@ def ensure_active_model(store: ModelStore) -> str:
             random_state=DEFAULT_SEED,
         )
     return version
-
-
-def default_data_file() -> Path:
-    """Path of the bundled dataset (it may not exist yet on a broken checkout)."""
-    return default_data_path()

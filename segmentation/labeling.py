@@ -39,7 +39,7 @@ from segmentation.schema import FeatureReport, match_columns
 #: Rows computed and written at a time when a file is read whole.
 CHUNK_ROWS = 250_000
 #: Bytes of CSV parsed per block when a file is streamed.
-STREAM_BLOCK_BYTES = 4 << 20
+STREAM_BLOCK_BYTES = 1 << 20
 
 Progress = Callable[[int, int], None]
 
@@ -280,8 +280,9 @@ def label_file(
 
 
 def _header(source: str | os.PathLike | bytes) -> tuple[list[str], int]:
-    """The column names of a clean comma-separated UTF-8 CSV and its size in bytes, or
-    :class:`_NotFast` when the file needs the general reader's detection and cleaning."""
+    """The column names of a clean comma-separated UTF-8 CSV and an estimate of its rows
+    (from the first 64 KiB), or :class:`_NotFast` when the file needs the general reader's
+    detection and cleaning."""
     if isinstance(source, bytes):
         head, size = source[:65536], len(source)
     else:
@@ -306,7 +307,10 @@ def _header(source: str | os.PathLike | bytes) -> tuple[list[str], int]:
         raise _NotFast("header not plain UTF-8 CSV") from exc
     if len(set(names)) != len(names) or any(n != n.strip() or not n for n in names):
         raise _NotFast("header needs cleaning")
-    return names, size
+    lines_in_head = head.count(b"\n")
+    if len(head) >= size:
+        return names, max(lines_in_head - (0 if head.endswith(b"\n") else -1) - 1, 0)
+    return names, int(size * max(lines_in_head - 1, 1) / len(head))
 
 
 def _batches(source, column_types: dict, *, streaming: bool):
@@ -344,7 +348,7 @@ def _neutralize(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def _label_fast(model, source, dest, *, mapping, progress) -> LabelReport:
-    names, size = _header(source)
+    names, estimated_rows = _header(source)
     found, missing = match_columns(pd.DataFrame(columns=names), model.schema_, mapping)
     if missing:
         raise _NotFast("missing columns: the general path raises the clear error")
@@ -361,7 +365,7 @@ def _label_fast(model, source, dest, *, mapping, progress) -> LabelReport:
     segment_names = pa.array(compiled.names.tolist(), type=pa.string())
     counts = np.zeros(len(compiled.names), dtype=np.int64)
 
-    def label_batch(batch: pa.RecordBatch) -> tuple[pa.Table, np.ndarray]:
+    def label_batch(batch: pa.RecordBatch) -> tuple[pa.Table, pa.Buffer, np.ndarray]:
         clusters, distances = compiled.assign(
             {feature: batch.column(column) for feature, column in found.items()}
         )
@@ -372,24 +376,22 @@ def _label_fast(model, source, dest, *, mapping, progress) -> LabelReport:
         columns = [_neutralize(batch.column(i)) for i in kept]
         columns += [pa.array(clusters), segment, pa.array(np.round(distances, DISTANCE_DECIMALS))]
         out_names = [_neutralize_name(batch.schema.names[i]) for i in kept]
-        return pa.table(columns, names=[*out_names, *OUTPUT_COLUMNS]), np.bincount(
-            clusters, minlength=len(counts)
-        )
+        table = pa.table(columns, names=[*out_names, *OUTPUT_COLUMNS])
+        # Formatting the CSV is the costliest step (the output is larger than the input),
+        # so every batch is formatted here, in parallel, and only written in order.
+        text = pa.BufferOutputStream()
+        pa_csv.write_csv(table, text, write_options=pa_csv.WriteOptions(include_header=False))
+        return table.schema, text.getvalue(), np.bincount(clusters, minlength=len(counts))
 
     # Three stages overlap: this thread reads (pyarrow parses without the GIL), a pool
-    # labels, a writer thread formats the CSV; at most a few batches are in flight.
+    # labels and formats batches, a writer thread writes them; a few batches in flight.
     written = queue.Queue(maxsize=2)
     failure: list[BaseException] = []
 
     def write_all(sink) -> None:
-        writer = None
         try:
-            while (table := written.get()) is not None:
-                if writer is None:
-                    writer = pa_csv.CSVWriter(sink, table.schema)
-                writer.write_table(table)
-            if writer is not None:
-                writer.close()
+            while (text := written.get()) is not None:
+                sink.write(text)
         except BaseException as exc:  # re-raised in the main thread
             failure.append(exc)
             while written.get() is not None:
@@ -400,18 +402,21 @@ def _label_fast(model, source, dest, *, mapping, progress) -> LabelReport:
         writer_thread.start()
         try:
             rows = 0
-            for labeled, chunk_counts in _in_order(
+            for schema, text, chunk_counts in _in_order(
                 pool, label_batch, _batches(source, column_types, streaming=streaming)
             ):
                 if failure:
                     break
-                written.put(labeled)
+                if rows == 0:
+                    header = pa.BufferOutputStream()
+                    pa_csv.write_csv(schema.empty_table(), header)
+                    written.put(header.getvalue())
+                written.put(text)
                 counts += chunk_counts
-                rows += labeled.num_rows
+                rows = int(counts.sum())
                 if progress:
-                    # Streaming does not know the row count: estimate it from the bytes.
-                    per_row = size / max(rows, 1)
-                    progress(rows, max(rows, int(size / per_row)))
+                    # Streaming does not know the row count: it is estimated from the size.
+                    progress(rows, max(rows, estimated_rows))
         finally:
             written.put(None)
             writer_thread.join()

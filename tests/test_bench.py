@@ -31,11 +31,11 @@ def test_benchmark_smoke(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     data = json.loads((tmp_path / "latest.json").read_text())
-    row = data["sizes"]["2000"]
+    row = data["sizes"]["10000"]
     for step in ("label", "naive", "floor", "train_fixed", "train_auto", "full_evaluation"):
         assert row[step]["seconds"] > 0
     assert row["label"]["fast"] is True
-    assert set(data["pages"]) == {"1000", "2000"}
+    assert set(data["pages"]) == {"1000", "10000"}
     assert not any(p["exception"] for s in data["pages"].values() for p in s.values())
     names = {t["target"] for t in data["targets"]}
     assert any("naive" in n for n in names) and any("floor" in n for n in names)

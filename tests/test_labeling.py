@@ -86,7 +86,7 @@ def test_failed_write_leaves_no_file(fitted, table, tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("segmentation.labeling.pa_csv.CSVWriter", boom)
+    monkeypatch.setattr("segmentation.labeling.pa_csv.write_csv", boom)
     with pytest.raises(OSError, match="disk full"):
         label_file(fitted, path, out)
     assert out.read_text() == "the user's old file\n"

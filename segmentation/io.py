@@ -101,6 +101,8 @@ _US_GROUPED = _digits(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
 _EU_GROUPED = _digits(r"[+-]?\d{1,3}(\.\d{3})+(,\d+)?|[+-]?\d+,\d+")
 _NUMBER_NOISE = "[ \t\n\r\u00a0\u202f'\u2019$\u20ac\u00a3\u00a5%]"  # real characters, not escapes
 _HAS_DIGIT = "[0-9]"
+#: A whole number written with a leading zero: a code (ID, postcode), not a quantity.
+_ZERO_PADDED = re.compile(r"0[0-9]+")
 
 # Date shapes; each maps to the explicit formats tried for it (vectorized, no per-row guess).
 _ISO_DATE = _digits(
@@ -520,6 +522,18 @@ def _parse_csv(
         return _parse_csv_pandas(data, delimiter, names, skip=skip)
 
 
+def zero_padded_columns(sample: str, delimiter: str, names: Sequence[str]) -> set[str]:
+    """Columns whose values in ``sample`` (the start of a CSV, header included) are codes
+    written with leading zeros, such as ``007`` or ``01234``: they must stay text, or
+    reading them as numbers would silently change IDs and postcodes."""
+    rows = list(csv.reader(io.StringIO(sample), delimiter=delimiter))[1:-1]  # last: partial
+    found = set()
+    for i, name in enumerate(names):
+        if any(len(r) > i and _ZERO_PADDED.match(r[i].strip()) for r in rows):
+            found.add(name)
+    return found
+
+
 def _parse_csv_arrow(
     data: bytes, delimiter: str, names: list[str], *, skip: int, quoted_newlines: bool
 ) -> pd.DataFrame:
@@ -537,6 +551,9 @@ def _parse_csv_arrow(
         true_values=[],  # "true"/"false" stay text, as in the pandas fallback
         false_values=[],
         decimal_point="," if delimiter == ";" else ".",
+        column_types=dict.fromkeys(
+            zero_padded_columns(_sample_text(data), delimiter, names), pa.string()
+        ),
     )
     table = pa_csv.read_csv(
         pa.py_buffer(data),
@@ -719,6 +736,8 @@ def _numbers_or_none(text: pd.Series, *, european: bool) -> pd.Series | None:
         return None
     if failed.any() and text[failed].str.contains(_HAS_DIGIT).any():
         return None  # codes such as "C536379" among numbers: keep the column as text
+    if text[present].str.fullmatch(_ZERO_PADDED.pattern).any():
+        return None  # codes such as "007" or "01234": numbers would lose the zeros
     if not failed.any() and n_present == len(numbers) and _integral(numbers):
         return numbers.astype("int64")
     if failed.any():

@@ -31,13 +31,23 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from segmentation.io import FORMULA_PREFIXES, NA_TOKENS, read_table, write_csv
+from segmentation.io import (
+    FORMULA_PREFIXES,
+    NA_TOKENS,
+    read_table,
+    write_csv,
+    zero_padded_columns,
+)
 from segmentation.model import DISTANCE_DECIMALS, OUTPUT_COLUMNS, SegmentationModel
 from segmentation.preprocess import signed_log1p
 from segmentation.schema import FeatureReport, match_columns
 
 #: Rows computed and written at a time when a file is read whole.
 CHUNK_ROWS = 250_000
+#: The general reader's NA tokens in the spellings a file is likely to use (pyarrow
+#: matches them exactly, the general reader ignores case).
+_ARROW_NULLS = sorted({v for t in NA_TOKENS for v in (t, t.lower(), t.upper(), t.title())})
+
 #: Bytes of CSV parsed per block when a file is streamed.
 STREAM_BLOCK_BYTES = 1 << 20
 
@@ -279,7 +289,7 @@ def label_file(
     )
 
 
-def _header(source: str | os.PathLike | bytes) -> tuple[list[str], int]:
+def _header(source: str | os.PathLike | bytes) -> tuple[list[str], int, set[str]]:
     """The column names of a clean comma-separated UTF-8 CSV and an estimate of its rows
     (from the first 64 KiB), or :class:`_NotFast` when the file needs the general reader's
     detection and cleaning."""
@@ -307,10 +317,11 @@ def _header(source: str | os.PathLike | bytes) -> tuple[list[str], int]:
         raise _NotFast("header not plain UTF-8 CSV") from exc
     if len(set(names)) != len(names) or any(n != n.strip() or not n for n in names):
         raise _NotFast("header needs cleaning")
+    padded = zero_padded_columns(head.decode("utf-8", errors="ignore"), ",", names)
     lines_in_head = head.count(b"\n")
     if len(head) >= size:
-        return names, max(lines_in_head - (0 if head.endswith(b"\n") else -1) - 1, 0)
-    return names, int(size * max(lines_in_head - 1, 1) / len(head))
+        return names, max(lines_in_head - (0 if head.endswith(b"\n") else -1) - 1, 0), padded
+    return names, int(size * max(lines_in_head - 1, 1) / len(head)), padded
 
 
 def _batches(source, column_types: dict, *, streaming: bool):
@@ -318,7 +329,7 @@ def _batches(source, column_types: dict, *, streaming: bool):
     whole with every core and sliced (for bytes, and for destinations that cannot be
     rolled back if a later block turns out not to fit the first one's types)."""
     convert = pa_csv.ConvertOptions(
-        null_values=list(NA_TOKENS), strings_can_be_null=True, column_types=column_types
+        null_values=_ARROW_NULLS, strings_can_be_null=True, column_types=column_types
     )
     try:
         if streaming:
@@ -348,7 +359,7 @@ def _neutralize(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def _label_fast(model, source, dest, *, mapping, progress) -> LabelReport:
-    names, estimated_rows = _header(source)
+    names, estimated_rows, zero_padded = _header(source)
     found, missing = match_columns(pd.DataFrame(columns=names), model.schema_, mapping)
     if missing:
         raise _NotFast("missing columns: the general path raises the clear error")
@@ -359,6 +370,8 @@ def _label_fast(model, source, dest, *, mapping, progress) -> LabelReport:
     # block held only integers cannot stop the stream halfway.
     column_types = {found[f]: pa.float64() for f in schema.names("numeric")}
     column_types |= {found[f]: pa.string() for f in schema.categorical}
+    # Codes written with leading zeros (IDs, postcodes) pass through as the text they are.
+    column_types |= {c: pa.string() for c in zero_padded if c not in column_types}
     streaming = (
         not isinstance(source, bytes) and isinstance(dest, str | os.PathLike) and str(dest) != "-"
     )

@@ -582,3 +582,11 @@ def test_large_numeric_file_round_trips(tmp_path):
     back = read_table(path)
 
     pd.testing.assert_frame_equal(back, df)
+
+
+def test_zero_padded_codes_stay_text():
+    """Leading zeros mark a code (ID, postcode): reading it as a number would change it."""
+    df = read_table(b"id,zip,amount\n007,01234,1.5\n010,02345,2\n123,10001,3\n")
+    assert df["id"].tolist() == ["007", "010", "123"]
+    assert df["zip"].tolist() == ["01234", "02345", "10001"]
+    assert df["amount"].dtype == "float64"

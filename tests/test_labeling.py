@@ -121,3 +121,19 @@ def test_streaming_in_small_blocks_matches(fitted, table, tmp_path, monkeypatch)
     assert report.fast and len(seen) > 3 and seen[-1] == 400
     labeled = pd.read_csv(out)
     np.testing.assert_array_equal(labeled["cluster"], fitted.predict(table).labels["cluster"])
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast-path", "general-path"])
+def test_zero_padded_codes_survive_labeling(fitted, table, tmp_path, fast):
+    """IDs and postcodes written with leading zeros come back exactly as they were."""
+    df = table.copy()
+    df["CustomerID"] = [f"{i:06d}" for i in range(len(df))]
+    df["Postcode"] = [f"0{1000 + i}" for i in range(len(df))]
+    path = tmp_path / "in.csv"
+    text = df.to_csv(index=False)
+    path.write_text(text if fast else text.replace(",", ";"))
+    out = tmp_path / "out.csv"
+    assert label_file(fitted, path, out).fast is fast
+    labeled = pd.read_csv(out, dtype=str)
+    assert labeled["CustomerID"].iloc[7] == "000007"
+    assert labeled["Postcode"].iloc[0] == "01000"

@@ -3,38 +3,23 @@
 import streamlit as st
 
 from segmentation import explore, ui
+from segmentation.schema import infer_schema
 
 ui.require_frame()
 
 ALL_COLUMNS = "All columns"
 
-# Cached by the table's content (Streamlit hashes a sample of large frames), so a million
-# rows are summarised once and every rerun after that is instant.
-summary_statistics = st.cache_data(show_spinner="Summarising...", max_entries=4)(
-    explore.summary_statistics
-)
-text_summary = st.cache_data(show_spinner=False, max_entries=4)(explore.text_summary)
-overview = st.cache_data(show_spinner=False, max_entries=4)(explore.overview)
-missing_values = st.cache_data(show_spinner=False, max_entries=4)(explore.missing_values)
-correlation_matrix = st.cache_data(show_spinner="Correlating...", max_entries=4)(
-    explore.correlation_matrix
-)
-filter_rows = st.cache_data(show_spinner="Searching...", max_entries=16)(explore.filter_rows)
 
-
-@st.cache_data(show_spinner="Scoring RFM...", max_entries=4)
 def rfm_view(customers, root: str, version: str):
     """RFM scores of a per-customer table, and their cross-tab with the active model's
     segments when the model can label this table (None otherwise)."""
     return explore.rfm_view(customers, ui.labeler(root, version))
 
 
-@st.cache_data(show_spinner="Drawing...", max_entries=32)
 def distribution_chart(df, column):
     return explore.distribution_chart(df[column], column)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
 def category_counts(df, column):
     return explore.category_counts(df[column])
 
@@ -43,7 +28,7 @@ st.title("Explorer")
 dataset = ui.dataset_picker("explorer.upload")
 df = dataset.frame
 
-facts = overview(df)
+facts = ui.dataset_view(dataset, explore.overview)
 cols = st.columns(4)
 cols[0].metric("Customers (rows)", ui.fmt_int(facts["rows"]))
 cols[1].metric("Columns", ui.fmt_int(facts["columns"]))
@@ -74,7 +59,9 @@ with table_tab:
     column = cols[1].selectbox(
         "In", [ALL_COLUMNS, *map(str, df.columns)], key="explorer.search_column"
     )
-    found = filter_rows(df, text, None if column == ALL_COLUMNS else column)
+    found = ui.dataset_view(
+        dataset, explore.filter_rows, text, None if column == ALL_COLUMNS else column
+    )
     st.caption(explore.describe_filter(found, len(df)) + " Click a column header to sort.")
     numbers = found.rows.select_dtypes("number").columns
     st.dataframe(
@@ -85,17 +72,17 @@ with table_tab:
     )
 
 with stats_tab:
-    numbers = summary_statistics(df)
+    numbers = ui.dataset_view(dataset, explore.summary_statistics)
     if len(numbers):
         st.markdown("**Number columns**")
         st.dataframe(numbers, hide_index=True)
-    texts = text_summary(df)
+    texts = ui.dataset_view(dataset, explore.text_summary)
     if len(texts):
         st.markdown("**Other columns**")
         st.dataframe(texts, hide_index=True)
 
 with missing_tab:
-    missing = missing_values(df)
+    missing = ui.dataset_view(dataset, explore.missing_values)
     if missing["Missing"].sum() == 0:
         st.success("No empty cells: every column is complete.")
     else:
@@ -123,10 +110,12 @@ with dist_tab:
         key="explorer.distribution_column",
         index=columns.index(numeric[0]) if numeric else 0,
     )
-    st.plotly_chart(distribution_chart(df, chosen), config={"displayModeBar": False})
+    st.plotly_chart(
+        ui.dataset_view(dataset, distribution_chart, chosen), config={"displayModeBar": False}
+    )
 
 with corr_tab:
-    corr = correlation_matrix(df)
+    corr = ui.dataset_view(dataset, explore.correlation_matrix)
     if corr.empty:
         st.info("The table needs at least two number columns that vary to show correlations.")
     else:
@@ -137,7 +126,7 @@ with corr_tab:
         st.plotly_chart(explore.correlation_heatmap(corr), config={"displayModeBar": False})
 
 with cat_tab:
-    ids = set(ui.infer_roles(df).names("id"))
+    ids = set(ui.dataset_view(dataset, infer_schema).names("id"))
     categorical = [c for c in df.columns if not explore.is_numeric(df[c]) and str(c) not in ids]
     if not categorical:
         st.info("The table has no category columns (identifiers are left out).")
@@ -146,7 +135,7 @@ with cat_tab:
         with cols[i % 2]:
             st.markdown(f"**{name}**")
             st.plotly_chart(
-                explore.category_chart(category_counts(df, name), str(name)),
+                explore.category_chart(ui.dataset_view(dataset, category_counts, name), str(name)),
                 config={"displayModeBar": False},
                 key=f"explorer.cat.{name}",
             )
@@ -165,7 +154,7 @@ if dataset.transactions is not None:
             "Frequency and Monetary by quintile, and a named segment from those scores."
         )
         _, meta = ui.active_model()
-        view = rfm_view(df, str(ui.store().root), meta["version"])
+        view = ui.dataset_view(dataset, rfm_view, str(ui.store().root), meta["version"])
         left, right = st.columns([3, 2])
         with left:
             st.plotly_chart(

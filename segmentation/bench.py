@@ -181,15 +181,22 @@ def _step_full_evaluation(args: list[str]) -> dict:
 
 
 def _step_pages(args: list[str]) -> dict:
-    """Warm rerun time of every page through AppTest, the app holding the given model."""
+    """Warm rerun time of every page through AppTest, the app holding the given model and,
+    as the dataset in use (Explorer, Retrain), the same customers."""
     from streamlit.testing.v1 import AppTest
+
+    from segmentation.store import ModelStore
+    from segmentation.ui import DATASET_KEY, Dataset
 
     models, repeats = args[0], int(args[1])
     os.environ["SEGMENTATION_MODELS_DIR"] = models
+    store = ModelStore(models)
+    customers = store.training_data(store.active_version())
     home = str(PROJECT_ROOT / "Home.py")
     out = {}
     at = AppTest.from_file(home, default_timeout=600)
     at.run()
+    at.session_state[DATASET_KEY] = Dataset("benchmark customers", customers, False, "bench")
     for page in PAGES:
         if page != "Home":
             at.switch_page(f"pages/{page}")

@@ -625,6 +625,11 @@ def column_kind(values: pd.Series) -> str:
     return "text"
 
 
+def column_kinds(df: pd.DataFrame) -> dict[str, str]:
+    """:func:`column_kind` of every column, by column name."""
+    return {str(c): column_kind(df[c]) for c in df.columns}
+
+
 def changed_roles(edited: pd.DataFrame, schema: Schema) -> dict[str, str]:
     """The roles the user changed in a :func:`roles_table`: ``{column: role}``.
 

@@ -51,6 +51,27 @@ class Dataset:
     transactions: object | None = None
     orders: pd.DataFrame | None = None
 
+    @property
+    def key(self) -> str:
+        """Identifies the table for caches, so a million-row frame is never hashed."""
+        return f"{self.source_id}|{self.name}|{self.frame.shape}"
+
+
+@st.cache_data(show_spinner="Working through the table...", max_entries=64)
+def _dataset_view(name: str, key: str, _fn, _frame: pd.DataFrame, *args):
+    return _fn(_frame, *args)
+
+
+def dataset_view(dataset: Dataset, fn: Callable, *args):
+    """``fn(dataset.frame, *args)``, cached per dataset and arguments.
+
+    The cache is keyed by :attr:`Dataset.key` and the function's name instead of the
+    table's content: hashing a large table on every rerun would cost more than the view.
+    """
+    return _dataset_view(
+        f"{fn.__module__}.{fn.__qualname__}", dataset.key, fn, dataset.frame, *args
+    )
+
 
 @contextmanager
 def app_frame():
@@ -235,14 +256,6 @@ def dataset_picker(key: str, label: str = "Upload a customer file (CSV or Excel)
     return current
 
 
-@st.cache_data(show_spinner="Reading the columns...", max_entries=4)
-def infer_roles(frame: pd.DataFrame):
-    """The inferred schema of a table (cached by its content)."""
-    from segmentation.schema import infer_schema
-
-    return infer_schema(frame)
-
-
 def column_roles_editor(dataset: Dataset, key: str) -> tuple[object | None, dict[str, str]]:
     """The mapping step: every column's inferred role, type and reason, editable.
 
@@ -257,16 +270,17 @@ def column_roles_editor(dataset: Dataset, key: str) -> tuple[object | None, dict
         ``{column: role}`` the user changed, for ``SegmentationModel(roles=...)``.
     """
     from segmentation import explore
-    from segmentation.schema import ROLES
+    from segmentation.schema import ROLES, infer_schema
 
     try:
-        schema = infer_roles(dataset.frame)
+        schema = dataset_view(dataset, infer_schema)
     except SegmentationError as exc:
         show_error(exc, "The columns could not be read")
         return None, {}
     chosen = st.session_state.setdefault(ROLES_KEY, {}).get(dataset.name, {})
     table = explore.roles_table(schema, chosen)
-    table.insert(1, "type", [explore.column_kind(dataset.frame[c]) for c in table["column"]])
+    kinds = dataset_view(dataset, explore.column_kinds)
+    table.insert(1, "type", [kinds[c] for c in table["column"]])
     edited = st.data_editor(
         table,
         key=f"{key}.{dataset.name}",

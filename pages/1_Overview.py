@@ -21,7 +21,7 @@ def customer_map(root: str, version: str, _model) -> pd.DataFrame:
 def spend_summary(root: str, version: str) -> tuple[str, float, float] | None:
     """``(column, total, mean)`` of the spend column of the training data, if it has one."""
     data = ui.labeled_training_data(root, version)
-    column = charts.spend_column(data)
+    column = charts.spend_column(data, ui.labeler(root, version).schema_.numeric)
     if column is None:
         return None
     return column, float(data[column].sum()), float(data[column].mean())

@@ -280,11 +280,13 @@ def filter_mask(
     return mask
 
 
-def spend_column(df: pd.DataFrame) -> str | None:
+def spend_column(df: pd.DataFrame, columns: Sequence[str] | None = None) -> str | None:
     """The numeric column that holds what customers spent, if the names say so.
 
     A column qualifies when :func:`segmentation.profiles.meaning_of` reads it as spend,
     its name says total, monetary, spend, revenue or sales, and it is not a score.
+    ``columns`` limits the search (to the model's features: an ignored column such as a
+    constant ``Z_Revenue`` is not what customers spent).
 
     Returns
     -------
@@ -292,7 +294,7 @@ def spend_column(df: pd.DataFrame) -> str | None:
         Totals (``TotalSpend``, ``Monetary``) are preferred over averages (``AvgSpend``).
     """
     candidates = []
-    for column in df.columns:
+    for column in df.columns if columns is None else [c for c in columns if c in df.columns]:
         name = str(column).lower()
         meaning = meaning_of(str(column))
         if meaning is None or meaning[0] != "spend" or "score" in name:

@@ -315,3 +315,10 @@ def test_slider_ends_ignore_extremes_and_stay_open():
     assert high < 1e6
     assert charts.filter_mask(frame, ranges={"x": (low, high)}).all()
     assert not charts.filter_mask(frame, ranges={"x": (low, high - 10)})[-1]
+
+
+def test_spend_column_only_among_features():
+    """A constant column named like revenue (ignored by the model) is not the spend."""
+    frame = pd.DataFrame({"Z_Revenue": [11.0] * 4, "MntWines": [1.0, 2, 3, 4]})
+    assert charts.spend_column(frame) == "Z_Revenue"
+    assert charts.spend_column(frame, ["MntWines"]) is None

@@ -16,7 +16,7 @@ def test_benchmark_smoke(tmp_path):
             "-m",
             "segmentation.bench",
             "--sizes",
-            "2000",
+            "10000",
             "--repeats",
             "1",
             "--page-repeats",

@@ -25,21 +25,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT / "tests" / "e2e"))
+sys.path.insert(0, str(REPO_ROOT))
 
-from conftest import CHROMIUM_ARGS, chromium_path, wait_for_app  # noqa: E402
+from tests.e2e.conftest import CHROMIUM_ARGS, chromium_path, wait_for_app  # noqa: E402
+from tests.e2e.server import streamlit_server  # noqa: E402
 
 WIDTH, HEIGHT = 1280, 800
 RUN_TIMEOUT_MS = 180_000  # the first page trains the default model
@@ -71,70 +67,11 @@ PAGES: list[tuple[str, str, str, str | None]] = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
-
-
 @contextlib.contextmanager
 def app_server(models_dir: Path, log_path: Path, timeout: float = 60) -> Iterator[str]:
     """``streamlit run Home.py`` on a free port; yields its URL and stops it afterwards."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "SEGMENTATION_MODELS_DIR": str(models_dir),
-        "PYTHONUNBUFFERED": "1",
-        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-    }
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "Home.py",
-        "--server.headless=true",
-        f"--server.port={port}",
-        "--server.address=127.0.0.1",
-        "--server.fileWatcherType=none",
-    ]
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            cmd,
-            cwd=REPO_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, stopped as a whole
-        )
-    try:
-        deadline = time.monotonic() + timeout
-        while not _healthy(url):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"the app did not start (see {log_path}):\n{log_path.read_text()[-3000:]}"
-                )
-            time.sleep(0.25)
+    with streamlit_server(models_dir, log_path, timeout=timeout) as (url, _):
         yield url
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, sig)
-            try:
-                proc.wait(timeout=10)
-                break
-            except subprocess.TimeoutExpired:
-                continue
 
 
 def wait_until_drawn(page, quiet_ms: int = 1500, timeout_s: float = 60) -> None:

@@ -36,22 +36,18 @@ Environment variables:
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from tests.e2e.server import ServerError, streamlit_server, tail
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -72,7 +68,6 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1280, "height": 800}
 DEFAULT_TIMEOUT_MS = 30_000
-LOG_TAIL_CHARS = 8_000
 
 _SERVER_LOG_KEY = pytest.StashKey[Path]()
 _REPORTS_KEY = pytest.StashKey[dict[str, pytest.TestReport]]()
@@ -118,42 +113,6 @@ def _check_prerequisites() -> None:
 
 def app_dir() -> Path:
     return Path(os.environ.get("E2E_APP_DIR") or REPO_ROOT).resolve()
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _tail(path: Path, limit: int = LOG_TAIL_CHARS) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        return f"<could not read {path}: {exc}>"
-    return text if len(text) <= limit else "...\n" + text[-limit:]
-
-
-def _health_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
-            return resp.status == 200 and resp.read().strip() == b"ok"
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Terminate the server and its process group; escalate to SIGKILL."""
-    if proc.poll() is not None:
-        return
-    for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, sig)
-        try:
-            proc.wait(timeout=grace)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 # The app has finished a run when it is connected and its script is not running.
@@ -241,65 +200,17 @@ def app_server(
     models_dir = work / "models"
     models_dir.mkdir()
     log_path = work / "server.log"
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-
-    env = os.environ.copy()
-    env.update(
-        SEGMENTATION_MODELS_DIR=str(models_dir),
-        PYTHONUNBUFFERED="1",
-        STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
-    )
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "Home.py",
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-    ]
     request.config.stash[_SERVER_LOG_KEY] = log_path
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            cmd,
-            cwd=root,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # own process group, so killpg gets every child
-        )
+    timeout = float(os.environ.get("E2E_SERVER_TIMEOUT", "60"))
     try:
-        timeout = float(os.environ.get("E2E_SERVER_TIMEOUT", "60"))
-        deadline = time.monotonic() + timeout
-        while not _health_ok(url):
-            if proc.poll() is not None:
-                pytest.fail(
-                    f"Streamlit exited with code {proc.returncode} before answering "
-                    f"{url}/_stcore/health.\ncommand: {' '.join(cmd)}\ncwd: {root}\n"
-                    f"--- server log {log_path} ---\n{_tail(log_path)}",
-                    pytrace=False,
-                )
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"Streamlit did not answer {url}/_stcore/health with 'ok' within "
-                    f"{timeout:.0f} s.\ncommand: {' '.join(cmd)}\ncwd: {root}\n"
-                    f"--- server log {log_path} ---\n{_tail(log_path)}",
-                    pytrace=False,
-                )
-            time.sleep(0.25)
-        yield AppServer(url, port, root, models_dir, log_path, proc)
+        server = streamlit_server(models_dir, log_path, app_dir=root, timeout=timeout)
+        url, proc = server.__enter__()
+    except ServerError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield AppServer(url, int(url.rsplit(":", 1)[1]), root, models_dir, log_path, proc)
     finally:
-        _stop(proc)
+        server.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="session")
@@ -394,5 +305,5 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.failed:
         log_path = item.config.stash.get(_SERVER_LOG_KEY, None)
         if log_path is not None and log_path.exists():
-            report.sections.append((f"streamlit server log ({log_path})", _tail(log_path)))
+            report.sections.append((f"streamlit server log ({log_path})", tail(log_path)))
     return report

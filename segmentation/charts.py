@@ -18,7 +18,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 from sklearn.decomposition import PCA
 
-from segmentation.profiles import SegmentProfile, humanize, meaning_of
+from segmentation.profiles import SegmentProfile, humanize, meaning_of, segment_statistics
 from segmentation.schema import prepare_features
 
 #: Segment colours, by cluster order. Tableau 10 first (distinct, colour-blind aware),
@@ -342,57 +342,22 @@ def summarize_segments(
         One per segment with at least one row, in cluster order; ``traits`` and
         ``recommendations`` are left empty.
     """
-    reference = df if reference is None else reference
-    n_rows = len(df)
-    numeric, categorical = list(numeric), list(categorical)
-    groups = df.groupby(SEGMENT, observed=True, sort=False)
-    sizes = groups.size()
-    means = groups[numeric].mean() if numeric else pd.DataFrame(index=sizes.index)
-    medians = groups[numeric].median() if numeric else pd.DataFrame(index=sizes.index)
-    ref_mean = reference[numeric].mean()
-    ref_std = reference[numeric].std(ddof=0).replace(0, np.nan)
-    z = ((means - ref_mean) / ref_std).fillna(0.0)
-
-    shares: dict[str, pd.DataFrame] = {}
-    cat_z: dict[str, pd.DataFrame] = {}
-    for column in categorical:
-        counts = df.groupby([SEGMENT, column], observed=True).size()
-        table = counts.unstack(fill_value=0)
-        table = table.div(table.sum(axis=1), axis=0)
-        table.columns = table.columns.astype(str)
-        overall = reference[column].value_counts(normalize=True)
-        overall.index = overall.index.astype(str)
-        overall = overall.groupby(level=0).sum().reindex(table.columns).fillna(0.0)
-        std = np.sqrt(overall * (1 - overall)).replace(0, np.nan)
-        shares[column] = table
-        cat_z[column] = ((table - overall) / std).fillna(0.0)
-
-    profiles = []
-    for cluster, name in enumerate(names):
-        if name not in sizes.index:
-            continue
-        differences = {col: float(z.at[name, col]) for col in numeric}
-        for column in categorical:
-            for value in shares[column].columns:
-                differences[f"{column} = {value}"] = float(cat_z[column].at[name, value])
-        profiles.append(
-            SegmentProfile(
-                cluster=cluster,
-                name=str(name),
-                size=int(sizes[name]),
-                share=float(sizes[name] / n_rows),
-                means={col: float(means.at[name, col]) for col in numeric},
-                medians={col: float(medians.at[name, col]) for col in numeric},
-                category_shares={
-                    col: {str(v): float(s) for v, s in shares[col].loc[name].items() if s > 0}
-                    for col in categorical
-                },
-                differences=differences,
-                traits=[],
-                recommendations=[],
-            )
-        )
-    return profiles
+    names = [str(n) for n in names]
+    labels = pd.Categorical(df[SEGMENT].astype(str), categories=names).codes
+    stats = segment_statistics(
+        df,
+        labels,
+        k=len(names),
+        numeric=list(numeric),
+        categorical=list(categorical),
+        reference=reference,
+    )
+    sizes = np.bincount(labels[labels >= 0], minlength=len(names))
+    return [
+        stats.profile(c, name, size=int(sizes[c]), n_rows=len(df), traits=[], recommendations=[])
+        for c, name in enumerate(names)
+        if sizes[c]
+    ]
 
 
 def most_distinct_features(

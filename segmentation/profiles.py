@@ -167,6 +167,9 @@ _ARCHETYPES: tuple[tuple[str, object, tuple[str, ...]], ...] = (
 
 _N_SPECIFIC = 5
 
+#: How a missing category value is shown and counted.
+MISSING = "(missing)"
+
 _GENERIC_RECOMMENDATIONS = (
     "Test a tailored offer on this segment against a control group",
     "Track its size and spend month by month to see it move",
@@ -287,52 +290,130 @@ def profile_segments(
     sizes = np.bincount(labels, minlength=k)
     if typical is not None and typical.any():
         data, labels = data[typical], labels[typical]
+    stats = segment_statistics(data, labels, k=k, numeric=numeric, categorical=categorical)
 
+    meaning_scores = [
+        _meaning_scores(stats.z.loc[c]) if numeric else _empty_scores() for c in range(k)
+    ]
+    names, recommendations = _name_segments(meaning_scores, stats.z, stats.cat_z)
+    return [
+        stats.profile(
+            c,
+            names[c],
+            size=int(sizes[c]),
+            n_rows=n_rows,
+            traits=_traits(c, stats.z, stats.means, stats.overall_mean, stats.shares, stats.cat_z),
+            recommendations=recommendations[c],
+        )
+        for c in range(k)
+    ]
+
+
+@dataclass(frozen=True)
+class SegmentStatistics:
+    """Per-segment numbers behind :class:`SegmentProfile`, indexed by cluster id.
+
+    ``z`` and ``cat_z`` are standardized differences from the reference customers: (segment
+    mean - reference mean) / reference standard deviation, and the same on each category
+    value's 0/1 indicator.
+    """
+
+    numeric: list[str]
+    categorical: list[str]
+    means: pd.DataFrame
+    medians: pd.DataFrame
+    overall_mean: pd.Series
+    z: pd.DataFrame
+    shares: dict[str, pd.DataFrame]
+    cat_z: dict[str, pd.DataFrame]
+
+    def profile(
+        self,
+        c: int,
+        name: str,
+        *,
+        size: int,
+        n_rows: int,
+        traits: list[str],
+        recommendations: list[str],
+    ) -> SegmentProfile:
+        """The :class:`SegmentProfile` of cluster ``c``."""
+        differences = {col: float(self.z.at[c, col]) for col in self.numeric}
+        for column in self.categorical:
+            for value in self.shares[column].columns:
+                differences[f"{column} = {value}"] = float(self.cat_z[column].at[c, value])
+        return SegmentProfile(
+            cluster=c,
+            name=name,
+            size=size,
+            share=float(size / n_rows) if n_rows else 0.0,
+            means={col: _finite(self.means.at[c, col]) for col in self.numeric},
+            medians={col: _finite(self.medians.at[c, col]) for col in self.numeric},
+            category_shares={
+                col: {str(v): float(s) for v, s in self.shares[col].loc[c].items() if s > 0}
+                for col in self.categorical
+            },
+            differences=differences,
+            traits=traits,
+            recommendations=recommendations,
+        )
+
+
+def segment_statistics(
+    data: pd.DataFrame,
+    labels: np.ndarray,
+    *,
+    k: int,
+    numeric: list[str],
+    categorical: list[str],
+    reference: pd.DataFrame | None = None,
+) -> SegmentStatistics:
+    """Means, medians, category shares and standardized differences of every segment.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The customers to describe (numeric columns as numbers, categorical as text).
+    labels : ndarray of int, shape (n_rows,)
+        Cluster id of every row, 0 to k-1.
+    k : int
+    numeric, categorical : list of str
+    reference : DataFrame, optional
+        The customers differences are measured against (default ``data``), e.g. everyone
+        when ``data`` holds only the customers passing some filters.
+    """
+    reference = data if reference is None else reference
     num = data[numeric].astype(float) if numeric else pd.DataFrame(index=data.index)
     grouped = num.groupby(labels)
     means = grouped.mean().reindex(range(k))
     medians = grouped.median().reindex(range(k))
-    overall_mean = num.mean()
-    overall_std = num.std(ddof=0).replace(0, np.nan)
+    ref = reference[numeric].astype(float) if numeric else pd.DataFrame(index=reference.index)
+    overall_mean = ref.mean()
+    overall_std = ref.std(ddof=0).replace(0, np.nan)
     z = ((means - overall_mean) / overall_std).fillna(0.0)
 
     shares: dict[str, pd.DataFrame] = {}
     cat_z: dict[str, pd.DataFrame] = {}
     for column in categorical:
-        table = pd.crosstab(labels, data[column].fillna("(missing)"), normalize="index")
+        table = pd.crosstab(labels, _category_text(data[column]), normalize="index")
         table = table.reindex(range(k)).fillna(0.0)
-        overall = data[column].fillna("(missing)").value_counts(normalize=True)
+        if isinstance(data[column].dtype, pd.CategoricalDtype):
+            # Keep the order the categories were given in (e.g. most frequent first).
+            order = dict.fromkeys([*map(str, data[column].cat.categories), MISSING])
+            table = table[[c for c in order if c in table.columns]]
+        overall = _category_text(reference[column]).value_counts(normalize=True)
+        overall = overall.reindex(table.columns).fillna(0.0)
         std = np.sqrt(overall * (1 - overall)).replace(0, np.nan)
         shares[column] = table
-        cat_z[column] = ((table - overall[table.columns]) / std[table.columns]).fillna(0.0)
+        cat_z[column] = ((table - overall) / std).fillna(0.0)
+    return SegmentStatistics(
+        list(numeric), list(categorical), means, medians, overall_mean, z, shares, cat_z
+    )
 
-    meaning_scores = [_meaning_scores(z.loc[c]) if numeric else _empty_scores() for c in range(k)]
-    names, recommendations = _name_segments(meaning_scores, z, cat_z)
 
-    profiles = []
-    for c in range(k):
-        differences = {col: float(z.at[c, col]) for col in numeric}
-        for column in categorical:
-            for value in shares[column].columns:
-                differences[f"{column} = {value}"] = float(cat_z[column].at[c, value])
-        profiles.append(
-            SegmentProfile(
-                cluster=c,
-                name=names[c],
-                size=int(sizes[c]),
-                share=float(sizes[c] / n_rows) if n_rows else 0.0,
-                means={col: _finite(means.at[c, col]) for col in numeric},
-                medians={col: _finite(medians.at[c, col]) for col in numeric},
-                category_shares={
-                    col: {str(v): float(s) for v, s in shares[col].loc[c].items() if s > 0}
-                    for col in categorical
-                },
-                differences=differences,
-                traits=_traits(c, z, means, overall_mean, shares, cat_z),
-                recommendations=recommendations[c],
-            )
-        )
-    return profiles
+def _category_text(values: pd.Series) -> pd.Series:
+    """Category values as text, missing ones as ``"(missing)"``."""
+    return values.astype(object).fillna(MISSING).astype(str)
 
 
 def _finite(value: object) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -26,3 +27,15 @@ def open_page(at: AppTest, page: str) -> AppTest:
     at.switch_page(f"pages/{page}")
     at.run()
     return at
+
+
+def pretend_active_model_is_from_another_scikit_learn() -> None:
+    """Mark the active version as saved by scikit-learn 0.1, as an old store would be."""
+    from segmentation import ui
+
+    store = ui.store()
+    path = store.root / store.active_version() / "metadata.json"
+    meta = json.loads(path.read_text())
+    meta["library_versions"]["scikit-learn"] = "0.1"
+    path.write_text(json.dumps(meta))
+    ui.clear_model_cache()

@@ -1,12 +1,10 @@
 """The Predict page: one customer from a form, and a file of customers labeled for download."""
 
-import json
-
 import pytest
 
 from segmentation import ui
 from segmentation.workflows import load_default_data
-from tests.app.conftest import open_page
+from tests.app.conftest import open_page, pretend_active_model_is_from_another_scikit_learn
 
 PAGE = "3_Predict.py"
 
@@ -132,12 +130,7 @@ def test_unreadable_file_shows_an_error(predict):
 
 def test_model_from_another_scikit_learn_is_explained(app):
     """As a user of an old model I am told it cannot be used and pointed to Retrain."""
-    store = ui.store()
-    path = store.root / store.active_version() / "metadata.json"
-    meta = json.loads(path.read_text())
-    meta["library_versions"]["scikit-learn"] = "0.1"
-    path.write_text(json.dumps(meta))
-    ui.clear_model_cache()
+    pretend_active_model_is_from_another_scikit_learn()
     at = open_page(app, PAGE)
     assert not at.exception
     assert "scikit-learn 0.1" in at.error[0].value

@@ -1,11 +1,9 @@
 """The Retrain page: train, compare, save and activate; roll back and delete versions."""
 
-import json
-
 import pytest
 
 from segmentation import ui
-from tests.app.conftest import open_page
+from tests.app.conftest import open_page, pretend_active_model_is_from_another_scikit_learn
 
 PAGE = "5_Retrain.py"
 
@@ -139,12 +137,7 @@ def test_roll_back_and_delete(retrain):
 
 def test_unloadable_active_model_offers_retraining(app):
     """As a user whose model came from another scikit-learn I am told so and can retrain."""
-    store = ui.store()
-    path = store.root / store.active_version() / "metadata.json"
-    meta = json.loads(path.read_text())
-    meta["library_versions"]["scikit-learn"] = "0.1"
-    path.write_text(json.dumps(meta))
-    ui.clear_model_cache()
+    pretend_active_model_is_from_another_scikit_learn()
     at = open_page(app, PAGE)
     assert not at.exception
     assert any("cannot be loaded" in e.value for e in at.error)
@@ -152,5 +145,6 @@ def test_unloadable_active_model_offers_retraining(app):
     click(at, "Train")
     click(at, "Save as a new version and activate it")
     assert not at.exception
+    store = ui.store()
     assert store.metadata(store.active_version())["k"] == 4
     assert not at.error

@@ -3,7 +3,7 @@
 import streamlit as st
 from streamlit_option_menu import option_menu
 
-from segmentation import ui
+from segmentation.app import ui
 from segmentation.errors import SegmentationError
 
 st.set_page_config(

@@ -27,8 +27,8 @@ def peak_mb() -> float:
 def main() -> None:
     from streamlit.testing.v1 import AppTest
 
-    from segmentation.datagen import generate_customers
-    from segmentation.io import write_csv
+    from segmentation.data.synthetic import generate_customers
+    from segmentation.data.write import write_csv
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["SEGMENTATION_MODELS_DIR"] = str(Path(tmp) / "models")

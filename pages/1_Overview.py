@@ -3,10 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from segmentation import charts, ui
+from segmentation.app import ui
+from segmentation.data.write import to_csv_bytes
 from segmentation.errors import SegmentationError
-from segmentation.io import to_csv_bytes
-from segmentation.profiles import humanize
+from segmentation.insight.profiles import humanize
+from segmentation.viz import charts
 
 ui.require_frame()
 

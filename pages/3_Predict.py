@@ -2,11 +2,12 @@
 
 import streamlit as st
 
-from segmentation import explore, ui
+from segmentation.app import ui
+from segmentation.data.transactions import looks_like_transactions
+from segmentation.data.write import to_csv_bytes
 from segmentation.errors import SegmentationError
-from segmentation.io import to_csv_bytes
-from segmentation.model import OUTPUT_COLUMNS
-from segmentation.rfm import looks_like_transactions
+from segmentation.insight import explore
+from segmentation.modeling.estimator import OUTPUT_COLUMNS
 from segmentation.workflows import load_default_data
 
 ui.require_frame()

@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from segmentation import explore, ui
-from segmentation.schema import infer_schema
+from segmentation.app import ui
+from segmentation.data.schema import infer_schema
+from segmentation.insight import explore
 
 ui.require_frame()
 

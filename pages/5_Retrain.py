@@ -2,12 +2,13 @@
 
 import streamlit as st
 
-from segmentation import explore, ui
-from segmentation.clustering import RULE
+from segmentation.app import ui
 from segmentation.config import DEFAULT_SEED
 from segmentation.errors import SegmentationError
-from segmentation.model import SegmentationModel
-from segmentation.preprocess import OUTLIER_METHODS, SCALERS
+from segmentation.insight import explore
+from segmentation.modeling.estimator import SegmentationModel
+from segmentation.modeling.preprocess import OUTLIER_METHODS, SCALERS
+from segmentation.modeling.selection import RULE
 
 ui.require_frame()
 

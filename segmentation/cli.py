@@ -110,7 +110,7 @@ def _customers(args: argparse.Namespace, data):
         if any(getattr(args, f"{f}_col", None) for f in _COLUMN_FLAGS):
             raise SegmentationError("the transaction column flags go with --transactions")
         return data, None
-    from segmentation.rfm import customers_from_transactions
+    from segmentation.data.transactions import customers_from_transactions
 
     columns = {f"{f}_col": getattr(args, f"{f}_col") for f in _COLUMN_FLAGS}
     customers, report = customers_from_transactions(data, **columns)
@@ -119,7 +119,7 @@ def _customers(args: argparse.Namespace, data):
 
 
 def _read(path: str):
-    from segmentation.io import read_table
+    from segmentation.data.read import read_table
 
     return read_table(sys.stdin.buffer if path == "-" else path)
 
@@ -138,8 +138,8 @@ def _print_json(data: object) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> None:
-    from segmentation.datagen import generate_customers
-    from segmentation.io import write_csv
+    from segmentation.data.synthetic import generate_customers
+    from segmentation.data.write import write_csv
 
     if args.rows < 1:
         raise SegmentationError(f"--rows must be at least 1, got {args.rows}")
@@ -193,8 +193,8 @@ def cmd_predict(args: argparse.Namespace) -> None:
         return
     if args.out is None:
         raise SegmentationError("--out is required with --data (a path, or - for standard output)")
-    from segmentation.io import write_csv
-    from segmentation.labeling import label_file
+    from segmentation.data.write import write_csv
+    from segmentation.modeling.labeling import label_file
 
     dest = sys.stdout.buffer if args.out == "-" else args.out
     if args.transactions:
@@ -211,8 +211,8 @@ def cmd_predict(args: argparse.Namespace) -> None:
 
 
 def cmd_rfm(args: argparse.Namespace) -> None:
-    from segmentation.io import write_csv
-    from segmentation.rfm import rfm_scores
+    from segmentation.data.transactions import rfm_scores
+    from segmentation.data.write import write_csv
 
     customers, _ = _customers(args, _read(args.data))
     write_csv(rfm_scores(customers), sys.stdout.buffer if args.out == "-" else args.out)

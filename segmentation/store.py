@@ -19,7 +19,7 @@ import pandas as pd
 import sklearn
 
 from segmentation.errors import ModelStoreError
-from segmentation.model import SegmentationModel
+from segmentation.modeling.estimator import SegmentationModel
 
 ACTIVE_FILE = "ACTIVE"
 #: The last version number handed out, so a deleted version's name is never reused.

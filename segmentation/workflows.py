@@ -9,8 +9,8 @@ from collections.abc import Callable
 import pandas as pd
 
 from segmentation.config import DEFAULT_SEED, default_data_path, models_dir
-from segmentation.datagen import generate_customers
-from segmentation.model import SegmentationModel
+from segmentation.data.synthetic import generate_customers
+from segmentation.modeling.estimator import SegmentationModel
 from segmentation.store import ModelStore
 
 DEFAULT_DATA_NAME = "customers.csv (bundled default)"
@@ -23,7 +23,7 @@ def get_store(root: str | os.PathLike | None = None) -> ModelStore:
 
 def load_default_data() -> pd.DataFrame:
     """The bundled default customers; regenerated with the defaults if the file is gone."""
-    from segmentation.io import read_table
+    from segmentation.data.read import read_table
 
     path = default_data_path()
     if not path.exists():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from segmentation.datagen import generate_customers
+from segmentation.data.synthetic import generate_customers
 
 
 @pytest.fixture(autouse=True)
@@ -24,6 +24,6 @@ def customers():
 @pytest.fixture(scope="session")
 def fitted(customers):
     """A model fitted on the default customers with the automatic k."""
-    from segmentation.model import SegmentationModel
+    from segmentation.modeling.estimator import SegmentationModel
 
     return SegmentationModel(random_state=42).fit(customers[0])

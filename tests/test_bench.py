@@ -14,7 +14,7 @@ def test_benchmark_smoke(tmp_path):
         [
             sys.executable,
             "-m",
-            "segmentation.bench",
+            "benchmarks.bench",
             "--sizes",
             "10000",
             "--repeats",

@@ -6,7 +6,7 @@ import os
 import pytest
 
 from segmentation.errors import ModelStoreError
-from segmentation.model import SegmentationModel
+from segmentation.modeling.estimator import SegmentationModel
 from segmentation.store import ModelStore
 
 

@@ -31,7 +31,7 @@ def open_page(at: AppTest, page: str) -> AppTest:
 
 def pretend_active_model_is_from_another_scikit_learn() -> None:
     """Mark the active version as saved by scikit-learn 0.1, as an old store would be."""
-    from segmentation import ui
+    from segmentation.app import ui
 
     store = ui.store()
     path = store.root / store.active_version() / "metadata.json"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from segmentation import ui
+from segmentation.app import ui
 from tests.app.conftest import open_page, pretend_active_model_is_from_another_scikit_learn
 
 PAGE = "5_Retrain.py"

@@ -317,7 +317,7 @@ def test_direct_link_as_first_visit_of_a_new_server(
 
 def read_form_record(form: Locator, info: dict[str, Any]) -> dict[str, Any]:
     """The customer the form describes, as ``{model column: value}``."""
-    from segmentation.profiles import humanize
+    from segmentation.insight.profiles import humanize
 
     record: dict[str, Any] = {}
     for feature in info["features"]:
@@ -384,7 +384,7 @@ def test_predict_one_customer(app: App, models_dir: Path) -> None:
 
 def write_customer_file(path: Path) -> pd.DataFrame:
     """150 customers as an analyst's export: other column order, one snake_case name."""
-    from segmentation.datagen import generate_customers
+    from segmentation.data.synthetic import generate_customers
 
     frame = generate_customers(150, seed=3)
     columns = list(frame.columns)

@@ -6,7 +6,7 @@ scaler centres and scales, one-hot categories) and applies them with numpy on Ar
 columns, without converting pass-through columns to Python objects. A test checks it
 gives the same clusters and distances as ``SegmentationModel.predict``. Anything the fast
 path cannot take as it is (a numeric column holding text, an odd file) goes through the
-general path: :func:`segmentation.io.read_table`, ``predict``, :func:`write_csv`.
+general path: :func:`segmentation.data.read.read_table`, ``predict``, :func:`write_csv`.
 """
 
 from __future__ import annotations
@@ -31,16 +31,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from segmentation.io import (
-    FORMULA_PREFIXES,
-    NA_TOKENS,
-    read_table,
-    write_csv,
-    zero_padded_columns,
-)
-from segmentation.model import DISTANCE_DECIMALS, OUTPUT_COLUMNS, SegmentationModel
-from segmentation.preprocess import signed_log1p
-from segmentation.schema import FeatureReport, match_columns
+from segmentation.data.read import NA_TOKENS, read_table, zero_padded_columns
+from segmentation.data.schema import FeatureReport, match_columns
+from segmentation.data.write import FORMULA_PREFIXES, write_csv
+from segmentation.modeling.estimator import DISTANCE_DECIMALS, OUTPUT_COLUMNS, SegmentationModel
+from segmentation.modeling.preprocess import signed_log1p
 
 #: Rows computed and written at a time when a file is read whole.
 CHUNK_ROWS = 250_000

@@ -8,11 +8,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from segmentation import explore
-from segmentation.clustering import RULE
+from segmentation.data.schema import infer_schema
 from segmentation.errors import SchemaError
-from segmentation.model import OUTPUT_COLUMNS, SegmentationModel
-from segmentation.schema import infer_schema
+from segmentation.insight import explore
+from segmentation.modeling.estimator import OUTPUT_COLUMNS, SegmentationModel
+from segmentation.modeling.selection import RULE
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The benchmark: labeling, training and page reruns at 10k, 100k and 1M customers.
 
-Run ``python -m segmentation.bench`` (all sizes) or ``--sizes 10000`` (the CI smoke
+Run ``python -m benchmarks.bench`` (all sizes) or ``--sizes 10000`` (the CI smoke
 test). Every measured step runs in a fresh subprocess, so its peak resident memory is
 its own; each is repeated and the median is reported. Results go to
 ``benchmarks/results/latest.json`` and ``latest.md``; targets are ratios measured in the
@@ -66,7 +66,7 @@ def _start_measuring() -> float:
 # -- steps: each runs in its own process and prints one JSON line ---------------------
 def _step_label(args: list[str]) -> dict:
     """Ours: exactly the CLI's predict path (label_file)."""
-    from segmentation.labeling import label_file
+    from segmentation.modeling.labeling import label_file
     from segmentation.store import ModelStore
 
     models, src, dst = args
@@ -121,8 +121,8 @@ def _step_floor(args: list[str]) -> dict:
 
 def _step_train(args: list[str]) -> dict:
     """Training with a fixed k (``k=5``) or the automatic sweep (``k=auto``, 2 to 10)."""
-    from segmentation.io import read_table
-    from segmentation.model import SegmentationModel
+    from segmentation.data.read import read_table
+    from segmentation.modeling.estimator import SegmentationModel
 
     src, k = args
     data = read_table(src)
@@ -146,11 +146,11 @@ def _step_full_evaluation(args: list[str]) -> dict:
     silhouette on a 20,000-row sample (the quadratic part), the same recommendation rule."""
     from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
-    from segmentation.clustering import Metrics, fit_kmeans, recommend_k
-    from segmentation.io import read_table
-    from segmentation.model import SegmentationModel
-    from segmentation.preprocess import numeric_block, outlier_mask
-    from segmentation.schema import prepare_features
+    from segmentation.data.read import read_table
+    from segmentation.data.schema import prepare_features
+    from segmentation.modeling.estimator import SegmentationModel
+    from segmentation.modeling.preprocess import numeric_block, outlier_mask
+    from segmentation.modeling.selection import Metrics, fit_kmeans, recommend_k
 
     (src,) = args
     data = read_table(src)
@@ -185,8 +185,8 @@ def _step_pages(args: list[str]) -> dict:
     as the dataset in use (Explorer, Retrain), the same customers."""
     from streamlit.testing.v1 import AppTest
 
+    from segmentation.app.ui import DATASET_KEY, Dataset
     from segmentation.store import ModelStore
-    from segmentation.ui import DATASET_KEY, Dataset
 
     models, repeats = args[0], int(args[1])
     os.environ["SEGMENTATION_MODELS_DIR"] = models
@@ -223,7 +223,7 @@ STEPS = {
 def _run_step(name: str, *args: str) -> dict:
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     result = subprocess.run(
-        [sys.executable, "-m", "segmentation.bench", "--step", name, *args],
+        [sys.executable, "-m", "benchmarks.bench", "--step", name, *args],
         capture_output=True,
         text=True,
         env=env,
@@ -256,9 +256,9 @@ def run(
     progress=print,
 ) -> dict:
     """Run the benchmark and return its results (see the module docstring)."""
-    from segmentation.datagen import generate_customers
-    from segmentation.io import write_csv
-    from segmentation.model import SegmentationModel
+    from segmentation.data.synthetic import generate_customers
+    from segmentation.data.write import write_csv
+    from segmentation.modeling.estimator import SegmentationModel
     from segmentation.store import ModelStore
 
     results = {
@@ -432,7 +432,7 @@ def to_markdown(results: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m segmentation.bench", description=__doc__.splitlines()[0]
+        prog="python -m benchmarks.bench", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--repeats", type=int, default=3)

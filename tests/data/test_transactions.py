@@ -1,4 +1,4 @@
-"""Tests for segmentation.rfm: transaction logs to customers, RFM scores and segments."""
+"""Tests for segmentation.data.transactions: transaction logs to customers, RFM scores."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation.errors import DataError
-from segmentation.io import read_table
-from segmentation.rfm import (
+from segmentation.data.read import read_table
+from segmentation.data.transactions import (
     CUSTOMER_COLUMNS,
     RFM_SEGMENT_ACTIONS,
     RFM_SEGMENT_RULES,
@@ -23,6 +22,7 @@ from segmentation.rfm import (
     rfm_scores,
     rfm_segment,
 )
+from segmentation.errors import DataError
 
 _NAN = float("nan")
 

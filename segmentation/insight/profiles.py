@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from segmentation.schema import Schema, normalize_name
+from segmentation.data.schema import Schema, normalize_name
 
 #: Meanings recognised from column names: (meaning, sign, name fragments). A sign of -1
 #: means the column grows the opposite way (a later birth year is a younger customer).
@@ -265,7 +265,7 @@ def profile_segments(
     Parameters
     ----------
     data : DataFrame
-        Feature frame from :func:`segmentation.schema.prepare_features` (numeric columns
+        Feature frame from :func:`segmentation.data.schema.prepare_features` (numeric columns
         as floats, categorical as text), one row per customer.
     labels : ndarray of int, shape (n_rows,)
         Cluster id of every row, 0 to k-1.

@@ -17,10 +17,10 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from segmentation.clustering import Sweep
-from segmentation.model import SegmentationModel
-from segmentation.profiles import humanize
-from segmentation.schema import FeatureReport, Schema, match_columns, prepare_features
+from segmentation.data.schema import FeatureReport, Schema, match_columns, prepare_features
+from segmentation.insight.profiles import humanize
+from segmentation.modeling.estimator import SegmentationModel
+from segmentation.modeling.selection import Sweep
 
 #: Rows of a table shown at most; the rest are counted, not sent to the browser.
 ROW_LIMIT = 1000
@@ -33,13 +33,13 @@ MAX_HEATMAP_COLUMNS = 30
 #: Rows searched at a time by :func:`filter_rows`, which stops once it has enough.
 SEARCH_CHUNK = 200_000
 
-#: Human labels for the outlier methods of :data:`segmentation.preprocess.OUTLIER_METHODS`.
+#: Human labels for the outlier methods of :data:`segmentation.modeling.preprocess.OUTLIER_METHODS`.
 OUTLIER_LABELS = {
     "iqr": "Leave out extreme values (interquartile range rule)",
     "isolation_forest": "Leave out unusual customers (isolation forest)",
     "none": "Keep every customer",
 }
-#: Human labels for :data:`segmentation.preprocess.SCALERS`.
+#: Human labels for :data:`segmentation.modeling.preprocess.SCALERS`.
 SCALER_LABELS = {
     "standard": "Standard (mean and standard deviation)",
     "robust": "Robust (median and interquartile range)",
@@ -593,7 +593,7 @@ def roles_table(schema: Schema, overrides: Mapping[str, str] | None = None) -> p
     Parameters
     ----------
     schema : Schema
-        From :func:`segmentation.schema.infer_schema`.
+        From :func:`segmentation.data.schema.infer_schema`.
     overrides : dict, optional
         ``{column: role}`` the user chose earlier; they replace the inferred role.
 
@@ -663,7 +663,7 @@ def sweep_chart(sweep: Sweep | Mapping) -> go.Figure:
     Parameters
     ----------
     sweep : Sweep or dict
-        A :class:`segmentation.clustering.Sweep` or its ``to_dict()`` form (as kept in
+        A :class:`segmentation.modeling.selection.Sweep` or its ``to_dict()`` form (as kept in
         a version's metadata).
 
     Returns
@@ -1170,7 +1170,7 @@ def column_check(
     mapping : dict, optional
         ``{model column: file column}`` matched by hand.
     report : FeatureReport, optional
-        From a :class:`~segmentation.model.Prediction` of ``df``: adds empty cells and
+        From a :class:`~segmentation.modeling.estimator.Prediction` of ``df``: adds empty cells and
         values that are not numbers, with their row numbers.
 
     Returns
@@ -1453,8 +1453,8 @@ class RfmView:
 
 def rfm_view(customers: pd.DataFrame, model=None) -> RfmView:
     """Score classic RFM on a per-customer table and compare with a model's segments."""
+    from segmentation.data.transactions import RFM_SEGMENT_ACTIONS, rfm_crosstab, rfm_scores
     from segmentation.errors import SchemaError
-    from segmentation.rfm import RFM_SEGMENT_ACTIONS, rfm_crosstab, rfm_scores
 
     scored = rfm_scores(customers)
     counts = scored["RFM_Segment"].value_counts()

@@ -5,8 +5,8 @@ import pytest
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
-from segmentation.clustering import Metrics, fit_kmeans, recommend_k, sweep_k
-from segmentation.model import SegmentationModel
+from segmentation.modeling.estimator import SegmentationModel
+from segmentation.modeling.selection import Metrics, fit_kmeans, recommend_k, sweep_k
 
 
 @pytest.mark.parametrize("centers", [3, 4, 6], ids=["3-blobs", "4-blobs", "6-blobs"])

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from segmentation.data.schema import infer_schema, normalize_name, prepare_features
 from segmentation.errors import SchemaError
-from segmentation.schema import infer_schema, normalize_name, prepare_features
 
 
 @pytest.fixture
@@ -107,6 +107,6 @@ def test_prepare_features_missing_columns_named(table):
 
 def test_schema_round_trips_through_dict(table):
     schema = infer_schema(table)
-    from segmentation.schema import Schema
+    from segmentation.data.schema import Schema
 
     assert Schema.from_dict(schema.to_dict()) == schema

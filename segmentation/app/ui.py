@@ -16,7 +16,7 @@ import streamlit as st
 
 from segmentation.config import PROJECT_ROOT, models_dir
 from segmentation.errors import SegmentationError
-from segmentation.model import SegmentationModel
+from segmentation.modeling.estimator import SegmentationModel
 from segmentation.store import ModelStore
 from segmentation.workflows import DEFAULT_DATA_NAME, ensure_active_model, load_default_data
 
@@ -176,7 +176,7 @@ def use_dataset(dataset: Dataset | None) -> None:
 def read_upload(data: bytes, name: str) -> pd.DataFrame:
     """Read an uploaded file, with a spinner. Not cached: the caller keeps the table in
     session state, and a cache would hold a second copy of every large upload."""
-    from segmentation.io import read_table
+    from segmentation.data.read import read_table
 
     with st.spinner(f"Reading {name}..."):
         return read_table(data)
@@ -184,7 +184,7 @@ def read_upload(data: bytes, name: str) -> pd.DataFrame:
 
 def derive_customers(name: str, orders: pd.DataFrame, source_id: str) -> Dataset:
     """The per-customer dataset derived from a transaction log (raises SegmentationError)."""
-    from segmentation.rfm import customers_from_transactions
+    from segmentation.data.transactions import customers_from_transactions
 
     with st.spinner("Deriving one row per customer from the order lines..."):
         customers, report = customers_from_transactions(orders)
@@ -205,7 +205,7 @@ def dataset_picker(key: str, label: str = "Upload a customer file (CSV or Excel)
         "or an Excel workbook (first sheet).",
     )
     if upload is not None and upload.file_id != current.source_id:
-        from segmentation.rfm import looks_like_transactions
+        from segmentation.data.transactions import looks_like_transactions
 
         try:
             frame = read_upload(upload.getvalue(), upload.name)
@@ -269,8 +269,8 @@ def column_roles_editor(dataset: Dataset, key: str) -> tuple[object | None, dict
     roles : dict
         ``{column: role}`` the user changed, for ``SegmentationModel(roles=...)``.
     """
-    from segmentation import explore
-    from segmentation.schema import ROLES, infer_schema
+    from segmentation.insight import explore
+    from segmentation.data.schema import ROLES, infer_schema
 
     try:
         schema = dataset_view(dataset, infer_schema)

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation.model import SegmentationModel
-from segmentation.profiles import humanize, meaning_of, profile_segments
-from segmentation.schema import infer_schema, prepare_features
+from segmentation.data.schema import infer_schema, prepare_features
+from segmentation.insight.profiles import humanize, meaning_of, profile_segments
+from segmentation.modeling.estimator import SegmentationModel
 
 
 def test_profiles_complete(fitted):

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from segmentation.data.read import parse_datetimes
 from segmentation.errors import DataError
-from segmentation.io import parse_datetimes
 
 __all__ = [
     "CUSTOMER_COLUMNS",
@@ -283,7 +283,7 @@ def detect_transaction_columns(df: pd.DataFrame) -> dict[str, str | None]:
     Parameters
     ----------
     df : pandas.DataFrame
-        A table as read by :func:`segmentation.io.read_table`.
+        A table as read by :func:`segmentation.data.read.read_table`.
 
     Returns
     -------

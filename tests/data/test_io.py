@@ -1,4 +1,4 @@
-"""Tests for segmentation.io: reading what analysts export, and writing formula-safe CSVs."""
+"""Tests for segmentation.data.read: reading what analysts export, and writing formula-safe CSVs."""
 
 from __future__ import annotations
 
@@ -11,14 +11,9 @@ import pandas as pd
 import pytest
 
 from segmentation import config
+from segmentation.data.read import parse_datetimes, read_table
+from segmentation.data.write import neutralize_formulas, to_csv_bytes, write_csv
 from segmentation.errors import DataError
-from segmentation.io import (
-    neutralize_formulas,
-    parse_datetimes,
-    read_table,
-    to_csv_bytes,
-    write_csv,
-)
 
 
 def _write(tmp_path: Path, content: bytes | str, name: str = "data.csv") -> Path:
@@ -548,7 +543,7 @@ def test_write_csv_failure_keeps_the_old_file(tmp_path, monkeypatch):
         sink.write(b"half a fi")
         raise RuntimeError("disk pulled out")
 
-    monkeypatch.setattr("segmentation.io._write_csv_stream", crash)
+    monkeypatch.setattr("segmentation.data.write._write_csv_stream", crash)
 
     with pytest.raises(RuntimeError, match="disk pulled out"):
         write_csv(pd.DataFrame({"a": [1]}), dest)

@@ -7,8 +7,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from segmentation import charts
 from segmentation.errors import SchemaError
+from segmentation.viz import charts
 
 
 @pytest.fixture(scope="module")

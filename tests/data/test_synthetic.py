@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation.datagen import DEFAULT_COLUMNS, PERSONAS, generate_customers
+from segmentation.data.synthetic import DEFAULT_COLUMNS, PERSONAS, generate_customers
 
 
 def test_columns_and_size():

@@ -9,7 +9,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, RobustScaler, StandardScaler
 
-from segmentation.schema import Schema
+from segmentation.data.schema import Schema
 
 SCALERS = ("standard", "robust")
 OUTLIER_METHODS = ("iqr", "isolation_forest", "none")
@@ -44,7 +44,7 @@ def build_preprocessor(schema: Schema, *, scaler: str = "standard") -> ColumnTra
     Returns
     -------
     ColumnTransformer
-        Expects the frame made by :func:`segmentation.schema.prepare_features`.
+        Expects the frame made by :func:`segmentation.data.schema.prepare_features`.
     """
     if scaler not in SCALERS:
         raise ValueError(f"scaler must be one of {SCALERS}, got {scaler!r}")

@@ -18,8 +18,8 @@ import plotly.express as px
 import plotly.graph_objects as go
 from sklearn.decomposition import PCA
 
-from segmentation.profiles import SegmentProfile, humanize, meaning_of, segment_statistics
-from segmentation.schema import prepare_features
+from segmentation.data.schema import prepare_features
+from segmentation.insight.profiles import SegmentProfile, humanize, meaning_of, segment_statistics
 
 #: Segment colours, by cluster order. Tableau 10 first (distinct, colour-blind aware),
 #: then 26 more for models with many segments.
@@ -283,7 +283,7 @@ def filter_mask(
 def spend_column(df: pd.DataFrame, columns: Sequence[str] | None = None) -> str | None:
     """The numeric column that holds what customers spent, if the names say so.
 
-    A column qualifies when :func:`segmentation.profiles.meaning_of` reads it as spend,
+    A column qualifies when :func:`segmentation.insight.profiles.meaning_of` reads it as spend,
     its name says total, monetary, spend, revenue or sales, and it is not a score.
     ``columns`` limits the search (to the model's features: an ignored column such as a
     constant ``Z_Revenue`` is not what customers spent).
@@ -334,7 +334,7 @@ def summarize_segments(
         The customers differences are measured against (default ``df``): standardized
         differences are (segment mean - reference mean) / reference standard deviation,
         and for a category value the same on its 0/1 indicator, as in
-        :func:`segmentation.profiles.profile_segments`.
+        :func:`segmentation.insight.profiles.profile_segments`.
 
     Returns
     -------

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation.io import read_table
-from segmentation.labeling import label_file
-from segmentation.model import OUTPUT_COLUMNS
+from segmentation.data.read import read_table
+from segmentation.modeling.estimator import OUTPUT_COLUMNS
+from segmentation.modeling.labeling import label_file
 
 
 def _general(model, df):
@@ -86,7 +86,7 @@ def test_failed_write_leaves_no_file(fitted, table, tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("segmentation.labeling.pa_csv.write_csv", boom)
+    monkeypatch.setattr("segmentation.modeling.labeling.pa_csv.write_csv", boom)
     with pytest.raises(OSError, match="disk full"):
         label_file(fitted, path, out)
     assert out.read_text() == "the user's old file\n"
@@ -97,7 +97,7 @@ def test_failed_write_leaves_no_file(fitted, table, tmp_path, monkeypatch):
 
 def test_stream_that_changes_type_midway_falls_back_whole(fitted, table, tmp_path, monkeypatch):
     """A pass-through column of numbers that turns to text after the first block."""
-    monkeypatch.setattr("segmentation.labeling.STREAM_BLOCK_BYTES", 2048)
+    monkeypatch.setattr("segmentation.modeling.labeling.STREAM_BLOCK_BYTES", 2048)
     df = table.copy()
     df["Note"] = [str(i) if i < 300 else f"text {i}" for i in range(len(df))]
     df["Empty at first"] = [None] * 200 + ["later"] * 200
@@ -112,7 +112,7 @@ def test_stream_that_changes_type_midway_falls_back_whole(fitted, table, tmp_pat
 
 
 def test_streaming_in_small_blocks_matches(fitted, table, tmp_path, monkeypatch):
-    monkeypatch.setattr("segmentation.labeling.STREAM_BLOCK_BYTES", 4096)
+    monkeypatch.setattr("segmentation.modeling.labeling.STREAM_BLOCK_BYTES", 4096)
     path = tmp_path / "in.csv"
     table.to_csv(path, index=False)
     out = tmp_path / "out.csv"

@@ -9,16 +9,16 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import pairwise_distances_argmin_min
 
-from segmentation.clustering import evaluate, fit_kmeans, sweep_k
-from segmentation.errors import DataError, SchemaError
-from segmentation.preprocess import build_preprocessor, numeric_block, outlier_mask
-from segmentation.profiles import SegmentProfile, profile_segments
-from segmentation.schema import (
+from segmentation.data.schema import (
     FeatureReport,
     infer_schema,
     normalize_name,
     prepare_features,
 )
+from segmentation.errors import DataError, SchemaError
+from segmentation.insight.profiles import SegmentProfile, profile_segments
+from segmentation.modeling.preprocess import build_preprocessor, numeric_block, outlier_mask
+from segmentation.modeling.selection import evaluate, fit_kmeans, sweep_k
 
 #: The three columns prediction adds to a table.
 OUTPUT_COLUMNS = ("cluster", "segment", "cluster_distance")
@@ -68,7 +68,7 @@ class SegmentationModel:
         How training rows are screened for outliers; they are left out of the fit but
         still labeled.
     roles : dict, optional
-        Role overrides ``{column: role}`` (see :func:`segmentation.schema.infer_schema`).
+        Role overrides ``{column: role}`` (see :func:`segmentation.data.schema.infer_schema`).
     id_column : str, optional
     exclude : sequence of str, optional
     random_state : int, default=42

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from segmentation.errors import DataError, SchemaError
-from segmentation.model import OUTPUT_COLUMNS, SegmentationModel
+from segmentation.modeling.estimator import OUTPUT_COLUMNS, SegmentationModel
 
 RECORD = {
     "age": 35,

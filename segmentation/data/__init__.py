@@ -1,0 +1,1 @@
+"""Reading, typing and writing tables: files in, schema and column roles, CSVs out."""

@@ -1,0 +1,1 @@
+"""What the segments mean: statistics, profiles, names, recommendations, analysis views."""

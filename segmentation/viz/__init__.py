@@ -1,0 +1,1 @@
+"""One house style and pure plotly chart functions."""

@@ -91,7 +91,7 @@ def _step_naive(args: list[str]) -> dict:
 
     models, src, dst = args
     model, _ = ModelStore(models).load()
-    pipeline = make_pipeline(model.preprocessor_, model.kmeans_)
+    pipeline = make_pipeline(*model.pipeline_[1:])
     before = _start_measuring()
     start = time.perf_counter()
     data = pd.read_csv(src)
@@ -147,7 +147,6 @@ def _step_full_evaluation(args: list[str]) -> dict:
     from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
     from segmentation.data.read import read_table
-    from segmentation.data.schema import prepare_features
     from segmentation.modeling.estimator import SegmentationModel
     from segmentation.modeling.preprocess import numeric_block, outlier_mask
     from segmentation.modeling.selection import Metrics, fit_kmeans, recommend_k
@@ -155,9 +154,9 @@ def _step_full_evaluation(args: list[str]) -> dict:
     (src,) = args
     data = read_table(src)
     probe = SegmentationModel(k=2).fit(data)  # the same schema and preprocessing as training
-    features, _ = prepare_features(data, probe.schema_)
-    X = probe.preprocessor_.transform(features)
-    X = X[~outlier_mask(numeric_block(probe.preprocessor_, X), random_state=42)]
+    features, _ = probe.prepare(data)
+    X = probe.preprocess(features)
+    X = X[~outlier_mask(numeric_block(features, probe.schema_), random_state=42)]
     start = time.perf_counter()
     metrics = []
     for k in range(2, 11):

@@ -52,6 +52,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="COL",
         help="columns to leave out",
     )
+    train.add_argument(
+        "--scaler",
+        choices=("standard", "robust"),
+        default="standard",
+        help="how numeric columns are scaled (default standard; robust resists outliers)",
+    )
+    train.add_argument(
+        "--outliers",
+        choices=("iqr", "isolation_forest", "none"),
+        default="iqr",
+        help="how outlying customers are kept out of the fit (default iqr)",
+    )
     train.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default 42)")
     train.add_argument(
         "--models-dir", help="model store (default: $SEGMENTATION_MODELS_DIR or models/)"
@@ -148,25 +160,26 @@ def cmd_generate(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
+    # The parameters are validated by the estimator, in one place, before any work.
+    from segmentation.modeling.estimator import SegmentationModel
     from segmentation.workflows import train_and_save
 
-    if args.k is not None and args.k < 2:
-        raise SegmentationError(f"--k must be at least 2, got {args.k}")
-    if args.k is None and not 2 <= args.k_min <= args.k_max:
-        raise SegmentationError(
-            f"--k-min and --k-max must satisfy 2 <= k-min <= k-max, got {args.k_min} and "
-            f"{args.k_max}"
-        )
+    params = {
+        "k": args.k,
+        "k_range": (args.k_min, args.k_max),
+        "scaler": args.scaler,
+        "outlier_method": args.outliers,
+        "id_column": args.id_column,
+        "exclude": args.exclude,
+        "random_state": args.seed,
+    }
+    SegmentationModel(**params)._validate_params()
     data, report = _customers(args, _read(args.data))
     version, model = train_and_save(
         data,
         data_name=args.data,
         store=_store(args),
-        k=args.k,
-        k_range=(args.k_min, args.k_max),
-        id_column=args.id_column,
-        exclude=args.exclude,
-        random_state=args.seed,
+        **params,
         extra={"transactions": report.to_dict()} if report is not None else None,
     )
     _print_json({"version": version, **model.summary()})
@@ -178,8 +191,8 @@ def cmd_predict(args: argparse.Namespace) -> None:
     store = _store(args)
     if args.model is None:
         ensure_active_model(store)
-    model, _ = store.load(args.model)
     if args.json is not None:
+        model, _ = store.load(args.model)
         if args.out is not None:
             raise SegmentationError("--out goes with --data; --json prints its result")
         try:
@@ -191,21 +204,26 @@ def cmd_predict(args: argparse.Namespace) -> None:
             ) from exc
         _print_json(model.predict_one(record))
         return
+    # Labeling a file needs only the compiled labeler: no scikit-learn, no pandas, unless
+    # the file needs the general path.
     if args.out is None:
         raise SegmentationError("--out is required with --data (a path, or - for standard output)")
-    from segmentation.data.write import write_csv
     from segmentation.modeling.labeling import label_file
 
     dest = sys.stdout.buffer if args.out == "-" else args.out
     if args.transactions:
+        from segmentation.data.write import write_csv
+
+        model, _ = store.load(args.model)
         data, _ = _customers(args, _read(args.data))
-        prediction = model.predict(data)
+        prediction = model.label(data)
         warnings = prediction.report.warnings()
         write_csv(prediction.join(data), dest)
     else:
         # The file is read once, labeled in chunks and streamed out (the fast path).
         source = sys.stdin.buffer.read() if args.data == "-" else args.data
-        warnings = label_file(model, source, dest).report.warnings()
+        labeler, _ = store.load_labeler(args.model)
+        warnings = label_file(labeler, source, dest).report.warnings()
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
 

@@ -12,19 +12,25 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-
-import joblib
-import numpy as np
-import pandas as pd
-import sklearn
+from typing import TYPE_CHECKING
 
 from segmentation.errors import ModelStoreError
-from segmentation.modeling.estimator import SegmentationModel
+
+if TYPE_CHECKING:  # the store is read without pandas or scikit-learn when only labeling
+    import pandas as pd
+
+    from segmentation.modeling.estimator import SegmentationModel
+    from segmentation.modeling.labeling import CompiledLabeler
 
 ACTIVE_FILE = "ACTIVE"
 #: The last version number handed out, so a deleted version's name is never reused.
 COUNTER_FILE = "LAST_VERSION"
 MODEL_FILE = "model.joblib"
+#: The fitted pipeline compiled to arrays, for labeling without unpickling the model.
+LABELER_FILE = "labeler.npz"
+#: Layout of a saved version. 2: the estimator holds one Pipeline (issue 8); versions
+#: without it were saved by the first layout and must be retrained.
+STORE_FORMAT = 2
 METADATA_FILE = "metadata.json"
 #: The training table, kept so every page can show the customers a version learned from.
 DATA_FILE = "training.parquet"
@@ -33,6 +39,8 @@ _VERSION_RE = re.compile(r"^v(\d{1,6})$")
 
 def fingerprint(data: pd.DataFrame) -> str:
     """A short stable hash of a table's columns and values, to tell training sets apart."""
+    import pandas as pd
+
     hashed = pd.util.hash_pandas_object(data, index=False).to_numpy()
     digest = hashlib.sha256("\x1f".join(map(str, data.columns)).encode())
     digest.update(hashed.tobytes())
@@ -41,6 +49,11 @@ def fingerprint(data: pd.DataFrame) -> str:
 
 def library_versions() -> dict[str, str]:
     """Versions that a saved model depends on."""
+    import joblib
+    import numpy as np
+    import pandas as pd
+    import sklearn
+
     return {
         "python": platform.python_version(),
         "scikit-learn": sklearn.__version__,
@@ -120,10 +133,10 @@ class ModelStore:
             When it does not exist, or was saved with another scikit-learn version
             (the message offers to retrain instead of unpickling across versions).
         """
-        version = version or self.active_version()
-        if version is None:
-            raise ModelStoreError("no model is trained yet; train one first")
-        metadata = self.metadata(version)
+        import joblib
+        import sklearn
+
+        version, metadata = self._usable(version)
         saved = metadata.get("library_versions", {}).get("scikit-learn")
         if saved != sklearn.__version__:
             raise ModelStoreError(
@@ -138,8 +151,52 @@ class ModelStore:
             ) from exc
         return model, metadata
 
+    def load_labeler(self, version: str | None = None) -> tuple[CompiledLabeler, dict]:
+        """The compiled labeler of a version, read without unpickling the model.
+
+        Labeling a file needs only the fitted statistics, so the command line does not
+        import scikit-learn for it. The labeler's ``loader`` loads the full model for the
+        general path. A version saved without a labeler (or with an unreadable one) is
+        loaded whole and compiled.
+
+        Raises
+        ------
+        ModelStoreError
+            As :meth:`load`.
+        """
+        from segmentation.modeling.labeling import CompiledLabeler, compiled_labeler
+
+        version, metadata = self._usable(version)
+        try:
+            labeler = CompiledLabeler.load(self._path(version) / LABELER_FILE)
+        except (OSError, ValueError, KeyError):
+            model, _ = self.load(version)
+            labeler = compiled_labeler(model)
+            if labeler is None:  # an algorithm the fast path cannot take: label with it
+                return model, metadata
+            labeler.loader = lambda: model
+            return labeler, metadata
+        labeler.loader = lambda: self.load(version)[0]
+        return labeler, metadata
+
+    def _usable(self, version: str | None) -> tuple[str, dict]:
+        """The version (the active one by default) and its metadata, if this code can use it."""
+        version = version or self.active_version()
+        if version is None:
+            raise ModelStoreError("no model is trained yet; train one first")
+        metadata = self.metadata(version)
+        if metadata.get("store_format") != STORE_FORMAT:
+            raise ModelStoreError(
+                f"model {version} was saved by an earlier version of the studio; retrain it "
+                "on its data (Retrain page, or python -m segmentation train --data FILE) "
+                "and activate the new version"
+            )
+        return version, metadata
+
     def training_data(self, version: str) -> pd.DataFrame:
         """The table a version was trained on, as it was read."""
+        import pandas as pd
+
         path = self._path(version) / DATA_FILE
         if not path.exists():
             raise ModelStoreError(f"model {version} has no stored training data; retrain it")
@@ -174,8 +231,13 @@ class ModelStore:
         str
             The new version's name, e.g. ``"v3"``.
         """
+        import joblib
+
+        from segmentation.modeling.labeling import compiled_labeler
+
         self.root.mkdir(parents=True, exist_ok=True)
         metadata = {
+            "store_format": STORE_FORMAT,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "data_name": data_name,
             "data_fingerprint": fingerprint(data),
@@ -183,19 +245,16 @@ class ModelStore:
             "recommended_k_rule": model.sweep_.rule if model.sweep_ else None,
             "sweep": model.sweep_.to_dict() if model.sweep_ else None,
             "schema": model.schema_.to_dict(),
-            "params": {
-                "k": model.k,
-                "k_range": list(model.k_range),
-                "scaler": model.scaler,
-                "outlier_method": model.outlier_method,
-                "random_state": model.random_state,
-            },
+            "params": model.get_params(),
             "library_versions": library_versions(),
             **(extra or {}),
         }
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
         try:
             joblib.dump(model, staging / MODEL_FILE)
+            labeler = compiled_labeler(model)
+            if labeler is not None:
+                labeler.save(staging / LABELER_FILE)
             _write_parquet(data, staging / DATA_FILE)
             while True:
                 existing = [int(v[1:]) for v in self.versions()]
@@ -288,6 +347,8 @@ def _write_json(path: Path, data: dict) -> None:
 
 def json_safe(value: object) -> object:
     """Recursively turn numpy scalars into Python ones and NaN/inf into None."""
+    import numpy as np
+
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

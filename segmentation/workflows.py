@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from segmentation.config import DEFAULT_SEED, default_data_path, models_dir
-from segmentation.data.synthetic import generate_customers
-from segmentation.modeling.estimator import SegmentationModel
 from segmentation.store import ModelStore
+
+if TYPE_CHECKING:  # imported where used: labeling with a saved model needs neither
+    import pandas as pd
+
+    from segmentation.modeling.estimator import SegmentationModel
 
 DEFAULT_DATA_NAME = "customers.csv (bundled default)"
 
@@ -24,6 +26,7 @@ def get_store(root: str | os.PathLike | None = None) -> ModelStore:
 def load_default_data() -> pd.DataFrame:
     """The bundled default customers; regenerated with the defaults if the file is gone."""
     from segmentation.data.read import read_table
+    from segmentation.data.synthetic import generate_customers
 
     path = default_data_path()
     if not path.exists():
@@ -48,6 +51,8 @@ def train_and_save(
     version : str
     model : SegmentationModel
     """
+    from segmentation.modeling.estimator import SegmentationModel
+
     model = SegmentationModel(**params).fit(data, progress=progress)
     version = store.save(model, data=data, data_name=data_name, activate=activate, extra=extra)
     return version, model

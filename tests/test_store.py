@@ -68,7 +68,7 @@ def test_crash_mid_save_leaves_no_version_and_keeps_active(
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("segmentation.store.joblib.dump", boom)
+    monkeypatch.setattr("joblib.dump", boom)
     with pytest.raises(OSError, match="disk full"):
         store.save(small_model, data=data, data_name="b.csv")
     assert store.versions() == ["v1"]

@@ -142,7 +142,7 @@ def labeled_training_data(root: str, version: str) -> pd.DataFrame:
     """The table a version was trained on with ``cluster``, ``segment``, ``cluster_distance``."""
     model, _ = _load_model(root, version)
     data = ModelStore(root).training_data(version)
-    return model.predict(data).join(data)
+    return model.label(data).join(data)
 
 
 def active_training_data() -> tuple[SegmentationModel, dict, pd.DataFrame]:
@@ -269,8 +269,8 @@ def column_roles_editor(dataset: Dataset, key: str) -> tuple[object | None, dict
     roles : dict
         ``{column: role}`` the user changed, for ``SegmentationModel(roles=...)``.
     """
-    from segmentation.insight import explore
     from segmentation.data.schema import ROLES, infer_schema
+    from segmentation.insight import explore
 
     try:
         schema = dataset_view(dataset, infer_schema)

@@ -20,25 +20,11 @@ import pyarrow.compute as pa_compute
 import pyarrow.csv as pa_csv
 
 from segmentation import config
+from segmentation.data.rules import _ZERO_PADDED, NA_LOWER, NA_TOKENS, zero_padded_columns
 from segmentation.errors import DataError
 
 __all__ = ["NA_TOKENS", "parse_datetimes", "read_table", "zero_padded_columns"]
 
-#: Cell values read as missing (compared case-insensitively, after stripping spaces).
-NA_TOKENS: tuple[str, ...] = (
-    "",
-    "NA",
-    "N/A",
-    "n/a",
-    "NaN",
-    "nan",
-    "null",
-    "NULL",
-    "None",
-    "-",
-    "?",
-    "#N/A",
-)
 
 #: Delimiters tried, in order of preference when two fit equally well.
 DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
@@ -51,7 +37,6 @@ def _digits(pattern: str) -> str:
     return pattern.replace(r"\d", "[0-9]")
 
 
-_NA_LOWER = frozenset(token.lower() for token in NA_TOKENS)
 # pyarrow matches null tokens exactly, so give it the usual spellings; the rest (" NA ", "nULL")
 # are caught by the case-insensitive pass over text columns.
 _ARROW_NULLS = sorted(
@@ -88,8 +73,6 @@ _US_GROUPED = _digits(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
 _EU_GROUPED = _digits(r"[+-]?\d{1,3}(\.\d{3})+(,\d+)?|[+-]?\d+,\d+")
 _NUMBER_NOISE = "[ \t\n\r\u00a0\u202f'\u2019$\u20ac\u00a3\u00a5%]"  # real characters, not escapes
 _HAS_DIGIT = "[0-9]"
-#: A whole number written with a leading zero: a code (ID, postcode), not a quantity.
-_ZERO_PADDED = re.compile(r"0[0-9]+")
 
 # Date shapes; each maps to the explicit formats tried for it (vectorized, no per-row guess).
 _ISO_DATE = _digits(
@@ -509,18 +492,6 @@ def _parse_csv(
         return _parse_csv_pandas(data, delimiter, names, skip=skip)
 
 
-def zero_padded_columns(sample: str, delimiter: str, names: Sequence[str]) -> set[str]:
-    """Columns whose values in ``sample`` (the start of a CSV, header included) are codes
-    written with leading zeros, such as ``007`` or ``01234``: they must stay text, or
-    reading them as numbers would silently change IDs and postcodes."""
-    rows = list(csv.reader(io.StringIO(sample), delimiter=delimiter))[1:-1]  # last: partial
-    found = set()
-    for i, name in enumerate(names):
-        if any(len(r) > i and _ZERO_PADDED.match(r[i].strip()) for r in rows):
-            found.add(name)
-    return found
-
-
 def _parse_csv_arrow(
     data: bytes, delimiter: str, names: list[str], *, skip: int, quoted_newlines: bool
 ) -> pd.DataFrame:
@@ -678,7 +649,7 @@ def _convert_text_column(values: pd.Series, *, european: bool) -> pd.Series:
     """Return ``values`` as numbers, dates, or stripped text (object dtype, NaN missing)."""
     text = values if values.dtype == "str" else values.astype("str")
     text = text.str.strip()
-    text = text.mask(text.str.lower().isin(_NA_LOWER))
+    text = text.mask(text.str.lower().isin(NA_LOWER))
     present = text.notna()
     if not present.any():
         return pd.Series(np.nan, index=values.index, dtype="float64")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
+from segmentation.data.rules import normalize_name
 from segmentation.errors import SchemaError
 
 ROLES = ("id", "numeric", "categorical", "date", "ignored")
@@ -32,15 +32,6 @@ _ID_NAMES = {
 
 MAX_MISSING_SHARE = 0.6
 MAX_CATEGORIES = 50
-
-
-def normalize_name(name: object) -> str:
-    """Return a column name reduced to lower-case letters and digits.
-
-    ``spending_score``, ``SpendingScore`` and ``Spending Score`` all become
-    ``spendingscore``, which is how a trained model recognises its columns in a new table.
-    """
-    return re.sub(r"[^0-9a-z]", "", str(name).lower())
 
 
 @dataclass(frozen=True)
@@ -268,167 +259,3 @@ def resolve_column(columns: pd.Index | list[str], wanted: str) -> str:
             f"column {wanted!r} is not in the table; its columns are {', '.join(map(str, columns))}"
         )
     return match
-
-
-@dataclass
-class FeatureReport:
-    """What :func:`prepare_features` had to fix in a table, for the validation report.
-
-    Attributes
-    ----------
-    renamed : dict
-        ``{model column: table column}`` for columns matched by normalized name.
-    bad_values : dict
-        ``{column: (count, first row numbers)}`` for numeric cells that did not parse
-        (row numbers are 1-based data rows); they were imputed.
-    missing_values : dict
-        ``{column: count}`` of empty cells that will be imputed.
-    extra_columns : list
-        Table columns the model does not use; they pass through unchanged.
-    """
-
-    renamed: dict[str, str] = field(default_factory=dict)
-    bad_values: dict[str, tuple[int, list[int]]] = field(default_factory=dict)
-    missing_values: dict[str, int] = field(default_factory=dict)
-    extra_columns: list[str] = field(default_factory=list)
-
-    def warnings(self) -> list[str]:
-        """One human sentence per problem found."""
-        out = []
-        for model_col, table_col in self.renamed.items():
-            out.append(f"column {table_col!r} was matched to the model's {model_col!r}")
-        for column, (count, rows) in self.bad_values.items():
-            shown = ", ".join(str(r) for r in rows)
-            more = " ..." if count > len(rows) else ""
-            out.append(
-                f"{count:,} value(s) in {column!r} are not numbers (rows {shown}{more}); "
-                "they were imputed"
-            )
-        return out
-
-
-def match_columns(
-    df: pd.DataFrame, schema: Schema, mapping: dict[str, str] | None = None
-) -> tuple[dict[str, str], list[str]]:
-    """Map each model feature to a column of ``df``.
-
-    Exact names first, then the user's ``mapping`` ``{model column: table column}``,
-    then case-, space- and punctuation-insensitive matches.
-
-    Returns
-    -------
-    found : dict
-        ``{model column: table column}`` for every feature that was found.
-    missing : list
-        Model features with no column in ``df``.
-    """
-    mapping = {**schema.renames, **(mapping or {})}
-    by_norm: dict[str, str] = {}
-    for column in df.columns:
-        by_norm.setdefault(normalize_name(column), column)
-    found, missing = {}, []
-    for feature in schema.features:
-        if feature in df.columns:
-            found[feature] = feature
-        elif feature in mapping and mapping[feature] in df.columns:
-            found[feature] = mapping[feature]
-        elif normalize_name(feature) in by_norm:
-            found[feature] = by_norm[normalize_name(feature)]
-        else:
-            missing.append(feature)
-    return found, missing
-
-
-def prepare_features(
-    df: pd.DataFrame,
-    schema: Schema,
-    *,
-    mapping: dict[str, str] | None = None,
-    allow_missing: bool = False,
-    max_rows_listed: int = 10,
-) -> tuple[pd.DataFrame, FeatureReport]:
-    """Select and type the model's feature columns of a table, ready for the pipeline.
-
-    Parameters
-    ----------
-    df : DataFrame
-        Any table holding the model's features under their names or close variants.
-    schema : Schema
-        The model's schema.
-    mapping : dict, optional
-        ``{model column: table column}`` for columns the user matched by hand.
-    allow_missing : bool, default=False
-        Fill absent features with missing values (imputed later) instead of failing;
-        used for a single customer record.
-    max_rows_listed : int, default=10
-        How many bad row numbers to keep per column.
-
-    Returns
-    -------
-    features : DataFrame of shape (n_rows, n_features)
-        Columns named as in the schema: numeric ones float64 (unparseable cells become
-        NaN and are reported), date ones as days before the reference date, categorical
-        ones object strings with NaN for missing.
-    report : FeatureReport
-
-    Raises
-    ------
-    SchemaError
-        When features are missing and ``allow_missing`` is false; the message names them.
-    """
-    found, missing = match_columns(df, schema, mapping)
-    if missing and not allow_missing:
-        raise SchemaError(
-            f"the table lacks column(s) the model needs: {', '.join(missing)}; "
-            "rename them in the file or match them by hand"
-        )
-    report = FeatureReport(
-        renamed={m: t for m, t in found.items() if m != t},
-        extra_columns=[c for c in df.columns if c not in set(found.values())],
-    )
-    out = {}
-    n_rows = len(df)
-    reference = pd.Timestamp(schema.reference_date) if schema.reference_date else None
-    # Cells the file reader already turned from junk into missing (see io.read_table).
-    unparsed = df.attrs.get("unparsed_values", {})
-    for feature in schema.features:
-        role = schema.spec(feature).role
-        if feature not in found:
-            out[feature] = np.full(n_rows, np.nan, dtype=float if role != "categorical" else object)
-            continue
-        raw = df[found[feature]]
-        if role == "categorical":
-            values = raw.astype(object).where(raw.notna(), np.nan)
-            text = values.map(_as_category, na_action="ignore")
-            out[feature] = text.to_numpy(dtype=object)
-        elif role == "date":
-            dates = pd.to_datetime(raw, errors="coerce", dayfirst=True)
-            days = (reference - dates).dt.days if reference is not None else dates.dt.day * np.nan
-            out[feature] = days.to_numpy(dtype=float, na_value=np.nan)
-        else:
-            values = raw
-            if not pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_bool_dtype(raw):
-                values = pd.to_numeric(
-                    raw.astype(str).str.strip().str.replace(r"[,\s]", "", regex=True)
-                    if raw.dtype == object or pd.api.types.is_string_dtype(raw)
-                    else raw,
-                    errors="coerce",
-                )
-                bad = values.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
-                if bad.any():
-                    rows = (np.flatnonzero(bad.to_numpy())[:max_rows_listed] + 1).tolist()
-                    report.bad_values[feature] = (int(bad.sum()), rows)
-            if found[feature] in unparsed:
-                report.bad_values[feature] = unparsed[found[feature]]
-            out[feature] = values.to_numpy(dtype=float, na_value=np.nan)
-    features = pd.DataFrame(out, index=df.index)
-    counts = features.isna().sum()
-    report.missing_values = {c: int(n) for c, n in counts.items() if n}
-    return features, report
-
-
-def _as_category(value: object) -> str:
-    """Categories compare as text; a float like 1.0 reads as "1"."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()

@@ -13,12 +13,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
+from segmentation.data.rules import FORMULA_PREFIXES
 from segmentation.errors import DataError
 
 __all__ = ["FORMULA_PREFIXES", "neutralize_formulas", "to_csv_bytes", "write_csv"]
-
-#: First characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection).
-FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 
 _WRITE_CHUNK_ROWS = 100_000
 

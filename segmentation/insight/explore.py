@@ -17,9 +17,11 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from segmentation.data.schema import FeatureReport, Schema, match_columns, prepare_features
+from segmentation.data.rules import FeatureReport
+from segmentation.data.schema import Schema
 from segmentation.insight.profiles import humanize
 from segmentation.modeling.estimator import SegmentationModel
+from segmentation.modeling.features import prepare_features, table_columns
 from segmentation.modeling.selection import Sweep
 
 #: Rows of a table shown at most; the rest are counted, not sent to the browser.
@@ -1183,7 +1185,7 @@ def column_check(
         Model columns not found.
     """
     mapping = dict(mapping or {})
-    found, missing = match_columns(df, model.schema_, mapping)
+    found, missing = table_columns(df, model.schema_, mapping)
     rows = []
     for feature in model.schema_.features:
         column = found.get(feature)
@@ -1243,7 +1245,7 @@ def label_table(
     SchemaError
         When model columns are missing from the table and ``mapping``.
     """
-    prediction = model.predict(df, mapping=dict(mapping or {}) or None, progress=progress)
+    prediction = model.label(df, mapping=dict(mapping or {}) or None, progress=progress)
     return prediction.join(df), prediction.report
 
 
@@ -1469,7 +1471,7 @@ def rfm_view(customers: pd.DataFrame, model=None) -> RfmView:
     crosstab = None
     if model is not None:
         try:
-            labels = model.predict(customers).labels["segment"]
+            labels = model.label(customers).labels["segment"]
         except SchemaError:
             labels = None
         if labels is not None:

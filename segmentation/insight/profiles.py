@@ -265,7 +265,7 @@ def profile_segments(
     Parameters
     ----------
     data : DataFrame
-        Feature frame from :func:`segmentation.data.schema.prepare_features` (numeric columns
+        Feature frame from :func:`segmentation.modeling.features.prepare_features` (numeric columns
         as floats, categorical as text), one row per customer.
     labels : ndarray of int, shape (n_rows,)
         Cluster id of every row, 0 to k-1.

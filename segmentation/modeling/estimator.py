@@ -1,27 +1,36 @@
-"""The segmentation model: schema + preprocessing pipeline + K-Means + segment profiles."""
+"""The segmentation model: one scikit-learn estimator holding one fitted ``Pipeline``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import pairwise_distances_argmin_min
+from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import pairwise_distances_argmin
+from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
-from segmentation.data.schema import (
-    FeatureReport,
-    infer_schema,
-    normalize_name,
-    prepare_features,
-)
-from segmentation.errors import DataError, SchemaError
+from segmentation.data.rules import OUTPUT_COLUMNS, FeatureReport, normalize_name
+from segmentation.data.schema import ROLES, infer_schema
+from segmentation.errors import DataError, SchemaError, SegmentationError
 from segmentation.insight.profiles import SegmentProfile, profile_segments
-from segmentation.modeling.preprocess import build_preprocessor, numeric_block, outlier_mask
-from segmentation.modeling.selection import evaluate, fit_kmeans, sweep_k
+from segmentation.modeling.algorithms import ALGORITHMS, NEAREST_CENTROID, get_algorithm
+from segmentation.modeling.features import FeaturePreparer
+from segmentation.modeling.preprocess import (
+    OUTLIER_METHODS,
+    SCALERS,
+    build_preprocessor,
+    numeric_block,
+    outlier_mask,
+)
+from segmentation.modeling.selection import evaluate, sweep_k
 
-#: The three columns prediction adds to a table.
-OUTPUT_COLUMNS = ("cluster", "segment", "cluster_distance")
+__all__ = ["OUTPUT_COLUMNS", "Prediction", "SegmentationModel"]
 
 Progress = Callable[[float, str], None]
 
@@ -30,6 +39,13 @@ DISTANCE_DECIMALS = 6
 
 #: Rows labeled at a time: bounds the memory of the dense transformed matrix.
 PREDICT_CHUNK = 200_000
+
+#: The most segments a model may have, and the top of a sweep: beyond it no analyst can
+#: act on every segment, and a sweep would run for hours.
+MAX_K = 50
+
+#: Largest accepted seed (NumPy's seeds are 32-bit).
+MAX_SEED = 2**32 - 1
 
 
 @dataclass
@@ -54,15 +70,18 @@ class Prediction:
         return pd.concat([kept, self.labels], axis=1)
 
 
-class SegmentationModel:
-    """Segment customers of any table with K-Means over one fitted preprocessing pipeline.
+class SegmentationModel(ClusterMixin, BaseEstimator):
+    """Segment the customers of any table: features, preprocessing and a clusterer in one
+    fitted scikit-learn ``Pipeline``, plus segment profiles.
 
     Parameters
     ----------
     k : int, optional
-        Number of segments. ``None`` chooses it with a sweep over ``k_range``.
+        Number of segments (2 to 50). ``None`` chooses it with a sweep over ``k_range``.
     k_range : (int, int), default=(2, 10)
-        Candidates for the automatic choice, both ends included.
+        Candidates for the automatic choice, both ends included (2 to 50).
+    algorithm : str, default="kmeans"
+        A name in :data:`segmentation.modeling.algorithms.ALGORITHMS`.
     scaler : {"standard", "robust"}, default="standard"
     outlier_method : {"iqr", "isolation_forest", "none"}, default="iqr"
         How training rows are screened for outliers; they are left out of the fit but
@@ -70,16 +89,20 @@ class SegmentationModel:
     roles : dict, optional
         Role overrides ``{column: role}`` (see :func:`segmentation.data.schema.infer_schema`).
     id_column : str, optional
-    exclude : sequence of str, optional
+    exclude : sequence of str, default=()
     random_state : int, default=42
-        Threaded through the sweep sample, k-means and the silhouette sample.
+        Threaded through the outlier screen, the sweep sample, the clusterer and the
+        silhouette sample.
 
     Attributes
     ----------
+    pipeline_ : sklearn.pipeline.Pipeline
+        ``features`` (:class:`FeaturePreparer`) -> ``preprocess`` (``ColumnTransformer``)
+        -> ``cluster`` (the fitted clusterer). Fitted once.
     schema_ : Schema
-    preprocessor_ : ColumnTransformer
-    kmeans_ : KMeans
     k_ : int
+    labels_ : ndarray of int, shape (n_rows,)
+        The segment of every training row (outliers included).
     sweep_ : Sweep or None
         Set when k was chosen automatically.
     metrics_ : Metrics
@@ -87,13 +110,33 @@ class SegmentationModel:
     profiles_ : list of SegmentProfile
     n_rows_, n_train_rows_, n_outliers_removed_ : int
     fit_report_ : FeatureReport
+
+    Examples
+    --------
+    >>> from segmentation.data.synthetic import generate_customers
+    >>> model = SegmentationModel(k=5).fit(generate_customers(500))
+    >>> model.predict(generate_customers(3, seed=1)).shape
+    (3,)
     """
+
+    _parameter_constraints: dict = {
+        "k": [Interval(Integral, 2, MAX_K, closed="both"), None],
+        "k_range": [tuple, list],
+        "algorithm": [StrOptions(set(ALGORITHMS))],
+        "scaler": [StrOptions(set(SCALERS))],
+        "outlier_method": [StrOptions(set(OUTLIER_METHODS))],
+        "roles": [dict, None],
+        "id_column": [str, None],
+        "exclude": [tuple, list],
+        "random_state": [Interval(Integral, 0, MAX_SEED, closed="both")],
+    }
 
     def __init__(
         self,
         *,
         k: int | None = None,
         k_range: tuple[int, int] = (2, 10),
+        algorithm: str = "kmeans",
         scaler: str = "standard",
         outlier_method: str = "iqr",
         roles: Mapping[str, str] | None = None,
@@ -103,21 +146,45 @@ class SegmentationModel:
     ) -> None:
         self.k = k
         self.k_range = k_range
+        self.algorithm = algorithm
         self.scaler = scaler
         self.outlier_method = outlier_method
-        self.roles = dict(roles or {})
+        self.roles = roles
         self.id_column = id_column
-        self.exclude = tuple(exclude)
+        self.exclude = exclude
         self.random_state = random_state
 
     # -- training ---------------------------------------------------------------------
-    def fit(self, data: pd.DataFrame, *, progress: Progress | None = None) -> SegmentationModel:
-        """Infer the schema, fit the pipeline, choose k if needed, cluster and profile.
+    def _validate_params(self) -> None:
+        """scikit-learn's declared checks, as one clear :class:`SegmentationError`."""
+        try:
+            super()._validate_params()
+        except (ValueError, TypeError) as exc:
+            name = next((p for p in _PARAM_HELP if f"'{p}' parameter" in str(exc)), None)
+            if name is None:
+                raise SegmentationError(str(exc)) from None
+            raise SegmentationError(f"{_PARAM_HELP[name]}; got {getattr(self, name)!r}") from None
+        k_min, k_max = _k_range(self.k_range)
+        if not 2 <= k_min <= k_max <= MAX_K:
+            raise SegmentationError(
+                f"the range of k to try must satisfy 2 <= smallest <= largest <= {MAX_K}; got "
+                f"{k_min} to {k_max}"
+            )
+        for column, role in (self.roles or {}).items():
+            if role not in ROLES:
+                raise SchemaError(
+                    f"unknown role {role!r} for column {column!r}; use one of {ROLES}"
+                )
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: pd.DataFrame, y=None, *, progress: Progress | None = None):
+        """Infer the schema, fit the pipeline once, choose k if needed, cluster, profile.
 
         Parameters
         ----------
-        data : DataFrame
+        X : DataFrame
             One row per customer.
+        y : ignored
         progress : callable, optional
             Called as ``progress(fraction, message)`` with fraction from 0 to 1.
 
@@ -127,17 +194,22 @@ class SegmentationModel:
 
         Raises
         ------
+        SegmentationError
+            Invalid parameters (one sentence naming the parameter).
         DataError
             Too few rows for the requested k.
         SchemaError
             No usable feature column.
         """
         report = progress or (lambda fraction, message: None)
-        if len(data) == 0:
+        algorithm = get_algorithm(self.algorithm)
+        if not isinstance(X, pd.DataFrame):
+            raise DataError("a model is trained on a table (a pandas DataFrame) of customers")
+        if len(X) == 0:
             raise DataError("the table has no rows; load a file with customers in it")
         report(0.02, "Reading columns")
         schema = infer_schema(
-            data, roles=self.roles, id_column=self.id_column, exclude=self.exclude
+            X, roles=dict(self.roles or {}), id_column=self.id_column, exclude=self.exclude
         )
         if not schema.features:
             reasons = "; ".join(f"{c.name}: {c.reason}" for c in schema.columns)
@@ -145,82 +217,105 @@ class SegmentationModel:
                 f"nothing to cluster: no column is usable as a feature ({reasons}); "
                 "add numeric or categorical columns or change the column roles"
             )
-        features, fit_report = prepare_features(data, schema)
+        preparer = FeaturePreparer(schema=schema)
+        features, fit_report = preparer.prepare(X)
         usable = ~features.isna().all(axis=1).to_numpy()
         n_usable = int(usable.sum())
-        k_min = self.k or self.k_range[0]
-        if n_usable < max(k_min, 2) + 1:
+        k_range = _k_range(self.k_range)
+        k_min = self.k or k_range[0]
+        if n_usable < k_min + 1:
             raise DataError(
                 f"only {n_usable} usable row(s) for k = {k_min}; a table needs more rows "
                 "than segments: load more customers or lower k"
             )
 
         report(0.1, "Screening outliers")
-        preprocessor = build_preprocessor(schema, scaler=self.scaler).fit(features[usable])
-        X = preprocessor.transform(features)
-        outliers = (
-            outlier_mask(
-                numeric_block(preprocessor, X),
-                method=self.outlier_method,
-                random_state=self.random_state,
-            )
-            & usable
+        outliers = np.zeros(len(X), dtype=bool)
+        outliers[usable] = outlier_mask(
+            numeric_block(features[usable], schema),
+            method=self.outlier_method,
+            random_state=self.random_state,
         )
         train = usable & ~outliers
         if train.sum() < k_min + 1:
-            train = usable
-            outliers = np.zeros_like(outliers)
-        # Refit so the scaling reflects typical customers, not the outliers.
-        preprocessor = build_preprocessor(schema, scaler=self.scaler).fit(features[train])
-        X = preprocessor.transform(features)
-        X_train = X[train]
+            train, outliers = usable, np.zeros_like(outliers)
+        # The one fit of the preprocessing: on typical customers, not the outliers.
+        preprocess = build_preprocessor(schema, scaler=self.scaler).fit(features[train])
+        X_train = preprocess.transform(features[train])
 
         sweep = None
         k = self.k
         if k is None:
-            k_max = min(self.k_range[1], len(X_train) - 1)
-            if k_max < self.k_range[0]:
+            k_max = min(k_range[1], len(X_train) - 1)
+            if k_max < k_range[0]:
                 raise DataError(
                     f"only {len(X_train)} usable rows: too few to choose k between "
-                    f"{self.k_range[0]} and {self.k_range[1]}; load more customers"
+                    f"{k_range[0]} and {k_range[1]}; load more customers"
                 )
             sweep = sweep_k(
                 X_train,
-                (self.k_range[0], k_max),
+                (k_range[0], k_max),
                 random_state=self.random_state,
+                fit=algorithm.fit,
                 progress=lambda i, n, msg: report(0.15 + 0.6 * i / n, f"Tried {i} of {n}: {msg}"),
             )
             k = sweep.recommended_k
-        if k < 2:
-            raise DataError(f"k must be at least 2, got {k}")
         if len(X_train) <= k:
             raise DataError(
                 f"only {len(X_train)} usable rows for k = {k}; load more customers or lower k"
             )
 
         report(0.8, f"Fitting {k} segments")
-        kmeans = fit_kmeans(X_train, k, random_state=self.random_state)
-        metrics = evaluate(X_train, kmeans.labels_, kmeans.inertia_, random_state=self.random_state)
-        labels, _ = pairwise_distances_argmin_min(X, kmeans.cluster_centers_)
-        labels[train] = kmeans.labels_
+        clusterer = algorithm.fit(X_train, k, self.random_state)
+        metrics = evaluate(
+            X_train, clusterer.labels_, clusterer.inertia_, random_state=self.random_state
+        )
+        self.pipeline_ = Pipeline(
+            [("features", preparer), ("preprocess", preprocess), ("cluster", clusterer)]
+        )
+        labels = np.empty(len(X), dtype=np.int64)
+        labels[train] = clusterer.labels_
+        if (~train).any():
+            rest = preprocess.transform(features[~train])
+            labels[~train] = self._assign(rest)[0]
 
         report(0.92, "Profiling segments")
         self.schema_ = schema
-        self.preprocessor_ = preprocessor
-        self.kmeans_ = kmeans
         self.k_ = int(k)
+        self.labels_ = labels
         self.sweep_ = sweep
         self.metrics_ = metrics
         self.profiles_ = profile_segments(features, labels, schema, k=k, typical=train)
-        self.n_rows_ = len(data)
+        self.n_rows_ = len(X)
         self.n_train_rows_ = int(train.sum())
         self.n_outliers_removed_ = int(outliers.sum())
         self.fit_report_ = fit_report
-        self.training_labels_ = labels
         report(1.0, "Done")
         return self
 
-    # -- prediction -------------------------------------------------------------------
+    # -- labeling ---------------------------------------------------------------------
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "pipeline_")
+
+    def _check_fitted(self) -> None:
+        try:
+            check_is_fitted(self)
+        except NotFittedError:
+            raise NotFittedError(
+                "this segmentation model has not been trained yet: call fit() on a customer "
+                "table first, or load a trained version from the model store"
+            ) from None
+
+    @property
+    def algorithm_(self):
+        """The registry entry of the fitted clusterer."""
+        return get_algorithm(self.algorithm)
+
+    @property
+    def clusterer_(self):
+        """The fitted clusterer, the pipeline's final step."""
+        return self.pipeline_.named_steps["cluster"]
+
     @property
     def segment_names(self) -> dict[int, str]:
         """``{cluster id: segment name}``."""
@@ -230,18 +325,48 @@ class SegmentationModel:
         """The profile of segment ``cluster``."""
         return self.profiles_[cluster]
 
-    def transform(self, features: pd.DataFrame) -> np.ndarray:
-        """Preprocess a feature frame into the model's space (see ``prepare_features``)."""
-        return self.preprocessor_.transform(features)
+    def preprocess(self, features: pd.DataFrame) -> np.ndarray:
+        """Prepared features (see :meth:`prepare`) in the model's scaled space."""
+        return self.pipeline_.named_steps["preprocess"].transform(features)
 
-    def predict(
+    def prepare(
         self,
         data: pd.DataFrame,
         *,
-        mapping: dict[str, str] | None = None,
+        mapping: Mapping[str, str] | None = None,
+        allow_missing: bool = False,
+    ) -> tuple[pd.DataFrame, FeatureReport]:
+        """The pipeline's first step on ``data``, with its report."""
+        self._check_fitted()
+        return self.pipeline_.named_steps["features"].prepare(
+            data, mapping=mapping, allow_missing=allow_missing
+        )
+
+    def _assign(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Segment and distance to the segment's centre of preprocessed rows.
+
+        The nearest centre is found as scikit-learn does; the distance to it is then
+        computed directly (not from the expanded square), so it is exact to rounding and
+        the fast labeler's equals it.
+        """
+        clusterer = self.clusterer_
+        if self.algorithm_.assigns_new_by == NEAREST_CENTROID:
+            centers = clusterer.cluster_centers_
+            clusters = pairwise_distances_argmin(X, centers)
+        else:  # pragma: no cover - no such algorithm registered yet
+            clusters = clusterer.predict(X)
+            centers = clusterer.cluster_centers_
+        distances = np.sqrt(((X - centers[clusters]) ** 2).sum(axis=1))
+        return clusters.astype(np.int64), distances
+
+    def label(
+        self,
+        data: pd.DataFrame,
+        *,
+        mapping: Mapping[str, str] | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> Prediction:
-        """Label every row of a table.
+        """Label every row of a table: the general path (any table, any algorithm).
 
         Parameters
         ----------
@@ -260,36 +385,41 @@ class SegmentationModel:
 
         Raises
         ------
+        NotFittedError
+            Before :meth:`fit`.
         SchemaError
             When model columns are missing; the message names them.
         """
-        features, report = prepare_features(data, self.schema_, mapping=mapping)
+        features, report = self.prepare(data, mapping=mapping)
         n = len(features)
         clusters = np.empty(n, dtype=np.int64)
         distances = np.empty(n, dtype=np.float64)
-        for start in range(0, max(n, 1), PREDICT_CHUNK):
+        for start in range(0, n, PREDICT_CHUNK):
             stop = min(start + PREDICT_CHUNK, n)
-            if stop <= start:
-                break
-            X = self.preprocessor_.transform(features.iloc[start:stop])
-            clusters[start:stop], distances[start:stop] = pairwise_distances_argmin_min(
-                X, self.kmeans_.cluster_centers_
-            )
+            X = self.preprocess(features.iloc[start:stop])
+            clusters[start:stop], distances[start:stop] = self._assign(X)
             if progress:
                 progress(stop, n)
         names = np.array([p.name for p in self.profiles_], dtype=object)
         labels = pd.DataFrame(
             {
                 "cluster": clusters,
-                "segment": pd.Categorical.from_codes(clusters, categories=names)
-                if n
-                else pd.Categorical([], categories=names),
+                "segment": names[clusters] if n else np.array([], dtype=object),
                 "cluster_distance": np.round(distances, DISTANCE_DECIMALS),
             },
             index=data.index,
         )
-        labels["segment"] = labels["segment"].astype(object)
         return Prediction(labels, report)
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """The segment id of every row of ``X`` (see :meth:`label` for names, distances
+        and the report).
+
+        Returns
+        -------
+        ndarray of int, shape (n_rows,)
+        """
+        return self.label(X).labels["cluster"].to_numpy()
 
     def predict_one(self, record: Mapping[str, object]) -> dict:
         """Label one customer given as a mapping of column names to values.
@@ -304,10 +434,11 @@ class SegmentationModel:
             ``cluster``, ``segment``, ``cluster_distance``, ``characteristics`` (the
             segment's traits), ``recommendations`` and ``warnings``.
         """
+        self._check_fitted()
         if not isinstance(record, Mapping):
             raise DataError("a customer record must be a JSON object of column: value pairs")
-        frame = pd.DataFrame({str(k): [v] for k, v in record.items()})
-        features, report = prepare_features(frame, self.schema_, allow_missing=True)
+        frame = pd.DataFrame({str(k): [v] for k, v in record.items()}, index=[0])
+        features, report = self.prepare(frame, allow_missing=True)
         # Matching ``spending_score`` to ``SpendingScore`` is expected here, not a warning.
         report.renamed = {}
         warnings = report.warnings()
@@ -319,8 +450,7 @@ class SegmentationModel:
         ignored = [c for c in frame.columns if normalize_name(c) not in known]
         if ignored:
             warnings.append(f"not used by the model: {', '.join(map(str, ignored))}")
-        X = self.preprocessor_.transform(features)
-        cluster, distance = pairwise_distances_argmin_min(X, self.kmeans_.cluster_centers_)
+        cluster, distance = self._assign(self.preprocess(features))
         profile = self.profiles_[int(cluster[0])]
         return {
             "cluster": int(cluster[0]),
@@ -334,8 +464,10 @@ class SegmentationModel:
     # -- reporting --------------------------------------------------------------------
     def summary(self) -> dict:
         """JSON-safe summary of the fitted model: k, metrics, rows, features, segments."""
+        self._check_fitted()
         return {
             "k": self.k_,
+            "algorithm": self.algorithm,
             **{name: _json_float(v) for name, v in self.metrics_.to_dict().items() if name != "k"},
             "n_rows": self.n_rows_,
             "n_train_rows": self.n_train_rows_,
@@ -345,6 +477,31 @@ class SegmentationModel:
                 {"cluster": p.cluster, "name": p.name, "size": p.size} for p in self.profiles_
             ],
         }
+
+
+def _k_range(k_range) -> tuple[int, int]:
+    try:
+        low, high = (int(v) for v in k_range)
+    except (TypeError, ValueError):
+        raise SegmentationError(
+            f"k_range must be two whole numbers (smallest, largest), got {k_range!r}"
+        ) from None
+    return low, high
+
+
+#: What each parameter must be, in the words the app and the command line use.
+_PARAM_HELP = {
+    "k": f"k (the number of segments) must be a whole number from 2 to {MAX_K}, or left out "
+    "to choose it automatically",
+    "k_range": "k_range must be two whole numbers (smallest, largest)",
+    "algorithm": f"algorithm must be one of {', '.join(ALGORITHMS)}",
+    "scaler": f"scaler must be one of {', '.join(SCALERS)}",
+    "outlier_method": f"the outlier method must be one of {', '.join(OUTLIER_METHODS)}",
+    "roles": "roles must be a mapping of column to role",
+    "id_column": "the id column must be a column name",
+    "exclude": "exclude must be a list of column names",
+    "random_state": f"the seed must be a whole number from 0 to {MAX_SEED}",
+}
 
 
 def _json_float(value: float) -> float | None:

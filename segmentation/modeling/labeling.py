@@ -1,50 +1,65 @@
-"""Labeling large files fast: Arrow in, the fitted pipeline applied column by column, Arrow out.
+"""Labeling customers: the one entry point the command line and the Predict page call.
 
-The fitted scikit-learn ``ColumnTransformer`` stays the single source of truth: the
-:class:`CompiledModel` here reads its fitted statistics (imputation values, log flags,
-scaler centres and scales, one-hot categories) and applies them with numpy on Arrow
-columns, without converting pass-through columns to Python objects. A test checks it
-gives the same clusters and distances as ``SegmentationModel.predict``. Anything the fast
-path cannot take as it is (a numeric column holding text, an odd file) goes through the
-general path: :func:`segmentation.data.read.read_table`, ``predict``, :func:`write_csv`.
+:func:`label_file` takes a file (a path or its bytes) and writes it back with ``cluster``,
+``segment`` and ``cluster_distance``. Clean comma-separated files take the fast path:
+Arrow in, the fitted pipeline applied column by column with numpy, Arrow out, streamed.
+Anything else (other delimiters, numbers written as text, odd files) takes the general
+path: :func:`segmentation.data.read.read_table`, then the model's own pipeline.
+
+The fast path is not a second model. :class:`CompiledLabeler` is *derived* from the fitted
+``Pipeline`` (imputation values, log flags, scaler centres and scales, one-hot categories,
+centroids) when a version is saved, and reads cells by the same rules
+(:mod:`segmentation.data.rules`) as the general path; a parametrised test proves the two
+give the same segments and distances. This module imports neither pandas nor
+scikit-learn until the general path needs them: labeling a file with a saved model starts
+in a fraction of a second.
 """
 
 from __future__ import annotations
 
 import csv
-import io
+import json
 import os
 import queue
 import sys
 import tempfile
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from segmentation.data.read import NA_TOKENS, read_table, zero_padded_columns
-from segmentation.data.schema import FeatureReport, match_columns
-from segmentation.data.write import FORMULA_PREFIXES, write_csv
-from segmentation.modeling.estimator import DISTANCE_DECIMALS, OUTPUT_COLUMNS, SegmentationModel
-from segmentation.modeling.preprocess import signed_log1p
+from segmentation.data.rules import (
+    FORMULA_PREFIXES,
+    NA_TOKENS,
+    OUTPUT_COLUMNS,
+    FeatureReport,
+    category_text,
+    match_columns,
+    zero_padded_columns,
+)
 
 #: Rows computed and written at a time when a file is read whole.
 CHUNK_ROWS = 250_000
-#: The general reader's NA tokens in the spellings a file is likely to use (pyarrow
-#: matches them exactly, the general reader ignores case).
-_ARROW_NULLS = sorted({v for t in NA_TOKENS for v in (t, t.lower(), t.upper(), t.title())})
-
 #: Bytes of CSV parsed per block when a file is streamed.
 STREAM_BLOCK_BYTES = 1 << 20
+#: Decimals kept of ``cluster_distance`` in labeled files (as the general path writes).
+DISTANCE_DECIMALS = 6
+#: The reader's missing-value tokens in the spellings pyarrow can match exactly; a cell
+#: in another spelling (" NA ", "nULL") is caught by :func:`category_text` in a category
+#: column, and sends a numeric column to the general path, which reads it as missing.
+_ARROW_NULLS = sorted({v for t in NA_TOKENS for v in (t, t.lower(), t.upper(), t.title())})
+#: Version of the saved labeler's layout; a store version with another loads the model.
+LABELER_FORMAT = 1
+_US_PER_DAY = 86_400_000_000
 
 Progress = Callable[[int, int], None]
 
@@ -53,174 +68,293 @@ class _NotFast(Exception):
     """The fast path cannot take this input as it is; use the general path."""
 
 
-@dataclass
-class _Block:
-    """One group of the ColumnTransformer: columns and how each is transformed."""
-
-    columns: list[str]
-    fill: np.ndarray
-    log: bool
-    center: np.ndarray
-    scale: np.ndarray
+def signed_log1p(x: np.ndarray) -> np.ndarray:
+    """``sign(x) * log1p(|x|)``: tames skewed money columns and is safe for negatives."""
+    return np.sign(x) * np.log1p(np.abs(x))
 
 
 @dataclass
-class CompiledModel:
-    """The fitted preprocessing and centroids of a model, as plain arrays.
+class CompiledLabeler:
+    """A fitted centroid model as plain arrays: what labeling a row needs, nothing else.
 
-    Built by :meth:`from_model`; :meth:`assign` labels a batch of Arrow columns.
+    Built from a fitted model by :meth:`from_model`; saved with a store version
+    (:meth:`save`, :meth:`load`) so the command line labels without unpickling the
+    estimator. :meth:`assign` labels a batch of Arrow columns.
+
+    Attributes
+    ----------
+    features : list of str
+        The model's feature columns (for matching a file's header).
+    renames : dict
+        ``{model column: table column}`` saved with the model.
+    numeric : list of str
+        Numeric (and date) features in the order of the preprocessed matrix.
+    fill, center, scale : ndarray of shape (n_numeric,)
+        Imputation value, scaler centre and scale of each numeric feature.
+    log : ndarray of bool, shape (n_numeric,)
+        Whether the feature is log-transformed before scaling.
+    categorical : list of (str, list of str, str)
+        Each categorical feature, its one-hot categories and its imputed category.
+    centers : ndarray of shape (k, n_numeric + n_onehot)
+        The centroids in the preprocessed space.
+    dates : list of str
+        Features that are dates (days before ``reference_us``).
+    reference_us : int or None
+        The training reference date, in microseconds since the epoch.
+    names : list of str
+        Segment names by cluster id.
     """
 
-    numeric: list[_Block]
+    features: list[str]
+    renames: dict[str, str]
+    numeric: list[str]
+    fill: np.ndarray
+    log: np.ndarray
+    center: np.ndarray
+    scale: np.ndarray
     categorical: list[tuple[str, list[str], str]]
-    centers_numeric: np.ndarray
-    centers_onehot: list[np.ndarray]
-    date_columns: set[str]
-    reference_date: pd.Timestamp | None
-    names: np.ndarray = field(repr=False, default_factory=lambda: np.array([]))
+    centers: np.ndarray
+    dates: list[str]
+    reference_us: int | None
+    names: list[str]
+    #: Loads the full estimator for the general path (set by the model store).
+    loader: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
 
+    # -- building, saving, loading ------------------------------------------------------
     @classmethod
-    def from_model(cls, model: SegmentationModel) -> CompiledModel:
-        """Read the fitted statistics out of ``model.preprocessor_`` and ``model.kmeans_``."""
-        pre = model.preprocessor_
-        centers = model.kmeans_.cluster_centers_
-        numeric, categorical, onehot_centers = [], [], []
-        numeric_index: list[int] = []
-        offset = 0
+    def from_model(cls, model) -> CompiledLabeler | None:
+        """Read the fitted statistics out of ``model.pipeline_``.
+
+        Returns None when the model's algorithm does not label new customers by the
+        nearest centroid (see the algorithm registry): such models use the general path.
+        """
+        from segmentation.modeling.algorithms import NEAREST_CENTROID
+
+        if model.algorithm_.assigns_new_by != NEAREST_CENTROID:
+            return None
+        pre = model.pipeline_.named_steps["preprocess"]
+        schema = model.schema_
+        numeric, fill, log, center, scale, categorical = [], [], [], [], [], []
         for name, pipeline, columns in pre.transformers_:
             if name == "remainder" or pipeline == "drop":
                 continue
-            width = len(columns)
+            steps = pipeline.named_steps
             if name == "categorical":
-                imputer = pipeline.named_steps["impute"]
-                encoder = pipeline.named_steps["onehot"]
                 for i, column in enumerate(columns):
-                    cats = [str(c) for c in encoder.categories_[i]]
-                    categorical.append((column, cats, str(imputer.statistics_[i])))
-                    onehot_centers.append(centers[:, offset : offset + len(cats)])
-                    offset += len(cats)
+                    cats = [str(c) for c in steps["onehot"].categories_[i]]
+                    categorical.append((column, cats, str(steps["impute"].statistics_[i])))
                 continue
-            scaler = pipeline.named_steps["scale"]
-            center = getattr(scaler, "mean_", None)
-            if center is None:
-                center = scaler.center_
-            numeric.append(
-                _Block(
-                    columns=list(columns),
-                    fill=np.asarray(pipeline.named_steps["impute"].statistics_, dtype=float),
-                    log="log" in pipeline.named_steps,
-                    center=np.asarray(center, dtype=float),
-                    scale=np.asarray(scaler.scale_, dtype=float),
-                )
+            scaler = steps["scale"]
+            numeric += list(columns)
+            fill += list(steps["impute"].statistics_)
+            log += ["log" in steps] * len(columns)
+            center += list(scaler.mean_ if hasattr(scaler, "mean_") else scaler.center_)
+            scale += list(scaler.scale_)
+        reference = None
+        if schema.reference_date:
+            reference = int(
+                np.datetime64(schema.reference_date.split("+")[0], "us").astype(np.int64)
             )
-            numeric_index.extend(range(offset, offset + width))
-            offset += width
-        schema = model.schema_
         return cls(
+            features=list(schema.features),
+            renames=dict(schema.renames),
             numeric=numeric,
+            fill=np.asarray(fill, dtype=float),
+            log=np.asarray(log, dtype=bool),
+            center=np.asarray(center, dtype=float),
+            scale=np.asarray(scale, dtype=float),
             categorical=categorical,
-            centers_numeric=centers[:, numeric_index],
-            centers_onehot=onehot_centers,
-            date_columns=set(schema.names("date")),
-            reference_date=pd.Timestamp(schema.reference_date) if schema.reference_date else None,
-            names=np.array([p.name for p in model.profiles_], dtype=object),
+            centers=np.asarray(model.clusterer_.cluster_centers_, dtype=float),
+            dates=list(schema.names("date")),
+            reference_us=reference,
+            names=[p.name for p in model.profiles_],
         )
 
-    def assign(
-        self, columns: dict[str, pa.ChunkedArray | pa.Array]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Cluster id and distance to the centroid for one batch of rows.
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the labeler as one ``.npz`` (arrays, and the rest as JSON text)."""
+        meta = {
+            "format": LABELER_FORMAT,
+            "features": self.features,
+            "renames": self.renames,
+            "numeric": self.numeric,
+            "categorical": self.categorical,
+            "dates": self.dates,
+            "reference_us": self.reference_us,
+            "names": self.names,
+        }
+        with open(path, "wb") as handle:
+            np.savez(
+                handle,
+                meta=np.array(json.dumps(meta)),
+                fill=self.fill,
+                log=self.log,
+                center=self.center,
+                scale=self.scale,
+                centers=self.centers,
+            )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> CompiledLabeler:
+        """Read a labeler written by :meth:`save` (no pickle is involved).
+
+        Raises
+        ------
+        ValueError
+            When the file is not a labeler of this format.
+        """
+        with np.load(path, allow_pickle=False) as arrays:
+            meta = json.loads(str(arrays["meta"]))
+            if meta.get("format") != LABELER_FORMAT:
+                raise ValueError(f"labeler format {meta.get('format')!r}")
+            return cls(
+                features=meta["features"],
+                renames=meta["renames"],
+                numeric=meta["numeric"],
+                fill=arrays["fill"],
+                log=arrays["log"],
+                center=arrays["center"],
+                scale=arrays["scale"],
+                categorical=[(c, list(cats), fill) for c, cats, fill in meta["categorical"]],
+                centers=arrays["centers"],
+                dates=meta["dates"],
+                reference_us=meta["reference_us"],
+                names=meta["names"],
+            )
+
+    # -- labeling ---------------------------------------------------------------------
+    def assign(self, columns: Mapping[str, pa.Array | pa.ChunkedArray]) -> tuple[np.ndarray, ...]:
+        """Cluster id and distance to its centre for one batch of rows.
 
         Parameters
         ----------
         columns : dict
             ``{model feature: Arrow column}`` of equal lengths.
 
+        Returns
+        -------
+        clusters : ndarray of int64
+        distances : ndarray of float64
+            Computed directly from the chosen centre, as the general path does.
+
         Raises
         ------
         _NotFast
-            When a numeric feature holds text (it needs the general path's parsing).
+            When a numeric feature holds text or a value that is not a finite number (the
+            general path parses and reports those).
         """
         n = len(next(iter(columns.values())))
-        centers = self.centers_numeric
+        centers = self.centers
         k = centers.shape[0]
-        # Squared distance to centre c, expanded: |x|^2 - 2 x.c + |c|^2, one row per
-        # centre and one feature column at a time: skinny matrix products are slow on
-        # some BLAS builds, while these vector operations stream through memory.
+        # Squared distance to centre c, expanded: |x|^2 - 2 x.c + |c|^2, one feature
+        # column at a time: skinny matrix products are slow on some BLAS builds, while
+        # these vector operations stream through memory. Only the argmin uses it.
         d2 = np.empty((k, n))
-        d2[:] = (centers**2).sum(axis=1)[:, None]
-        x2 = np.zeros(n)
-        j = 0
-        for block in self.numeric:
-            for i, column in enumerate(block.columns):
-                values = self._numeric(column, columns[column])
-                values = np.where(np.isnan(values), block.fill[i], values)
-                if block.log:
-                    values = signed_log1p(values)
-                values -= block.center[i]
-                values /= block.scale[i]
-                x2 += values * values
-                for c in range(k):
-                    d2[c] -= (2 * centers[c, j]) * values
-                j += 1
+        d2[:] = (centers[:, : len(self.numeric)] ** 2).sum(axis=1)[:, None]
+        scaled = []
+        for j, column in enumerate(self.numeric):
+            values = self._numeric(column, columns[column])
+            values[np.isnan(values)] = self.fill[j]
+            if self.log[j]:
+                values = signed_log1p(values)
+            values -= self.center[j]
+            values /= self.scale[j]
+            scaled.append(values)
+            for c in range(k):
+                d2[c] -= (2 * centers[c, j]) * values
+        codes_list, offset = [], len(self.numeric)
         for (column, cats, fill), lookup in zip(self.categorical, self._onehot_terms, strict=True):
             codes = self._codes(columns[column], cats, fill)
-            # One-hot x: |x|^2 is 1 for a known category; -2 x.c + |c_block|^2 is a lookup.
+            codes_list.append((codes, offset))
+            offset += len(cats)
+            # One-hot x: -2 x.c + |c_block|^2 is a lookup per category (|x|^2 is 1 or 0
+            # for every centre alike, so it does not move the argmin).
             for c in range(k):
                 d2[c] += lookup[codes, c]
-            x2 += codes >= 0
         clusters = d2.argmin(axis=0)
-        distances = np.sqrt(np.maximum(d2[clusters, np.arange(n)] + x2, 0.0))
-        return clusters, distances
+        del d2
+        chosen = centers[clusters]
+        exact = np.zeros(n)
+        for j, values in enumerate(scaled):
+            diff = values - chosen[:, j]
+            exact += diff * diff
+        for (codes, start), (_, cats, _) in zip(codes_list, self.categorical, strict=True):
+            block = chosen[:, start : start + len(cats)]
+            exact += (block * block).sum(axis=1)
+            known = codes >= 0
+            rows = np.flatnonzero(known)
+            picked = block[rows, codes[known]]
+            # (1 - c)^2 = c^2 - 2c + 1 for the one-hot column that is set.
+            exact[rows] += 1 - 2 * picked
+        return clusters.astype(np.int64), np.sqrt(np.maximum(exact, 0.0))
 
     @property
     def _onehot_terms(self) -> list[np.ndarray]:
         """Per categorical feature, ``(n_categories + 1, k)``: -2 c_j + |c_block|^2 for each
         category j, and |c_block|^2 alone in the last row for an unseen category (code -1)."""
         if not hasattr(self, "_terms"):
-            self._terms = []
-            for block_centers in self.centers_onehot:
-                squared = (block_centers**2).sum(axis=1)
-                known = -2 * block_centers.T + squared
-                self._terms.append(np.vstack([known, squared]))
+            terms, offset = [], len(self.numeric)
+            for _, cats, _ in self.categorical:
+                block = self.centers[:, offset : offset + len(cats)]
+                offset += len(cats)
+                squared = (block**2).sum(axis=1)
+                terms.append(np.vstack([-2 * block.T + squared, squared]))
+            self._terms = terms
         return self._terms
 
-    def _numeric(self, column: str, values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    def _numeric(self, column: str, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
         kind = values.type
-        if column in self.date_columns:
+        if column in self.dates:
             if not pa.types.is_timestamp(kind) and not pa.types.is_date(kind):
                 raise _NotFast(column)
-            stamps = pd.to_datetime(values.to_numpy(zero_copy_only=False))
-            if self.reference_date is None:
+            if self.reference_us is None:
                 return np.full(len(values), np.nan)
-            return (self.reference_date - stamps).days.to_numpy(dtype=float, na_value=np.nan)
+            stamps = pc.cast(pc.cast(values, pa.timestamp("us")), pa.int64())
+            missing = pc.is_null(stamps).to_numpy(zero_copy_only=False)
+            raw = stamps.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+            days = np.floor_divide(self.reference_us - raw, _US_PER_DAY).astype(float)
+            days[missing] = np.nan
+            return days
         if pa.types.is_null(kind):
             return np.full(len(values), np.nan)
         if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
             raise _NotFast(column)
-        return values.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        out = values.cast(pa.float64()).to_numpy(zero_copy_only=False).copy()
+        if np.isinf(out).any():
+            raise _NotFast(column)  # the general path reports them with their rows
+        return out
 
     @staticmethod
-    def _codes(values: pa.ChunkedArray | pa.Array, cats: list[str], fill: str) -> np.ndarray:
+    def _codes(values: pa.Array | pa.ChunkedArray, cats: list[str], fill: str) -> np.ndarray:
         """Index of each row's category in ``cats``; missing -> the imputed one; unseen -> -1."""
         if isinstance(values, pa.ChunkedArray):
             values = values.combine_chunks()
+        if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+            values = values.cast(pa.string())
         encoded = values.dictionary_encode()
-        dictionary = encoded.dictionary.to_pylist()
         lookup = {c: i for i, c in enumerate(cats)}
         fill_code = lookup.get(fill, -1)
+
+        def code(value: object) -> int:
+            text = category_text(value)
+            return fill_code if text is None else lookup.get(text, -1)
+
         mapping = np.array(
-            [lookup.get(_category_text(v), -1) for v in dictionary] + [fill_code], dtype=np.int64
+            [code(v) for v in encoded.dictionary.to_pylist()] + [fill_code], dtype=np.int64
         )
-        indices = encoded.indices.fill_null(len(dictionary)).to_numpy(zero_copy_only=False)
+        null_at = len(encoded.dictionary)
+        indices = encoded.indices.fill_null(null_at).to_numpy(zero_copy_only=False)
         return mapping[indices]
 
 
-def _category_text(value: object) -> str:
-    """The same text a category gets in ``prepare_features`` (1.0 reads as "1")."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
+def compiled_labeler(model) -> CompiledLabeler | None:
+    """The :class:`CompiledLabeler` of a fitted model, built once and kept on it."""
+    if isinstance(model, CompiledLabeler):
+        return model
+    cached = model.__dict__.get("_compiled_labeler")
+    if cached is None:
+        cached = CompiledLabeler.from_model(model)
+        model.__dict__["_compiled_labeler"] = cached
+    return cached
 
 
 @dataclass
@@ -245,23 +379,27 @@ class LabelReport:
 
 
 def label_file(
-    model: SegmentationModel,
+    model,
     source: str | os.PathLike | bytes,
-    dest: str | os.PathLike | io.IOBase,
+    dest: str | os.PathLike | Any,
     *,
-    mapping: dict[str, str] | None = None,
+    mapping: Mapping[str, str] | None = None,
     progress: Progress | None = None,
 ) -> LabelReport:
-    """Label a CSV file into a labeled CSV: the input columns plus cluster, segment, distance.
+    """Label a customer file into a labeled CSV: its columns plus cluster, segment, distance.
+
+    The one labeling entry point of the command line and the Predict page.
 
     Parameters
     ----------
-    model : SegmentationModel
-        A fitted model.
+    model : SegmentationModel or CompiledLabeler
+        A fitted model, or the labeler of a stored version (its ``loader`` gives the model
+        when the general path is needed).
     source : path or bytes
         The customer table (CSV or .xlsx).
-    dest : path or binary file-like
-        Where the labeled CSV goes; a path is written atomically.
+    dest : path, "-" or binary file-like
+        Where the labeled CSV goes; a path is written atomically, a seekable stream is
+        rewound if the fast path has to give way to the general one.
     mapping : dict, optional
         ``{model column: table column}`` for columns matched by hand.
     progress : callable, optional
@@ -271,12 +409,21 @@ def label_file(
     -------
     LabelReport
     """
-    try:
-        return _label_fast(model, source, dest, mapping=mapping, progress=progress)
-    except _NotFast:
-        pass
+    labeler = compiled_labeler(model)
+    if labeler is not None:
+        try:
+            return _label_fast(labeler, source, dest, mapping=mapping, progress=progress)
+        except _NotFast:
+            pass
+    if isinstance(model, CompiledLabeler):
+        if model.loader is None:
+            raise RuntimeError("this labeler has no model to fall back on")
+        model = model.loader()
+    from segmentation.data.read import read_table
+    from segmentation.data.write import write_csv
+
     data = read_table(source)
-    prediction = model.predict(data, mapping=mapping, progress=progress)
+    prediction = model.label(data, mapping=mapping, progress=progress)
     write_csv(prediction.join(data), dest)
     counts = prediction.labels["segment"].value_counts()
     return LabelReport(
@@ -301,6 +448,9 @@ def _header(source: str | os.PathLike | bytes) -> tuple[list[str], int, set[str]
     if (
         not head
         or head.startswith((b"\xef\xbb\xbf", b"PK"))
+        or b"\x00" in head
+        or b"\r" in head.replace(b"\r\n", b"")
+        or len(first_line) == len(head)
         or b"," not in first_line
         or first_line.count(b";")
         or first_line.count(b"\t")
@@ -319,31 +469,31 @@ def _header(source: str | os.PathLike | bytes) -> tuple[list[str], int, set[str]
     return names, int(size * max(lines_in_head - 1, 1) / len(head)), padded
 
 
-def _batches(source, column_types: dict, *, streaming: bool):
-    """Record batches of the file: streamed block by block (memory stays small), or read
-    whole with every core and sliced (for bytes, and for destinations that cannot be
-    rolled back if a later block turns out not to fit the first one's types)."""
+def _batches(source, column_types: dict):
+    """Record batches of the file, streamed block by block so memory stays small."""
     convert = pa_csv.ConvertOptions(
         null_values=_ARROW_NULLS, strings_can_be_null=True, column_types=column_types
     )
+    stream = pa.BufferReader(source) if isinstance(source, bytes) else str(source)
     try:
-        if streaming:
-            reader = pa_csv.open_csv(
-                str(source),
-                read_options=pa_csv.ReadOptions(block_size=STREAM_BLOCK_BYTES),
-                convert_options=convert,
-            )
-            yield from reader
-            return
-        stream = pa.BufferReader(source) if isinstance(source, bytes) else str(source)
-        table = pa_csv.read_csv(stream, convert_options=convert)
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        reader = pa_csv.open_csv(
+            stream,
+            read_options=pa_csv.ReadOptions(block_size=STREAM_BLOCK_BYTES),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=False),
+            convert_options=convert,
+        )
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            yield batch
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
         raise _NotFast(str(exc)) from exc
-    yield from table.to_batches(max_chunksize=CHUNK_ROWS)
 
 
-def _neutralize(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """OWASP CSV-injection guard on an Arrow text column (same rule as io.neutralize_formulas)."""
+def _neutralize(column: pa.Array) -> pa.Array:
+    """OWASP CSV-injection guard on an Arrow text column (same rule as the CSV writer)."""
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         return column
     pattern = "^[" + "".join("\\" + p if p in "-+" else p for p in FORMULA_PREFIXES) + "]"
@@ -353,28 +503,25 @@ def _neutralize(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
 
 
-def _label_fast(model, source, dest, *, mapping, progress) -> LabelReport:
+def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) -> LabelReport:
     names, estimated_rows, zero_padded = _header(source)
-    found, missing = match_columns(pd.DataFrame(columns=names), model.schema_, mapping)
+    found, missing = match_columns(
+        names, labeler.features, renames=labeler.renames, mapping=mapping
+    )
     if missing:
         raise _NotFast("missing columns: the general path raises the clear error")
-    compiled = CompiledModel.from_model(model)
-    compiled._onehot_terms  # noqa: B018 - build the lookups once, before the threads share them
-    schema = model.schema_
+    labeler._onehot_terms  # noqa: B018 - build the lookups once, before the threads share them
     # Features are read as the types the model needs, so a float in a column whose first
     # block held only integers cannot stop the stream halfway.
-    column_types = {found[f]: pa.float64() for f in schema.names("numeric")}
-    column_types |= {found[f]: pa.string() for f in schema.categorical}
+    column_types = {found[f]: pa.float64() for f in labeler.numeric if f not in labeler.dates}
+    column_types |= {found[f]: pa.string() for f, _, _ in labeler.categorical}
     # Codes written with leading zeros (IDs, postcodes) pass through as the text they are.
     column_types |= {c: pa.string() for c in zero_padded if c not in column_types}
-    streaming = (
-        not isinstance(source, bytes) and isinstance(dest, str | os.PathLike) and str(dest) != "-"
-    )
-    segment_names = pa.array(compiled.names.tolist(), type=pa.string())
-    counts = np.zeros(len(compiled.names), dtype=np.int64)
+    segment_names = pa.array(labeler.names, type=pa.string())
+    counts = np.zeros(len(labeler.names), dtype=np.int64)
 
-    def label_batch(batch: pa.RecordBatch) -> tuple[pa.Table, pa.Buffer, np.ndarray]:
-        clusters, distances = compiled.assign(
+    def label_batch(batch: pa.RecordBatch) -> tuple[pa.Schema, pa.Buffer, np.ndarray]:
+        clusters, distances = labeler.assign(
             {feature: batch.column(column) for feature, column in found.items()}
         )
         kept = [i for i, name in enumerate(batch.schema.names) if name not in OUTPUT_COLUMNS]
@@ -393,7 +540,7 @@ def _label_fast(model, source, dest, *, mapping, progress) -> LabelReport:
 
     # Three stages overlap: this thread reads (pyarrow parses without the GIL), a pool
     # labels and formats batches, a writer thread writes them; a few batches in flight.
-    written = queue.Queue(maxsize=2)
+    written: queue.Queue = queue.Queue(maxsize=2)
     failure: list[BaseException] = []
 
     def write_all(sink) -> None:
@@ -411,7 +558,7 @@ def _label_fast(model, source, dest, *, mapping, progress) -> LabelReport:
         try:
             rows = 0
             for schema, text, chunk_counts in _in_order(
-                pool, label_batch, _batches(source, column_types, streaming=streaming)
+                pool, label_batch, _batches(source, column_types)
             ):
                 if failure:
                     break
@@ -434,7 +581,7 @@ def _label_fast(model, source, dest, *, mapping, progress) -> LabelReport:
             raise _NotFast("empty")
     report = FeatureReport(renamed={m: t for m, t in found.items() if m != t})
     return LabelReport(
-        rows, True, report, {str(compiled.names[i]): int(c) for i, c in enumerate(counts) if c}
+        rows, True, report, {str(labeler.names[i]): int(c) for i, c in enumerate(counts) if c}
     )
 
 
@@ -456,13 +603,29 @@ def _in_order(pool: ThreadPoolExecutor, fn, items, ahead: int = 2):
 
 @contextmanager
 def _csv_sink(dest):
-    """A binary sink for ``dest``; a path is written to a temporary file and renamed into
-    place only when everything was written (atomic: never a half-written file)."""
+    """A binary sink for ``dest`` that can be given up if the fast path must fall back.
+
+    A path is written to a temporary file and renamed into place only when everything was
+    written (atomic: never a half-written file). A seekable stream is rewound and truncated
+    on failure. Standard output and other one-way streams cannot be rewound: the output is
+    collected and written only at the end.
+    """
+    if isinstance(dest, str) and dest == "-":
+        dest = sys.stdout.buffer
     if not isinstance(dest, str | os.PathLike):
-        yield dest
-        return
-    if str(dest) == "-":
-        yield sys.stdout.buffer
+        seekable = getattr(dest, "seekable", lambda: False)()
+        start = dest.tell() if seekable else 0
+        sink = dest if seekable else pa.BufferOutputStream()
+        try:
+            yield sink
+        except BaseException:
+            if seekable:
+                dest.seek(start)
+                dest.truncate()
+            raise
+        if not seekable:
+            dest.write(sink.getvalue())
+            dest.flush()
         return
     path = Path(dest)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -470,6 +633,8 @@ def _csv_sink(dest):
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import IsolationForest
 from sklearn.impute import SimpleImputer
@@ -44,7 +45,7 @@ def build_preprocessor(schema: Schema, *, scaler: str = "standard") -> ColumnTra
     Returns
     -------
     ColumnTransformer
-        Expects the frame made by :func:`segmentation.data.schema.prepare_features`.
+        Expects the frame made by :func:`segmentation.modeling.features.prepare_features`.
     """
     if scaler not in SCALERS:
         raise ValueError(f"scaler must be one of {SCALERS}, got {scaler!r}")
@@ -91,11 +92,25 @@ def build_preprocessor(schema: Schema, *, scaler: str = "standard") -> ColumnTra
     return ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=True)
 
 
-def numeric_block(preprocessor: ColumnTransformer, X: np.ndarray) -> np.ndarray:
-    """The columns of a transformed matrix that come from numeric (not one-hot) features."""
-    names = preprocessor.get_feature_names_out()
-    keep = [i for i, n in enumerate(names) if not n.startswith("categorical__")]
-    return X[:, keep]
+def numeric_block(features: pd.DataFrame, schema: Schema) -> np.ndarray:
+    """The numeric features as the outlier screen sees them: median-imputed, skewed ones
+    on the signed-log scale, not scaled.
+
+    Both screens are unchanged by scaling a column (Tukey's fences move with the
+    quartiles; an isolation forest splits uniformly between a column's ends), so they
+    need no fitted scaler: the preprocessor is fitted once, on the rows they keep.
+    """
+    columns = []
+    for name in schema.numeric:
+        values = features[name].to_numpy(dtype=float, na_value=np.nan)
+        if np.isnan(values).all():
+            values = np.zeros(len(values))
+        else:
+            values = np.where(np.isnan(values), np.nanmedian(values), values)
+        columns.append(signed_log1p(values) if schema.spec(name).log_transform else values)
+    if not columns:
+        return np.empty((len(features), 0))
+    return np.column_stack(columns)
 
 
 def outlier_mask(

@@ -146,6 +146,7 @@ def sweep_k(
     *,
     random_state: int | None = 42,
     sample_size: int = SWEEP_SAMPLE,
+    fit: Callable[[np.ndarray, int, int | None], KMeans] | None = None,
     progress: Progress | None = None,
 ) -> Sweep:
     """Fit K-Means for every k in ``k_range`` and recommend one.
@@ -161,6 +162,9 @@ def sweep_k(
     sample_size : int, default=20000
         Tables larger than this are swept on a seeded random sample of this many rows:
         cluster structure that exists shows in 20,000 rows, and the sweep stays fast.
+    fit : callable, optional
+        ``fit(X, k, random_state)`` of the algorithm swept (its registry entry's ``fit``);
+        K-Means by default.
     progress : callable, optional
         Called as ``progress(done, total, message)`` after each k.
 
@@ -179,7 +183,7 @@ def sweep_k(
     ks = list(range(k_min, k_max + 1))
     metrics = []
     for i, k in enumerate(ks, start=1):
-        model = fit_kmeans(X, k, random_state=random_state)
+        model = fit(X, k, random_state) if fit else fit_kmeans(X, k, random_state=random_state)
         metrics.append(evaluate(X, model.labels_, model.inertia_, random_state=random_state))
         if progress:
             progress(i, len(ks), f"k = {k}: silhouette {metrics[-1].silhouette:.3f}")

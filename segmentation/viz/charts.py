@@ -18,8 +18,8 @@ import plotly.express as px
 import plotly.graph_objects as go
 from sklearn.decomposition import PCA
 
-from segmentation.data.schema import prepare_features
 from segmentation.insight.profiles import SegmentProfile, humanize, meaning_of, segment_statistics
+from segmentation.modeling.features import prepare_features
 
 #: Segment colours, by cluster order. Tableau 10 first (distinct, colour-blind aware),
 #: then 26 more for models with many segments.
@@ -130,7 +130,7 @@ def segment_column(model, labeled: pd.DataFrame) -> pd.Categorical:
     model : SegmentationModel
         The fitted model that labeled the rows.
     labeled : DataFrame
-        Rows with a ``cluster`` or a ``segment`` column, as ``model.predict(...).join``.
+        Rows with a ``cluster`` or a ``segment`` column, as ``model.label(...).join``.
 
     Returns
     -------
@@ -451,7 +451,7 @@ def pca_projection(
     keyed = labeled_df.assign(**{"_segment_": labels})
     sample = stratified_sample(keyed, "_segment_", max_points, random_state)
     features, _ = prepare_features(sample, model.schema_)
-    X = model.transform(features)
+    X = model.preprocess(features)
     X = X.toarray() if hasattr(X, "toarray") else np.asarray(X, dtype=float)
     n_components = min(2, X.shape[1], len(X))
     ratios = [0.0, 0.0]

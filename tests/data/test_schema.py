@@ -4,8 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation.data.schema import infer_schema, normalize_name, prepare_features
+from segmentation.data.rules import normalize_name
+from segmentation.data.schema import infer_schema
 from segmentation.errors import SchemaError
+from segmentation.modeling.features import prepare_features
 
 
 @pytest.fixture

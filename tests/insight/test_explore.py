@@ -32,7 +32,7 @@ def table():
 
 @pytest.fixture(scope="module")
 def labeled(customers, fitted):
-    return fitted.predict(customers[0]).join(customers[0])
+    return fitted.label(customers[0]).join(customers[0])
 
 
 @pytest.fixture(scope="module")

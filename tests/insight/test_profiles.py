@@ -4,9 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation.data.schema import infer_schema, prepare_features
+from segmentation.data.schema import infer_schema
 from segmentation.insight.profiles import humanize, meaning_of, profile_segments
 from segmentation.modeling.estimator import SegmentationModel
+from segmentation.modeling.features import prepare_features
 
 
 def test_profiles_complete(fitted):

@@ -40,20 +40,20 @@ def test_summary(fitted):
 
 
 def test_outliers_still_get_a_segment(customers, fitted):
-    assert (fitted.training_labels_ >= 0).all()
-    assert len(fitted.training_labels_) == len(customers[0])
+    assert (fitted.labels_ >= 0).all()
+    assert len(fitted.labels_) == len(customers[0])
 
 
 def test_predict_table_adds_three_columns_and_keeps_the_rest(customers, fitted):
     df = customers[0].head(50).copy()
     df["note"] = "kept"
-    pred = fitted.predict(df)
+    pred = fitted.label(df)
     out = pred.join(df)
     assert list(out.columns) == [*df.columns, *OUTPUT_COLUMNS]
     assert out["cluster"].dtype.kind == "i"
     assert (out["cluster_distance"] >= 0).all()
     assert set(out["segment"]) <= set(fitted.segment_names.values())
-    np.testing.assert_array_equal(out["cluster"], fitted.training_labels_[:50])
+    np.testing.assert_array_equal(out["cluster"], fitted.labels_[:50])
 
 
 def test_predict_matches_renamed_columns(customers, fitted):
@@ -61,20 +61,20 @@ def test_predict_matches_renamed_columns(customers, fitted):
     renamed = df.rename(
         columns={"SpendingScore": "spending_score", "AvgOrderValue": "Avg Order Value"}
     )
-    pd.testing.assert_frame_equal(fitted.predict(renamed).labels, fitted.predict(df).labels)
+    pd.testing.assert_frame_equal(fitted.label(renamed).labels, fitted.label(df).labels)
 
 
 def test_predict_reports_unparseable_values_and_imputes(customers, fitted):
     df = customers[0].head(10).astype({"Income": object})
     df.loc[2, "Income"] = "lots"
-    pred = fitted.predict(df)
+    pred = fitted.label(df)
     assert pred.report.bad_values["Income"] == (1, [3])
     assert pred.labels["cluster"].notna().all()
 
 
 def test_predict_missing_column_is_named(customers, fitted):
     with pytest.raises(SchemaError, match="Income"):
-        fitted.predict(customers[0].drop(columns=["Income"]))
+        fitted.label(customers[0].drop(columns=["Income"]))
 
 
 def test_predict_one(fitted):

@@ -12,7 +12,7 @@ from segmentation.modeling.labeling import label_file
 
 
 def _general(model, df):
-    return model.predict(df).join(df)
+    return model.label(df).join(df)
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def test_renamed_columns_take_the_fast_path(fitted, table):
     report = label_file(fitted, renamed.to_csv(index=False).encode(), sink)
     assert report.fast and report.report.renamed["SpendingScore"] == "spending_score"
     labeled = pd.read_csv(io.BytesIO(sink.getvalue()))
-    np.testing.assert_array_equal(labeled["cluster"], fitted.predict(table).labels["cluster"])
+    np.testing.assert_array_equal(labeled["cluster"], fitted.label(table).labels["cluster"])
 
 
 @pytest.mark.parametrize("mess", ["junk-number", "semicolons", "bom"])
@@ -108,7 +108,7 @@ def test_stream_that_changes_type_midway_falls_back_whole(fitted, table, tmp_pat
     assert not report.fast
     labeled = pd.read_csv(out)
     assert len(labeled) == 400 and labeled["Note"].iloc[350] == "text 350"
-    np.testing.assert_array_equal(labeled["cluster"], fitted.predict(table).labels["cluster"])
+    np.testing.assert_array_equal(labeled["cluster"], fitted.label(table).labels["cluster"])
 
 
 def test_streaming_in_small_blocks_matches(fitted, table, tmp_path, monkeypatch):
@@ -120,7 +120,7 @@ def test_streaming_in_small_blocks_matches(fitted, table, tmp_path, monkeypatch)
     report = label_file(fitted, path, out, progress=lambda done, total: seen.append(done))
     assert report.fast and len(seen) > 3 and seen[-1] == 400
     labeled = pd.read_csv(out)
-    np.testing.assert_array_equal(labeled["cluster"], fitted.predict(table).labels["cluster"])
+    np.testing.assert_array_equal(labeled["cluster"], fitted.label(table).labels["cluster"])
 
 
 @pytest.mark.parametrize("fast", [True, False], ids=["fast-path", "general-path"])

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation.data.schema import infer_schema, prepare_features
+from segmentation.data.schema import infer_schema
+from segmentation.modeling.features import prepare_features
 from segmentation.modeling.preprocess import build_preprocessor, outlier_mask, signed_log1p
 
 

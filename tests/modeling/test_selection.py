@@ -53,10 +53,10 @@ def test_default_data_recovers_personas(customers, fitted):
     """On the default data the recommended k is the number of personas and ARI >= 0.8."""
     df, personas = customers
     assert fitted.k_ == len(np.unique(personas))
-    assert adjusted_rand_score(personas, fitted.training_labels_) >= 0.8
+    assert adjusted_rand_score(personas, fitted.labels_) >= 0.8
 
 
 def test_same_data_same_seed_same_ids_and_names(customers, fitted):
     again = SegmentationModel(random_state=42).fit(customers[0])
     assert again.segment_names == fitted.segment_names
-    np.testing.assert_array_equal(again.training_labels_, fitted.training_labels_)
+    np.testing.assert_array_equal(again.labels_, fitted.labels_)

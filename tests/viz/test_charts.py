@@ -15,7 +15,7 @@ from segmentation.viz import charts
 def labeled(customers, fitted):
     """The default customers labeled by the fitted model."""
     data = customers[0]
-    return fitted.predict(data).join(data)
+    return fitted.label(data).join(data)
 
 
 @pytest.fixture(scope="module")

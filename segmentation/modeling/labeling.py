@@ -68,6 +68,45 @@ class _NotFast(Exception):
     """The fast path cannot take this input as it is; use the general path."""
 
 
+# Arrow <-> numpy through raw buffers: pyarrow's own conversions (``pa.array``,
+# ``to_numpy``, Python scalars) import pandas to check for pandas objects, which would
+# double the start-up time of every labeling run.
+def _values(array: pa.Array, dtype: type) -> np.ndarray:
+    """The value buffer of a primitive Arrow array as a read-only numpy view."""
+    return np.frombuffer(
+        array.buffers()[1],
+        dtype=dtype,
+        count=len(array),
+        offset=array.offset * np.dtype(dtype).itemsize,
+    )
+
+
+def _nulls(array: pa.Array) -> np.ndarray:
+    """True where ``array`` is null."""
+    if array.null_count == 0:
+        return np.zeros(len(array), dtype=bool)
+    return _values(pc.cast(pc.is_null(array), pa.int8()), np.int8).astype(bool)
+
+
+def _arrow(values: np.ndarray, kind: pa.DataType) -> pa.Array:
+    """A numpy vector as an Arrow array of ``kind`` (its exact numpy counterpart)."""
+    values = np.ascontiguousarray(values)
+    return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(values)])
+
+
+def _strings(texts: list[str]) -> pa.Array:
+    """A short list of Python strings as an Arrow string array."""
+    encoded = [t.encode("utf-8") for t in texts]
+    offsets = np.cumsum([0, *map(len, encoded)]).astype(np.int32)
+    return pa.Array.from_buffers(
+        pa.string(), len(texts), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+    )
+
+
+def _single(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
 def signed_log1p(x: np.ndarray) -> np.ndarray:
     """``sign(x) * log1p(|x|)``: tames skewed money columns and is safe for negatives."""
     return np.sign(x) * np.log1p(np.abs(x))
@@ -308,17 +347,18 @@ class CompiledLabeler:
                 raise _NotFast(column)
             if self.reference_us is None:
                 return np.full(len(values), np.nan)
-            stamps = pc.cast(pc.cast(values, pa.timestamp("us")), pa.int64())
-            missing = pc.is_null(stamps).to_numpy(zero_copy_only=False)
-            raw = stamps.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
-            days = np.floor_divide(self.reference_us - raw, _US_PER_DAY).astype(float)
-            days[missing] = np.nan
+            stamps = pc.cast(pc.cast(_single(values), pa.timestamp("us")), pa.int64())
+            days = np.floor_divide(self.reference_us - _values(stamps, np.int64), _US_PER_DAY)
+            days = days.astype(float)
+            days[_nulls(stamps)] = np.nan
             return days
         if pa.types.is_null(kind):
             return np.full(len(values), np.nan)
         if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
             raise _NotFast(column)
-        out = values.cast(pa.float64()).to_numpy(zero_copy_only=False).copy()
+        floats = _single(values).cast(pa.float64())
+        out = _values(floats, np.float64).copy()
+        out[_nulls(floats)] = np.nan
         if np.isinf(out).any():
             raise _NotFast(column)  # the general path reports them with their rows
         return out
@@ -326,8 +366,7 @@ class CompiledLabeler:
     @staticmethod
     def _codes(values: pa.Array | pa.ChunkedArray, cats: list[str], fill: str) -> np.ndarray:
         """Index of each row's category in ``cats``; missing -> the imputed one; unseen -> -1."""
-        if isinstance(values, pa.ChunkedArray):
-            values = values.combine_chunks()
+        values = _single(values)
         if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
             values = values.cast(pa.string())
         encoded = values.dictionary_encode()
@@ -341,8 +380,8 @@ class CompiledLabeler:
         mapping = np.array(
             [code(v) for v in encoded.dictionary.to_pylist()] + [fill_code], dtype=np.int64
         )
-        null_at = len(encoded.dictionary)
-        indices = encoded.indices.fill_null(null_at).to_numpy(zero_copy_only=False)
+        indices = _values(pc.cast(encoded.indices, pa.int64()), np.int64).copy()
+        indices[_nulls(encoded.indices)] = len(encoded.dictionary)
         return mapping[indices]
 
 
@@ -500,7 +539,7 @@ def _neutralize(column: pa.Array) -> pa.Array:
     risky = pc.match_substring_regex(column, pattern)
     if not pc.any(risky).as_py():
         return column
-    return pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
+    return pc.if_else(risky, pc.utf8_replace_slice(column, 0, 0, "'"), column)
 
 
 def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) -> LabelReport:
@@ -517,7 +556,7 @@ def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) ->
     column_types |= {found[f]: pa.string() for f, _, _ in labeler.categorical}
     # Codes written with leading zeros (IDs, postcodes) pass through as the text they are.
     column_types |= {c: pa.string() for c in zero_padded if c not in column_types}
-    segment_names = pa.array(labeler.names, type=pa.string())
+    segment_names = _strings(labeler.names)
     counts = np.zeros(len(labeler.names), dtype=np.int64)
 
     def label_batch(batch: pa.RecordBatch) -> tuple[pa.Schema, pa.Buffer, np.ndarray]:
@@ -526,10 +565,14 @@ def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) ->
         )
         kept = [i for i, name in enumerate(batch.schema.names) if name not in OUTPUT_COLUMNS]
         segment = pa.DictionaryArray.from_arrays(
-            pa.array(clusters, type=pa.int32()), segment_names
+            _arrow(clusters.astype(np.int32), pa.int32()), segment_names
         ).cast(pa.string())
         columns = [_neutralize(batch.column(i)) for i in kept]
-        columns += [pa.array(clusters), segment, pa.array(np.round(distances, DISTANCE_DECIMALS))]
+        columns += [
+            _arrow(clusters, pa.int64()),
+            segment,
+            _arrow(np.round(distances, DISTANCE_DECIMALS), pa.float64()),
+        ]
         out_names = [_neutralize_name(batch.schema.names[i]) for i in kept]
         table = pa.table(columns, names=[*out_names, *OUTPUT_COLUMNS])
         # Formatting the CSV is the costliest step (the output is larger than the input),
@@ -563,9 +606,7 @@ def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) ->
                 if failure:
                     break
                 if rows == 0:
-                    header = pa.BufferOutputStream()
-                    pa_csv.write_csv(schema.empty_table(), header)
-                    written.put(header.getvalue())
+                    written.put(_header_line(schema.names))
                 written.put(text)
                 counts += chunk_counts
                 rows = int(counts.sum())
@@ -583,6 +624,12 @@ def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) ->
     return LabelReport(
         rows, True, report, {str(labeler.names[i]): int(c) for i, c in enumerate(counts) if c}
     )
+
+
+def _header_line(names: list[str]) -> bytes:
+    """The CSV header as pyarrow's writer quotes it (every name in double quotes)."""
+    quoted = ('"' + name.replace('"', '""') + '"' for name in names)
+    return (",".join(quoted) + "\n").encode("utf-8")
 
 
 def _neutralize_name(name: str) -> str:

@@ -3,6 +3,7 @@
 import json
 import os
 
+import numpy as np
 import pytest
 
 from segmentation.errors import ModelStoreError
@@ -119,3 +120,32 @@ def test_training_data_kept_with_version(store, small_model, customers):
     back = store.training_data(v)
     assert list(back.columns) == list(data.columns) and len(back) == 300
     assert back["Income"].equals(data["Income"])
+
+
+def test_version_saved_by_the_previous_layout_asks_for_a_retrain(store, small_model, customers):
+    """Versions from before the one-Pipeline estimator have no store_format: never unpickle
+    them (their classes moved), say what to do instead."""
+    v = store.save(small_model, data=customers[0].head(300), data_name="a.csv")
+    meta_path = store.root / v / "metadata.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["store_format"]
+    meta_path.write_text(json.dumps(meta))
+    (store.root / v / "labeler.npz").unlink()
+    for load in (store.load, store.load_labeler):
+        with pytest.raises(ModelStoreError, match="earlier version of the studio; retrain it"):
+            load(v)
+
+
+def test_saved_params_are_all_of_the_estimators(store, small_model, customers):
+    v = store.save(small_model, data=customers[0].head(300), data_name="a.csv")
+    params = json.loads((store.root / v / "metadata.json").read_text())["params"]
+    assert set(params) == set(small_model.get_params())
+    model, _ = store.load(v)
+    assert model.get_params() == small_model.get_params()
+
+
+def test_version_without_a_labeler_is_compiled_on_load(store, small_model, customers):
+    v = store.save(small_model, data=customers[0].head(300), data_name="a.csv")
+    (store.root / v / "labeler.npz").write_bytes(b"not an npz")
+    labeler, _ = store.load_labeler(v)
+    np.testing.assert_array_equal(labeler.centers, small_model.clusterer_.cluster_centers_)

@@ -3,18 +3,17 @@
 import streamlit as st
 
 from segmentation.app import ui
+from segmentation.data.read import read_head
 from segmentation.data.transactions import looks_like_transactions
-from segmentation.data.write import to_csv_bytes
 from segmentation.errors import SegmentationError
 from segmentation.insight import explore
-from segmentation.modeling.estimator import OUTPUT_COLUMNS
 from segmentation.workflows import load_default_data
 
 ui.require_frame()
 
 #: Session state owned by this page; it survives page switches (widget state does not).
-UPLOAD = "predict.upload"  # {"name", "frame", "id"}: the file being labeled
-RESULT = "predict.result"  # {"key", "labeled", "report"}: its labels, for that file + mapping
+UPLOAD = "predict.upload"  # {"name", "source", "frame", "id", "note"}: the file being labeled
+RESULT = "predict.result"  # {"key", "labeled"}: its LabeledFile, for that file + mapping
 MAPPING = "predict.mapping"  # {model column: file column} matched by hand
 ONE = "predict.one"  # {"version", "record", "result"}: the last single customer
 UPLOADER_GEN = "predict.uploader_gen"  # bumped by "Clear" to give a fresh, empty uploader
@@ -157,15 +156,32 @@ def number_format(df) -> dict:
     return {c: st.column_config.NumberColumn(format="localized") for c in numbers}
 
 
-def keep_upload(name: str, frame, upload_id: str, note: str | None = None) -> None:
-    """Make ``frame`` the file being labeled; forget the previous file's labels."""
-    st.session_state[UPLOAD] = {"name": name, "frame": frame, "id": upload_id, "note": note}
-    st.session_state.pop(RESULT, None)
+def keep_result(result: dict | None) -> None:
+    """Keep ``result`` as the labels shown; the previous labeled file is deleted."""
+    old = st.session_state.pop(RESULT, None)
+    if old is not None:
+        old["labeled"].discard()
+    if result is not None:
+        st.session_state[RESULT] = result
+
+
+def keep_upload(name: str, source, frame, upload_id: str, note: str | None = None) -> None:
+    """Make ``source`` (the upload's bytes, or a table) the file being labeled; ``frame``
+    is its first rows, for matching columns. Forget the previous file's labels."""
+    st.session_state[UPLOAD] = {
+        "name": name,
+        "source": source,
+        "frame": frame,
+        "id": upload_id,
+        "note": note,
+    }
+    keep_result(None)
     st.session_state[MAPPING] = {}
 
 
 def clear_upload() -> None:
-    for key in (UPLOAD, RESULT, MAPPING):
+    keep_result(None)
+    for key in (UPLOAD, MAPPING):
         st.session_state.pop(key, None)
     st.session_state[UPLOADER_GEN] = st.session_state.get(UPLOADER_GEN, 0) + 1
 
@@ -187,27 +203,31 @@ with file_tab:
     current = st.session_state.get(UPLOAD)
     if upload is not None and (current is None or current["id"] != upload.file_id):
         with ui.user_errors(upload.name):
-            frame = ui.read_upload(upload.getvalue(), upload.name)
+            # The whole file is labeled from its bytes by the command line's entry point;
+            # only its first rows are read here, to match its columns to the model's.
+            source = upload.getvalue()
+            with st.spinner(f"Reading {upload.name}..."):
+                frame = read_head(source)
             note = None
             if explore.column_check(model, frame, {})[1] and looks_like_transactions(frame):
                 # Order lines for a model trained on per-customer RFM columns: derive them.
-                derived = ui.derive_customers(upload.name, frame, upload.file_id)
-                frame, note = derived.frame, derived.transactions.summary()
-            keep_upload(upload.name, frame, upload.file_id, note)
+                orders = ui.read_upload(source, upload.name)
+                derived = ui.derive_customers(upload.name, orders, upload.file_id)
+                source = frame = derived.frame
+                note = derived.transactions.summary()
+            keep_upload(upload.name, source, frame, upload.file_id, note)
     if st.button(
         f"Try it with {SAMPLE_ROWS} of the bundled customers",
         help="Labels a sample of the bundled customer file, as if you had uploaded it.",
     ):
         sample = load_default_data().sample(SAMPLE_ROWS, random_state=0).reset_index(drop=True)
-        keep_upload("sample of the bundled customers.csv", sample, "sample")
+        keep_upload("sample of the bundled customers.csv", sample, sample, "sample")
 
     current = st.session_state.get(UPLOAD)
     if current is not None:
         frame = current["frame"]
         cols = st.columns([5, 1], vertical_alignment="center")
-        cols[0].markdown(
-            f"File: **{current['name']}** ({len(frame):,} rows, {frame.shape[1]:,} columns)"
-        )
+        cols[0].markdown(f"File: **{current['name']}** ({frame.shape[1]:,} columns)")
         cols[1].button(
             "Clear",
             on_click=clear_upload,
@@ -250,16 +270,16 @@ with file_tab:
                 bar.progress(done / max(total, 1), text=f"Labeled {done:,} of {total:,} customers")
 
             with ui.user_errors("The file could not be labeled"):
-                labeled, report = explore.label_table(
-                    model, frame, mapping=mapping, progress=progress
+                labeled = explore.label_upload(
+                    model, current["source"], mapping=mapping, progress=progress
                 )
-                result = {"key": key, "labeled": labeled, "report": report}
-                st.session_state[RESULT] = result
+                result = {"key": key, "labeled": labeled}
+                keep_result(result)
             bar.empty()
         if result is not None and result["key"] != key:
             result = None
 
-        report = result["report"] if result else None
+        report = result["labeled"].result.report if result else None
         table, _ = explore.column_check(model, frame, mapping, report)
         st.dataframe(table, hide_index=True)
         if missing:
@@ -276,20 +296,20 @@ with file_tab:
             labeled = result["labeled"]
             st.subheader("Result", anchor=False)
             st.success(
-                f"Labeled file: **{current['name']}** ({len(labeled):,} rows)",
+                f"Labeled file: **{current['name']}** ({labeled.result.n_rows:,} rows)",
                 icon=":material/check_circle:",
             )
             stem = current["name"].rsplit(".", 1)[0]
             st.download_button(
                 "Download the labeled file (CSV)",
-                data=lambda: to_csv_bytes(labeled),
+                data=labeled.read_bytes,
                 file_name=f"{stem}_segments.csv",
                 mime="text/csv",
                 type="primary",
                 icon=":material/download:",
                 on_click="ignore",
             )
-            mix = explore.segment_mix(labeled, model.segment_names)
+            mix = explore.segment_mix(labeled.result.segment_counts, model.segment_names)
             left, right = st.columns([3, 2])
             with left:
                 st.markdown("**Segment mix of this file**")
@@ -299,6 +319,5 @@ with file_tab:
             st.markdown("**The first 20 labeled customers**")
             # The labels first: they are what the user came for, and the file's own
             # columns may be many.
-            preview = labeled.head(20)
-            preview = preview[[*OUTPUT_COLUMNS, *preview.columns.drop(list(OUTPUT_COLUMNS))]]
+            preview = labeled.preview
             st.dataframe(preview, hide_index=True, column_config=number_format(preview))

@@ -722,3 +722,31 @@ def _even_sample(values: pd.Series) -> pd.Series:
     if len(values) <= _CHECK_VALUES:
         return values
     return values.iloc[np.linspace(0, len(values) - 1, _CHECK_VALUES).astype(np.int64)]
+
+
+def read_head(source: Any, *, max_bytes: int = 1 << 20) -> pd.DataFrame:
+    """Read the first rows of a table cheaply: a preview and its columns, not the data.
+
+    Delimited text is cut after the last whole line within ``max_bytes`` and read like
+    :func:`read_table`, so the column names and types are what the whole file gives (types
+    are inferred from these rows only). A workbook, or a head that cannot be cut cleanly
+    (a quoted cell across lines), is read whole.
+
+    Parameters
+    ----------
+    source : bytes, path or file-like
+        As for :func:`read_table`.
+    max_bytes : int, default 1 MiB
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    data, _ = _read_source(source, config.MAX_UPLOAD_MB * 1024 * 1024, default_limit=True)
+    if len(data) <= max_bytes or data.startswith(_ZIP_MAGIC):
+        return read_table(data)
+    head = data[: data.rfind(b"\n", 0, max_bytes) + 1]
+    try:
+        return read_table(head) if head else read_table(data)
+    except DataError:
+        return read_table(data)

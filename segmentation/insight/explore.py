@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import math
 import re
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from segmentation.data.rules import FeatureReport
+from segmentation.data.rules import OUTPUT_COLUMNS, FeatureReport
 from segmentation.data.schema import Schema
 from segmentation.insight.profiles import humanize
 from segmentation.modeling.estimator import SegmentationModel
@@ -1224,38 +1226,85 @@ def file_warnings(report: FeatureReport) -> list[str]:
     return replace(report, renamed={}).warnings()
 
 
-def label_table(
+@dataclass
+class LabeledFile:
+    """A labeled customer file kept on disk for download, with what labeling found.
+
+    Attributes
+    ----------
+    path : Path
+        The labeled CSV (the input's columns plus ``cluster``, ``segment``,
+        ``cluster_distance``); the caller deletes it when done (:meth:`discard`).
+    result : LabelReport
+        Rows, whether the fast path ran, the validation report, customers per segment.
+    preview : DataFrame
+        The first rows of the labeled file, labels first.
+    """
+
+    path: Path
+    result: object
+    preview: pd.DataFrame
+
+    def read_bytes(self) -> bytes:
+        """The labeled CSV, for a download button (read only when asked)."""
+        return self.path.read_bytes()
+
+    def discard(self) -> None:
+        """Delete the labeled file."""
+        self.path.unlink(missing_ok=True)
+
+
+def label_upload(
     model: SegmentationModel,
-    df: pd.DataFrame,
+    source: bytes | pd.DataFrame,
     *,
     mapping: Mapping[str, str] | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> tuple[pd.DataFrame, FeatureReport]:
-    """Label every customer of a table, as the command line's ``predict`` does.
+    preview_rows: int = 20,
+) -> LabeledFile:
+    """Label an uploaded file through the command line's entry point (the fast path when
+    the file allows), into a temporary CSV rather than memory.
 
-    Returns
-    -------
-    labeled : DataFrame
-        The input table with ``cluster``, ``segment`` and ``cluster_distance`` appended.
-    report : FeatureReport
-        Renamed columns, values that are not numbers (with row numbers), empty cells.
+    Parameters
+    ----------
+    model : SegmentationModel
+    source : bytes or DataFrame
+        The upload as it came, or a table derived from it (a transaction log's customers).
+    mapping : dict, optional
+        ``{model column: file column}`` matched by hand.
+    progress : callable, optional
+        ``progress(rows_done, rows_total)``.
 
     Raises
     ------
     SchemaError
-        When model columns are missing from the table and ``mapping``.
+        When model columns are missing from the file and ``mapping``.
     """
-    prediction = model.label(df, mapping=dict(mapping or {}) or None, progress=progress)
-    return prediction.join(df), prediction.report
+    from segmentation.data.read import read_head
+    from segmentation.modeling.labeling import label_file
+
+    with tempfile.NamedTemporaryFile(prefix="labeled-", suffix=".csv", delete=False) as handle:
+        path = Path(handle.name)
+    try:
+        result = label_file(
+            model, source, path, mapping=dict(mapping or {}) or None, progress=progress
+        )
+        preview = read_head(path, max_bytes=1 << 16).head(preview_rows)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    labels = [c for c in OUTPUT_COLUMNS if c in preview.columns]
+    preview = preview[[*labels, *preview.columns.drop(labels)]]
+    return LabeledFile(path, result, preview)
 
 
-def segment_mix(labeled: pd.DataFrame, segment_names: Mapping[int, str]) -> pd.DataFrame:
-    """Customers per segment in a labeled table, every segment listed (zero included).
+def segment_mix(counts: Mapping[str, int], segment_names: Mapping[int, str]) -> pd.DataFrame:
+    """Customers per segment, every segment listed (zero included).
 
     Parameters
     ----------
-    labeled : DataFrame
-        With a ``cluster`` column.
+    counts : dict
+        ``{segment name: customers}`` (``LabelReport.segment_counts``).
     segment_names : dict
         ``{cluster: name}`` (``SegmentationModel.segment_names``).
 
@@ -1264,9 +1313,8 @@ def segment_mix(labeled: pd.DataFrame, segment_names: Mapping[int, str]) -> pd.D
     DataFrame
         ``Segment`` (str), ``Customers`` (int), ``Share`` (float, 0 to 1), in cluster order.
     """
-    counts = labeled["cluster"].value_counts()
     clusters = sorted(segment_names)
-    customers = [int(counts.get(c, 0)) for c in clusters]
+    customers = [int(counts.get(segment_names[c], 0)) for c in clusters]
     total = max(sum(customers), 1)
     return pd.DataFrame(
         {

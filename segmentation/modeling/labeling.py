@@ -261,13 +261,19 @@ class CompiledLabeler:
             )
 
     # -- labeling ---------------------------------------------------------------------
-    def assign(self, columns: Mapping[str, pa.Array | pa.ChunkedArray]) -> tuple[np.ndarray, ...]:
+    def assign(
+        self,
+        columns: Mapping[str, pa.Array | pa.ChunkedArray],
+        missing: dict[str, int] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Cluster id and distance to its centre for one batch of rows.
 
         Parameters
         ----------
         columns : dict
             ``{model feature: Arrow column}`` of equal lengths.
+        missing : dict, optional
+            Incremented with the number of missing (imputed) cells of each feature.
 
         Returns
         -------
@@ -292,7 +298,10 @@ class CompiledLabeler:
         scaled = []
         for j, column in enumerate(self.numeric):
             values = self._numeric(column, columns[column])
-            values[np.isnan(values)] = self.fill[j]
+            empty = np.isnan(values)
+            if missing is not None and empty.any():
+                missing[column] = missing.get(column, 0) + int(empty.sum())
+            values[empty] = self.fill[j]
             if self.log[j]:
                 values = signed_log1p(values)
             values -= self.center[j]
@@ -302,7 +311,7 @@ class CompiledLabeler:
                 d2[c] -= (2 * centers[c, j]) * values
         codes_list, offset = [], len(self.numeric)
         for (column, cats, fill), lookup in zip(self.categorical, self._onehot_terms, strict=True):
-            codes = self._codes(columns[column], cats, fill)
+            codes = self._codes(columns[column], cats, fill, missing, column)
             codes_list.append((codes, offset))
             offset += len(cats)
             # One-hot x: -2 x.c + |c_block|^2 is a lookup per category (|x|^2 is 1 or 0
@@ -364,7 +373,13 @@ class CompiledLabeler:
         return out
 
     @staticmethod
-    def _codes(values: pa.Array | pa.ChunkedArray, cats: list[str], fill: str) -> np.ndarray:
+    def _codes(
+        values: pa.Array | pa.ChunkedArray,
+        cats: list[str],
+        fill: str,
+        missing: dict[str, int] | None = None,
+        column: str = "",
+    ) -> np.ndarray:
         """Index of each row's category in ``cats``; missing -> the imputed one; unseen -> -1."""
         values = _single(values)
         if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
@@ -373,15 +388,17 @@ class CompiledLabeler:
         lookup = {c: i for i, c in enumerate(cats)}
         fill_code = lookup.get(fill, -1)
 
-        def code(value: object) -> int:
-            text = category_text(value)
-            return fill_code if text is None else lookup.get(text, -1)
-
+        texts = [category_text(v) for v in encoded.dictionary.to_pylist()]
         mapping = np.array(
-            [code(v) for v in encoded.dictionary.to_pylist()] + [fill_code], dtype=np.int64
+            [fill_code if t is None else lookup.get(t, -1) for t in texts] + [fill_code],
+            dtype=np.int64,
         )
         indices = _values(pc.cast(encoded.indices, pa.int64()), np.int64).copy()
         indices[_nulls(encoded.indices)] = len(encoded.dictionary)
+        if missing is not None:
+            empty = np.array([t is None for t in texts] + [True])[indices]
+            if empty.any():
+                missing[column] = missing.get(column, 0) + int(empty.sum())
         return mapping[indices]
 
 
@@ -434,8 +451,9 @@ def label_file(
     model : SegmentationModel or CompiledLabeler
         A fitted model, or the labeler of a stored version (its ``loader`` gives the model
         when the general path is needed).
-    source : path or bytes
-        The customer table (CSV or .xlsx).
+    source : path, bytes or DataFrame
+        The customer table (CSV or .xlsx), or a table already in memory (such as one row
+        per customer derived from a transaction log), which takes the general path.
     dest : path, "-" or binary file-like
         Where the labeled CSV goes; a path is written atomically, a seekable stream is
         rewound if the fast path has to give way to the general one.
@@ -448,7 +466,7 @@ def label_file(
     -------
     LabelReport
     """
-    labeler = compiled_labeler(model)
+    labeler = None if _is_frame(source) else compiled_labeler(model)
     if labeler is not None:
         try:
             return _label_fast(labeler, source, dest, mapping=mapping, progress=progress)
@@ -461,13 +479,18 @@ def label_file(
     from segmentation.data.read import read_table
     from segmentation.data.write import write_csv
 
-    data = read_table(source)
+    data = source if _is_frame(source) else read_table(source)
     prediction = model.label(data, mapping=mapping, progress=progress)
     write_csv(prediction.join(data), dest)
     counts = prediction.labels["segment"].value_counts()
     return LabelReport(
         len(data), False, prediction.report, {str(k): int(v) for k, v in counts.items()}
     )
+
+
+def _is_frame(source: object) -> bool:
+    """A pandas DataFrame, recognised without importing pandas."""
+    return type(source).__name__ == "DataFrame" and hasattr(source, "columns")
 
 
 def _header(source: str | os.PathLike | bytes) -> tuple[list[str], int, set[str]]:
@@ -559,9 +582,10 @@ def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) ->
     segment_names = _strings(labeler.names)
     counts = np.zeros(len(labeler.names), dtype=np.int64)
 
-    def label_batch(batch: pa.RecordBatch) -> tuple[pa.Schema, pa.Buffer, np.ndarray]:
+    def label_batch(batch: pa.RecordBatch) -> tuple:
+        empty: dict[str, int] = {}
         clusters, distances = labeler.assign(
-            {feature: batch.column(column) for feature, column in found.items()}
+            {feature: batch.column(column) for feature, column in found.items()}, empty
         )
         kept = [i for i, name in enumerate(batch.schema.names) if name not in OUTPUT_COLUMNS]
         segment = pa.DictionaryArray.from_arrays(
@@ -579,7 +603,7 @@ def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) ->
         # so every batch is formatted here, in parallel, and only written in order.
         text = pa.BufferOutputStream()
         pa_csv.write_csv(table, text, write_options=pa_csv.WriteOptions(include_header=False))
-        return table.schema, text.getvalue(), np.bincount(clusters, minlength=len(counts))
+        return table.schema, text.getvalue(), np.bincount(clusters, minlength=len(counts)), empty
 
     # Three stages overlap: this thread reads (pyarrow parses without the GIL), a pool
     # labels and formats batches, a writer thread writes them; a few batches in flight.
@@ -600,7 +624,8 @@ def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) ->
         writer_thread.start()
         try:
             rows = 0
-            for schema, text, chunk_counts in _in_order(
+            missing: dict[str, int] = {}
+            for schema, text, chunk_counts, chunk_missing in _in_order(
                 pool, label_batch, _batches(source, column_types)
             ):
                 if failure:
@@ -609,6 +634,8 @@ def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) ->
                     written.put(_header_line(schema.names))
                 written.put(text)
                 counts += chunk_counts
+                for feature, n in chunk_missing.items():
+                    missing[feature] = missing.get(feature, 0) + n
                 rows = int(counts.sum())
                 if progress:
                     # Streaming does not know the row count: it is estimated from the size.
@@ -620,7 +647,11 @@ def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) ->
             raise failure[0]
         if rows == 0:
             raise _NotFast("empty")
-    report = FeatureReport(renamed={m: t for m, t in found.items() if m != t})
+    report = FeatureReport(
+        renamed={m: t for m, t in found.items() if m != t},
+        missing_values=missing,
+        extra_columns=[c for c in names if c not in set(found.values())],
+    )
     return LabelReport(
         rows, True, report, {str(labeler.names[i]): int(c) for i, c in enumerate(counts) if c}
     )

@@ -278,38 +278,55 @@ def test_column_check_found_renamed_missing_and_by_hand(fitted, customers):
 def test_column_check_reports_values_that_are_not_numbers(fitted, customers):
     df = customers[0].head(30).astype({"Income": object})
     df.loc[[2, 7], "Income"] = "n/k"
-    labeled, report = explore.label_table(fitted, df)
+    labeled = explore.label_upload(fitted, df.to_csv(index=False).encode())
+    report = labeled.result.report
     table, _ = explore.column_check(fitted, df, report=report)
     income = table.set_index("Model column").loc["Income"]
     assert income["Not numbers"] == "2"
     assert income["First rows with values that are not numbers"] == "3, 8"
-    assert len(labeled) == 30
+    assert labeled.result.n_rows == 30
     assert any("rows 3, 8" in w for w in explore.file_warnings(report))
+    labeled.discard()
 
 
 def test_file_warnings_leave_out_matched_columns(fitted, customers):
     df = customers[0].head(10).rename(columns={"Age": "years"})
-    _, report = explore.label_table(fitted, df, mapping={"Age": "years"})
+    labeled = explore.label_upload(fitted, df, mapping={"Age": "years"})
+    report = labeled.result.report
     assert report.renamed and explore.file_warnings(report) == []
+    labeled.discard()
 
 
-def test_label_table_adds_the_cli_columns_and_mix_counts_every_segment(fitted, customers):
+@pytest.mark.parametrize("as_bytes", [True, False], ids=["upload-bytes", "derived-table"])
+def test_label_upload_adds_the_cli_columns_and_mix_counts_every_segment(
+    fitted, customers, as_bytes
+):
+    """The Predict page labels through the CLI's entry point: the fast path for a clean
+    upload, the general path for a table derived in the app; the file is the CLI's."""
     df = customers[0].head(200)
-    labeled, _ = explore.label_table(fitted, df, progress=lambda done, total: None)
-    assert list(labeled.columns) == [*df.columns, *OUTPUT_COLUMNS]
-    mix = explore.segment_mix(labeled, fitted.segment_names)
+    source = df.to_csv(index=False).encode() if as_bytes else df
+    seen = []
+    labeled = explore.label_upload(fitted, source, progress=lambda done, total: seen.append(done))
+    assert labeled.result.fast is as_bytes and seen[-1] == 200
+    assert list(labeled.preview.columns) == [*OUTPUT_COLUMNS, *df.columns]
+    assert len(labeled.preview) == 20
+    written = labeled.read_bytes().decode()
+    assert written.splitlines()[0].split(",")[-3:] == [f'"{c}"' for c in OUTPUT_COLUMNS]
+    mix = explore.segment_mix(labeled.result.segment_counts, fitted.segment_names)
     assert list(mix["Segment"]) == [fitted.segment_names[c] for c in range(fitted.k_)]
     assert mix["Customers"].sum() == 200 and mix["Share"].sum() == pytest.approx(1.0)
-    one = explore.segment_mix(labeled.head(1), fitted.segment_names)
+    one = explore.segment_mix({fitted.segment_names[0]: 1}, fitted.segment_names)
     assert (one["Customers"] == 0).sum() == fitted.k_ - 1
     assert explore.format_mix(mix)["Share"].str.endswith("%").all()
     fig = explore.segment_mix_chart(mix)
     assert fig.layout.xaxis.title.text == "Customers"
+    labeled.discard()
+    assert not labeled.path.exists()
 
 
-def test_label_table_names_missing_columns(fitted, customers):
+def test_label_upload_names_missing_columns_and_leaves_no_file(fitted, customers, tmp_path):
     with pytest.raises(SchemaError, match="Age"):
-        explore.label_table(fitted, customers[0].head(5).drop(columns=["Age"]))
+        explore.label_upload(fitted, customers[0].head(5).drop(columns=["Age"]))
 
 
 # -- models side by side ---------------------------------------------------------------

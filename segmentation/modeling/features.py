@@ -89,8 +89,7 @@ def prepare_features(
             continue
         raw = df[found[feature]]
         if role == "categorical":
-            text = raw.astype(object).map(category_text)
-            out[feature] = text.to_numpy(dtype=object, na_value=np.nan)
+            out[feature] = _categories(raw)
         elif role == "date":
             out[feature] = _days_before(raw, reference)
         else:
@@ -134,6 +133,16 @@ def _numbers(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         bad = ~np.isfinite(values) & text.notna().to_numpy()
     values = np.where(bad, np.nan, values)
     return values, bad
+
+
+def _categories(raw: pd.Series) -> np.ndarray:
+    """Category cells as stripped text, NaN for missing ones (any spelling of a missing
+    token); each distinct value is looked at once, however many rows hold it."""
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    texts = np.array([category_text(v) for v in uniques] + [None], dtype=object)
+    out = texts[codes]  # code -1 (missing) takes the trailing None
+    out[pd.isna(out)] = np.nan
+    return out
 
 
 def _days_before(raw: pd.Series, reference: pd.Timestamp | None) -> np.ndarray:

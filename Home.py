@@ -5,6 +5,7 @@ from streamlit_option_menu import option_menu
 
 from segmentation.app import ui
 from segmentation.errors import SegmentationError
+from segmentation.viz.style import fmt_datetime, fmt_int, fmt_metric
 
 st.set_page_config(
     page_title="Customer Segmentation Studio",
@@ -34,12 +35,12 @@ def home() -> None:
     cols[1].metric("Segments", meta["k"])
     cols[2].metric(
         "Silhouette",
-        ui.fmt_metric(meta.get("silhouette")),
+        fmt_metric(meta.get("silhouette")),
         help="-1 to 1: how much closer customers are to their own segment than to "
         "the next one. Above 0.25 is a usable structure, above 0.5 a strong one.",
     )
-    cols[3].metric("Customers", ui.fmt_int(meta["n_rows"]))
-    created = str(meta.get("created_at", ""))[:16].replace("T", " ")
+    cols[3].metric("Customers", fmt_int(meta["n_rows"]))
+    created = fmt_datetime(meta.get("created_at"))
     st.caption(
         f"Trained {created} UTC on **{meta.get('data_name')}**; "
         f"features: {', '.join(meta['features'])}."

@@ -9,6 +9,7 @@ from segmentation.data.write import to_csv_bytes
 from segmentation.errors import SegmentationError
 from segmentation.insight.profiles import humanize
 from segmentation.viz import charts
+from segmentation.viz.style import fmt_int
 
 ui.require_frame()
 
@@ -118,7 +119,7 @@ filters = {
     "categories": {c: list(v) for c, v in chosen_categories.items()},
 }
 n_matching, profiles, stats, sample = filtered_view(root, version, model, filters)
-st.markdown(f"**{ui.fmt_int(n_matching)} of {ui.fmt_int(n_total)} customers** match the filters.")
+st.markdown(f"**{fmt_int(n_matching)} of {fmt_int(n_total)} customers** match the filters.")
 if n_matching == 0:
     st.warning(
         "No customer matches these filters. Widen a range, select more segments or values, "
@@ -128,7 +129,7 @@ if n_matching == 0:
     st.stop()
 sampled = len(sample) < n_matching
 sample_note = (
-    f"Showing a sample of {ui.fmt_int(len(sample))} of the {ui.fmt_int(n_matching)} "
+    f"Showing a sample of {fmt_int(len(sample))} of the {fmt_int(n_matching)} "
     "matching customers, drawn from every segment."
     if sampled
     else ""

@@ -8,6 +8,7 @@ from segmentation.data.write import to_csv_bytes
 from segmentation.errors import SegmentationError
 from segmentation.insight import explore
 from segmentation.modeling.estimator import OUTPUT_COLUMNS
+from segmentation.viz.style import fmt_int, fmt_metric, fmt_share
 from segmentation.workflows import load_default_data
 
 ui.require_frame()
@@ -106,12 +107,12 @@ with one_tab:
             cols = st.columns(3)
             cols[0].metric(
                 "Share of customers",
-                f"{profile.share:.0%}",
-                help=f"{profile.size:,} of the training customers are in this segment.",
+                fmt_share(profile.share, 0),
+                help=f"{fmt_int(profile.size)} of the training customers are in this segment.",
             )
             cols[1].metric(
                 "Distance to the segment centre",
-                ui.fmt_metric(result["cluster_distance"]),
+                fmt_metric(result["cluster_distance"]),
                 help="How far the customer is from the segment's typical member, in the "
                 "model's scaled units. Smaller means a more typical member.",
             )
@@ -120,7 +121,7 @@ with one_tab:
                 closer = result["cluster_distance"] <= typical
                 cols[2].metric(
                     "Typical member's distance",
-                    ui.fmt_metric(typical),
+                    fmt_metric(typical),
                     help="The median distance of the segment's training customers.",
                 )
                 st.caption(
@@ -206,7 +207,8 @@ with file_tab:
         frame = current["frame"]
         cols = st.columns([5, 1], vertical_alignment="center")
         cols[0].markdown(
-            f"File: **{current['name']}** ({len(frame):,} rows, {frame.shape[1]:,} columns)"
+            f"File: **{current['name']}** "
+            f"({fmt_int(len(frame))} rows, {fmt_int(frame.shape[1])} columns)"
         )
         cols[1].button(
             "Clear",
@@ -276,7 +278,7 @@ with file_tab:
             labeled = result["labeled"]
             st.subheader("Result", anchor=False)
             st.success(
-                f"Labeled file: **{current['name']}** ({len(labeled):,} rows)",
+                f"Labeled file: **{current['name']}** ({fmt_int(len(labeled))} rows)",
                 icon=":material/check_circle:",
             )
             stem = current["name"].rsplit(".", 1)[0]

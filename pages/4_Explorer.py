@@ -5,6 +5,7 @@ import streamlit as st
 from segmentation.app import ui
 from segmentation.data.schema import infer_schema
 from segmentation.insight import explore
+from segmentation.viz.style import fmt_int, fmt_share
 
 ui.require_frame()
 
@@ -31,10 +32,10 @@ df = dataset.frame
 
 facts = ui.dataset_view(dataset, explore.overview)
 cols = st.columns(4)
-cols[0].metric("Customers (rows)", ui.fmt_int(facts["rows"]))
-cols[1].metric("Columns", ui.fmt_int(facts["columns"]))
-cols[2].metric("Numeric columns", ui.fmt_int(facts["numeric_columns"]))
-cols[3].metric("Empty cells", f"{facts['missing_share']:.1%}")
+cols[0].metric("Customers (rows)", fmt_int(facts["rows"]))
+cols[1].metric("Columns", fmt_int(facts["columns"]))
+cols[2].metric("Numeric columns", fmt_int(facts["numeric_columns"]))
+cols[3].metric("Empty cells", fmt_share(facts["missing_share"]))
 
 tab_names = [
     "Table",

@@ -9,6 +9,7 @@ from segmentation.insight import explore
 from segmentation.modeling.estimator import SegmentationModel
 from segmentation.modeling.preprocess import OUTLIER_METHODS, SCALERS
 from segmentation.modeling.selection import RULE
+from segmentation.viz.style import fmt_int
 
 ui.require_frame()
 
@@ -130,7 +131,7 @@ if candidate := st.session_state.get(CANDIDATE):
         st.plotly_chart(explore.sweep_chart(model.sweep_), config={"displayModeBar": False})
         st.caption(
             f"The recommended k is {model.sweep_.rule}. Tried on "
-            f"{model.sweep_.n_rows:,} customers. The elbow is where adding segments stops "
+            f"{fmt_int(model.sweep_.n_rows)} customers. The elbow is where adding segments stops "
             "making them much tighter."
         )
     st.dataframe(

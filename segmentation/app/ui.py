@@ -10,7 +10,6 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -18,6 +17,7 @@ from segmentation.config import PROJECT_ROOT, models_dir
 from segmentation.errors import SegmentationError
 from segmentation.modeling.estimator import SegmentationModel
 from segmentation.store import ModelStore
+from segmentation.viz.style import fmt_datetime, fmt_int
 from segmentation.workflows import DEFAULT_DATA_NAME, ensure_active_model, load_default_data
 
 #: Images the app shows (the favicon): local files, so nothing is fetched from the internet.
@@ -247,7 +247,7 @@ def dataset_picker(key: str, label: str = "Upload a customer file (CSV or Excel)
             st.rerun()
     cols = st.columns([4, 1])
     cols[0].caption(
-        f"In use: **{current.name}** - {len(current.frame):,} rows, "
+        f"In use: **{current.name}** - {fmt_int(len(current.frame))} rows, "
         f"{current.frame.shape[1]} columns"
     )
     if not current.is_default and cols[1].button("Use bundled data", key=f"{key}_reset"):
@@ -269,8 +269,8 @@ def column_roles_editor(dataset: Dataset, key: str) -> tuple[object | None, dict
     roles : dict
         ``{column: role}`` the user changed, for ``SegmentationModel(roles=...)``.
     """
-    from segmentation.insight import explore
     from segmentation.data.schema import ROLES, infer_schema
+    from segmentation.insight import explore
 
     try:
         schema = dataset_view(dataset, infer_schema)
@@ -327,22 +327,10 @@ def render_sidebar(meta: dict | None) -> None:
         if meta is None:
             st.caption("No model loaded.")
         else:
-            created = str(meta.get("created_at", ""))[:16].replace("T", " ")
+            created = fmt_datetime(meta.get("created_at"))
             st.markdown(
                 f"**Active model** `{meta['version']}` - {meta['k']} segments  \n"
                 f"trained on {meta.get('data_name', 'unknown data')}  \n"
                 f"{created} UTC"
             )
         st.markdown(f"**Dataset in use**  \n{dataset_in_use().name}")
-
-
-def fmt_int(value: float) -> str:
-    """``1234`` -> ``"1,234"``."""
-    return f"{value:,.0f}"
-
-
-def fmt_metric(value: float | None, digits: int = 3) -> str:
-    """A quality metric with 3 significant decimals, or an en dash when undefined."""
-    if value is None or not np.isfinite(value):
-        return "-"
-    return f"{value:.{digits}f}"

@@ -14,25 +14,22 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 import plotly.colors as pc
-import plotly.express as px
 import plotly.graph_objects as go
 from sklearn.decomposition import PCA
 
 from segmentation.data.schema import prepare_features
 from segmentation.insight.profiles import SegmentProfile, humanize, meaning_of, segment_statistics
-
-#: Segment colours, by cluster order. Tableau 10 first (distinct, colour-blind aware),
-#: then 26 more for models with many segments.
-PALETTE: tuple[str, ...] = tuple(px.colors.qualitative.T10 + px.colors.qualitative.Alphabet)
-
-#: Colours of category values in :func:`category_mix_chart`, kept apart from segment colours.
-CATEGORY_PALETTE: tuple[str, ...] = tuple(px.colors.qualitative.Pastel + px.colors.qualitative.Set3)
+from segmentation.viz.style import (
+    CATEGORY_PALETTE,
+    MISSING,
+    PALETTE,
+    fmt_int,
+    fmt_rounded,
+    fmt_share,
+)
 
 #: Most customers a point chart (scatter, box, violin) sends to the browser.
 MAX_POINTS = 5_000
-
-#: How a missing category value is shown (as in the segment profiles).
-MISSING = "(missing)"
 
 SEGMENT = "segment"
 
@@ -554,7 +551,7 @@ def segment_sizes_bar(profiles: Sequence[SegmentProfile]) -> go.Figure:
             y=names,
             orientation="h",
             marker_color=[colors[n] for n in names],
-            text=[f"{p.size:,} ({p.share:.1%})" for p in profiles],
+            text=[f"{fmt_int(p.size)} ({fmt_share(p.share)})" for p in profiles],
             textposition="auto",
             cliponaxis=False,
             hovertemplate="%{y}<br>%{x:,} customers<extra></extra>",
@@ -600,7 +597,7 @@ def segment_sizes_donut(profiles: Sequence[SegmentProfile]) -> go.Figure:
         legend={"orientation": "v", "x": 1.0, "y": 0.5, "yanchor": "middle", "title": None},
         annotations=[
             {
-                "text": f"<b>{total:,}</b><br>customers",
+                "text": f"<b>{fmt_int(total)}</b><br>customers",
                 "showarrow": False,
                 "font": {"size": 15},
                 "x": 0.5,
@@ -675,7 +672,7 @@ def pca_scatter(
 
     def title(i: int) -> str:
         ratio = ratios[i] if i < len(ratios) else None
-        suffix = f" ({ratio:.0%} of the variation)" if ratio is not None else ""
+        suffix = f" ({fmt_share(ratio, 0)} of the variation)" if ratio is not None else ""
         return f"Principal component {i + 1}{suffix}"
 
     _layout(fig, height=520)
@@ -723,7 +720,7 @@ def radar_chart(profiles: Sequence[SegmentProfile], features: Sequence[str]) -> 
     fig = go.Figure()
     for p in profiles:
         r = scaled.loc[p.name].to_list()
-        real = [_number(v) for v in means.loc[p.name]]
+        real = [fmt_rounded(v) for v in means.loc[p.name]]
         fig.add_trace(
             go.Scatterpolar(
                 r=r + r[:1],
@@ -757,16 +754,6 @@ def _with_alpha(color: str, alpha: float) -> str:
     else:
         red, green, blue = pc.unlabel_rgb(color)
     return f"rgba({red:.0f}, {green:.0f}, {blue:.0f}, {alpha})"
-
-
-def _number(value: float) -> str:
-    if not np.isfinite(value):
-        return "n/a"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    if abs(value) >= 10:
-        return f"{value:,.1f}"
-    return f"{value:,.2f}"
 
 
 def difference_heatmap(

@@ -77,15 +77,6 @@ def test_missing_values_most_first_and_chart(table):
     assert fig.layout.xaxis.title.text.startswith("Share")
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [(1234567.8, "1,234,568"), (45.237, "45.24"), (12.0, "12"), (None, "-"), (np.nan, "-")],
-    ids=["big", "decimal", "whole", "none", "nan"],
-)
-def test_fmt_number(value, expected):
-    assert explore.fmt_number(value) == expected
-
-
 # -- distributions ---------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from segmentation.errors import SchemaError
 from segmentation.viz import charts
+from segmentation.viz.style import MISSING
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +119,7 @@ def test_segment_stats_table_without_features_is_empty(tiny):
 
 
 def test_filter_mask_combines_segments_ranges_and_categories(tiny):
-    tiny = tiny.assign(region=tiny["region"].fillna(charts.MISSING))
+    tiny = tiny.assign(region=tiny["region"].fillna(MISSING))
     assert charts.filter_mask(tiny).all()
     assert charts.filter_mask(tiny, segments=["A"]).tolist() == [0, 1, 1, 0, 1, 0]
     assert not charts.filter_mask(tiny, segments=[]).any()

@@ -247,13 +247,9 @@ with file_tab:
         result = st.session_state.get(RESULT)
         if not missing and (result is None or result["key"] != key):
             bar = st.progress(0.0, text="Labeling the customers...")
-
-            def progress(done: int, total: int) -> None:
-                bar.progress(done / max(total, 1), text=f"Labeled {done:,} of {total:,} customers")
-
             with ui.user_errors("The file could not be labeled"):
                 labeled, report = explore.label_table(
-                    model, frame, mapping=mapping, progress=progress
+                    model, frame, mapping=mapping, progress=ui.progress_callback(bar)
                 )
                 result = {"key": key, "labeled": labeled, "report": report}
                 st.session_state[RESULT] = result

@@ -17,6 +17,7 @@ from segmentation.config import PROJECT_ROOT, models_dir
 from segmentation.errors import SegmentationError
 from segmentation.modeling.estimator import SegmentationModel
 from segmentation.store import ModelStore
+from segmentation.types import Progress
 from segmentation.viz.style import fmt_datetime, fmt_int
 from segmentation.workflows import DEFAULT_DATA_NAME, ensure_active_model, load_default_data
 
@@ -315,7 +316,7 @@ def user_errors(what: str = ""):
         show_error(exc, what)
 
 
-def progress_callback(bar) -> Callable[[float, str], None]:
+def progress_callback(bar) -> Progress:
     """Adapt an ``st.progress`` bar to the engine's ``progress(fraction, message)``."""
     return lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0), text=message)
 

@@ -21,6 +21,7 @@ from segmentation.data.schema import FeatureReport, Schema, match_columns, prepa
 from segmentation.insight.profiles import humanize
 from segmentation.modeling.estimator import SegmentationModel
 from segmentation.modeling.selection import Sweep
+from segmentation.types import Progress
 from segmentation.viz.style import (
     ACCENT,
     MISSING,
@@ -1205,9 +1206,11 @@ def label_table(
     df: pd.DataFrame,
     *,
     mapping: Mapping[str, str] | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> tuple[pd.DataFrame, FeatureReport]:
     """Label every customer of a table, as the command line's ``predict`` does.
+
+    ``progress(fraction, message)`` is told how many customers are labeled so far.
 
     Returns
     -------
@@ -1221,7 +1224,13 @@ def label_table(
     SchemaError
         When model columns are missing from the table and ``mapping``.
     """
-    prediction = model.predict(df, mapping=dict(mapping or {}) or None, progress=progress)
+    counted = None
+    if progress is not None:
+
+        def counted(done: int, total: int) -> None:
+            progress(done / max(total, 1), f"Labeled {done:,} of {total:,} customers")
+
+    prediction = model.predict(df, mapping=dict(mapping or {}) or None, progress=counted)
     return prediction.join(df), prediction.report
 
 

@@ -286,7 +286,12 @@ def test_file_warnings_leave_out_matched_columns(fitted, customers):
 
 def test_label_table_adds_the_cli_columns_and_mix_counts_every_segment(fitted, customers):
     df = customers[0].head(200)
-    labeled, _ = explore.label_table(fitted, df, progress=lambda done, total: None)
+    reports = []
+    labeled, _ = explore.label_table(
+        fitted, df, progress=lambda fraction, message: reports.append((fraction, message))
+    )
+    assert reports and reports[-1][0] == 1.0
+    assert reports[-1][1] == f"Labeled {len(df):,} of {len(df):,} customers"
     assert list(labeled.columns) == [*df.columns, *OUTPUT_COLUMNS]
     mix = explore.segment_mix(labeled, fitted.segment_names)
     assert list(mix["Segment"]) == [fitted.segment_names[c] for c in range(fitted.k_)]

@@ -196,12 +196,7 @@ else:
         disabled=chosen == active_version,
         help="The active version cannot be deleted: activate another one first.",
     ):
-        if chosen == active_version:
-            # The store refuses to delete the active version; its message says what to do.
-            with ui.user_errors("Cannot delete"):
-                store.delete(chosen)
-        else:
-            st.session_state[CONFIRM_DELETE] = chosen
+        st.session_state[CONFIRM_DELETE] = chosen
     pending = st.session_state.get(CONFIRM_DELETE)
     if pending and pending in labels:
         st.warning(

@@ -146,12 +146,6 @@ def labeled_training_data(root: str, version: str) -> pd.DataFrame:
     return model.predict(data).join(data)
 
 
-def active_training_data() -> tuple[SegmentationModel, dict, pd.DataFrame]:
-    """The active model, its metadata and its labeled training customers."""
-    model, meta = active_model()
-    return model, meta, labeled_training_data(str(store().root), meta["version"])
-
-
 @st.cache_data(show_spinner=False)
 def _default_dataset() -> pd.DataFrame:
     return load_default_data()

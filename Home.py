@@ -115,10 +115,7 @@ with st.sidebar:
 if choice and choice != current.title:
     st.switch_page(PAGES[choice])
 
-try:
-    _, active_meta = ui.active_model()
-except SegmentationError:
-    active_meta = None
-ui.render_sidebar(active_meta)
+with ui.error_boundary():
+    ui.render_sidebar()
 with ui.app_frame():
     current.run()

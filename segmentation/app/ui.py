@@ -6,20 +6,25 @@ engine; nothing here holds per-user data in a shared cache.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
+from streamlit.errors import FragmentHandledException
+from streamlit.runtime.scriptrunner import RerunException, StopException
 
 from segmentation.config import PROJECT_ROOT, models_dir
 from segmentation.errors import SegmentationError
 from segmentation.modeling.estimator import SegmentationModel
 from segmentation.store import ModelStore
 from segmentation.types import Progress
-from segmentation.viz.style import fmt_datetime, fmt_int
+from segmentation.viz.style import fmt_datetime, fmt_int, md_escape
 from segmentation.workflows import DEFAULT_DATA_NAME, ensure_active_model, load_default_data
+
+_log = logging.getLogger(__name__)
 
 #: Images the app shows (the favicon): local files, so nothing is fetched from the internet.
 ASSETS = PROJECT_ROOT / "segmentation" / "assets"
@@ -76,12 +81,56 @@ def dataset_view(dataset: Dataset, fn: Callable, *args):
 
 @contextmanager
 def app_frame():
-    """Home.py runs the selected page inside this block."""
+    """Home.py runs the selected page inside this block, within :func:`error_boundary`."""
     st.session_state[_FRAME_KEY] = True
     try:
-        yield
+        with error_boundary():
+            yield
     finally:
         st.session_state.pop(_FRAME_KEY, None)
+
+
+#: Streamlit's own exceptions, which must pass through: st.stop, st.rerun and
+#: st.switch_page end or restart a run by raising them (they derive from BaseException
+#: today, so ``except Exception`` would miss them anyway; naming them keeps it so), and a
+#: fragment raises FragmentHandledException for an error Streamlit has already shown.
+_STREAMLIT_CONTROL_FLOW = (StopException, RerunException, FragmentHandledException)
+
+#: Longest exception message shown in the page (a message may hold a whole table's repr).
+_MAX_DETAIL = 300
+
+
+def unexpected_error_message(exc: BaseException) -> str:
+    """The sentence shown for an error the app did not expect, as Markdown-safe text."""
+    detail = str(exc).strip().rstrip(".")
+    if len(detail) > _MAX_DETAIL:
+        detail = detail[:_MAX_DETAIL] + "..."
+    what = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    return (
+        f"Something unexpected went wrong on this page: {md_escape(what)}. Your data and "
+        "models are unchanged; try again or report this."
+    )
+
+
+@contextmanager
+def error_boundary():
+    """The one place the app catches errors it did not expect.
+
+    A :class:`SegmentationError` raised in the block is shown as the user error it is;
+    anything else (from the csv module, scikit-learn, pyarrow, the OS, a MemoryError or a
+    RecursionError) as :func:`unexpected_error_message`, with the traceback in the server
+    log. Either way the run goes on after the block, so the sidebar and the menu keep
+    working, instead of Streamlit's "This app has encountered an error" and a traceback.
+    """
+    try:
+        yield
+    except _STREAMLIT_CONTROL_FLOW:
+        raise
+    except SegmentationError as exc:
+        show_error(exc)
+    except Exception as exc:
+        _log.exception("Unexpected error while running a page")
+        st.error(unexpected_error_message(exc), icon=":material/error:")
 
 
 def require_frame() -> None:
@@ -315,8 +364,16 @@ def progress_callback(bar) -> Progress:
     return lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0), text=message)
 
 
-def render_sidebar(meta: dict | None) -> None:
-    """The active model and the dataset in use, shown on every page."""
+def render_sidebar() -> None:
+    """The active model and the dataset in use, shown on every page.
+
+    An active model that cannot be loaded shows as none here; the page explains why
+    (:func:`active_model_or_explain`).
+    """
+    try:
+        _, meta = active_model()
+    except SegmentationError:
+        meta = None
     with st.sidebar:
         st.divider()
         if meta is None:

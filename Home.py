@@ -4,7 +4,6 @@ import streamlit as st
 from streamlit_option_menu import option_menu
 
 from segmentation.app import ui
-from segmentation.errors import SegmentationError
 from segmentation.viz.style import fmt_datetime, fmt_int, fmt_metric
 
 st.set_page_config(
@@ -22,12 +21,10 @@ def home() -> None:
         "traits and what to do about each. Label a fresh customer export with those segments, "
         "and retrain when the business changes."
     )
-    try:
-        model, meta = ui.active_model()
-    except SegmentationError as exc:
-        ui.show_error(exc, "The active model cannot be used")
-        st.page_link(PAGES["Retrain"], label="Retrain a model", icon=":material/refresh:")
+    active = ui.active_model_or_explain()
+    if active is None:
         return
+    _, meta = active
 
     st.subheader("Active model")
     cols = st.columns(4)

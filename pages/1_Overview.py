@@ -5,7 +5,6 @@ import streamlit as st
 
 from segmentation.app import ui
 from segmentation.data.write import to_csv_bytes
-from segmentation.errors import SegmentationError
 from segmentation.insight.profiles import humanize
 from segmentation.viz import charts
 from segmentation.viz.style import fmt_int, fmt_metric, fmt_number, fmt_share
@@ -36,11 +35,10 @@ def clustered_csv(root: str, version: str) -> bytes:
 
 
 st.title("Overview")
-try:
-    model, meta = ui.active_model()
-except SegmentationError as exc:
-    ui.show_error(exc, "The active model cannot be used")
+active = ui.active_model_or_explain()
+if active is None:
     st.stop()
+model, meta = active
 root, version = str(ui.store().root), meta["version"]
 profiles = model.profiles_
 metrics = model.metrics_

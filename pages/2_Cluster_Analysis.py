@@ -68,12 +68,15 @@ def reset_filters(keys: list[str]) -> None:
 
 
 st.title("Cluster Analysis")
+active = ui.active_model_or_explain()
+if active is None:
+    st.stop()
+model, meta = active
+root, version = str(ui.store().root), meta["version"]
 try:
-    model, meta = ui.active_model()
-    root, version = str(ui.store().root), meta["version"]
     ranges, category_options, n_total = filter_choices(root, version, model)
-except SegmentationError as exc:
-    ui.show_error(exc, "The active model cannot be used")
+except SegmentationError as exc:  # e.g. a version saved without its training customers
+    ui.show_error(exc, "The active model's customers cannot be analysed")
     st.stop()
 schema = model.schema_
 names = [p.name for p in model.profiles_]

@@ -28,12 +28,10 @@ st.caption(
     "whole customer file to download with its segments."
 )
 
-try:
-    model, meta = ui.active_model()
-except SegmentationError as exc:
-    ui.show_error(exc, "The active model cannot be used")
-    st.page_link("pages/5_Retrain.py", label="Retrain a model", icon=":material/refresh:")
+active = ui.active_model_or_explain()
+if active is None:
     st.stop()
+model, meta = active
 version = meta["version"]
 
 

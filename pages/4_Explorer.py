@@ -12,10 +12,10 @@ ui.require_frame()
 ALL_COLUMNS = "All columns"
 
 
-def rfm_view(customers, root: str, version: str):
-    """RFM scores of a per-customer table, and their cross-tab with the active model's
-    segments when the model can label this table (None otherwise)."""
-    return explore.rfm_view(customers, ui.labeler(root, version))
+def rfm_view(customers, root: str, version: str | None):
+    """RFM scores of a per-customer table, and their cross-tab with the segments of a model
+    version when it can label this table (None otherwise, or without a version)."""
+    return explore.rfm_view(customers, ui.labeler(root, version) if version else None)
 
 
 def distribution_chart(df, column):
@@ -155,8 +155,9 @@ if dataset.transactions is not None:
             "Classic RFM scoring: each customer gets 1-5 for Recency (5 = most recent), "
             "Frequency and Monetary by quintile, and a named segment from those scores."
         )
-        _, meta = ui.active_model()
-        view = ui.dataset_view(dataset, rfm_view, str(ui.store().root), meta["version"])
+        active = ui.active_model_or_explain()
+        version = active[1]["version"] if active else None
+        view = ui.dataset_view(dataset, rfm_view, str(ui.store().root), version)
         left, right = st.columns([3, 2])
         with left:
             st.plotly_chart(
@@ -168,13 +169,13 @@ if dataset.transactions is not None:
                 hide_index=True,
                 column_config={"Share": st.column_config.NumberColumn(format="percent")},
             )
-        if view.crosstab is None:
+        if view.crosstab is not None:
+            st.markdown(f"**RFM segments against the active model's segments** ({version})")
+            st.dataframe(view.crosstab)
+        elif active is not None:  # (without a usable model the error above says why)
             st.info(
                 "The active model was not trained on per-customer RFM columns, so it cannot "
                 "label this table. Train one on it on the Retrain page to compare its "
                 "segments with the RFM segments here.",
                 icon=":material/info:",
             )
-        else:
-            st.markdown(f"**RFM segments against the active model's segments** ({meta['version']})")
-            st.dataframe(view.crosstab)

@@ -4,7 +4,6 @@ import streamlit as st
 
 from segmentation.app import ui
 from segmentation.config import DEFAULT_SEED
-from segmentation.errors import SegmentationError
 from segmentation.insight import explore
 from segmentation.modeling.estimator import SegmentationModel
 from segmentation.modeling.preprocess import OUTLIER_METHODS, SCALERS
@@ -32,19 +31,12 @@ if message := st.session_state.pop(FLASH, None):
     st.success(message, icon=":material/check_circle:")
 
 active_version = store.active_version()
-active_meta = None
-try:
-    _, active_meta = ui.active_model()
-except SegmentationError as exc:
-    ui.show_error(exc, "The active model cannot be loaded")
-    st.info(
-        "Train a new model below and save it, or activate another version in the model "
-        "history at the bottom of this page.",
-        icon=":material/info:",
-    )
-    if active_version:
-        with ui.user_errors():
-            active_meta = store.metadata(active_version)
+active = ui.active_model_or_explain(link_to_retrain=False)
+active_meta = active[1] if active else None
+if active is None and active_version:
+    # Compare with what the unusable version was, as far as its metadata says.
+    with ui.user_errors():
+        active_meta = store.metadata(active_version)
 
 st.subheader("1. Data", anchor=False)
 dataset = ui.dataset_picker("retrain.upload")

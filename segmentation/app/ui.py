@@ -33,6 +33,9 @@ ASSETS = PROJECT_ROOT / "segmentation" / "assets"
 #: thread-local would not do, as Streamlit may run the page in another thread.
 _FRAME_KEY = "app.in_frame"
 
+#: The page where a model is trained, activated or rolled back (for links to it).
+RETRAIN_PAGE = "pages/5_Retrain.py"
+
 #: Session-state key of the dataset in use (Explorer and Retrain), a :class:`Dataset`.
 DATASET_KEY = "dataset"
 
@@ -174,6 +177,32 @@ def active_model() -> tuple[SegmentationModel, dict]:
             ensure_active_model(models)
     version = models.active_version()
     return _load_model(str(models.root), version)
+
+
+def active_model_or_explain(
+    *, link_to_retrain: bool = True
+) -> tuple[SegmentationModel, dict] | None:
+    """The active model and its metadata, or None after telling the user why and what to do.
+
+    Every page that needs the active model gets it here. When the active version cannot
+    be used (saved by another scikit-learn, damaged, not trainable at first start) this
+    shows an ``st.error`` with the reason and the way out - activate another version in
+    the model history on the Retrain page, or train and save a new model there - and a
+    link to Retrain (``link_to_retrain=False`` on Retrain itself). The page then shows
+    what it can without a model, or stops.
+    """
+    try:
+        return active_model()
+    except SegmentationError as exc:
+        st.error(
+            f"The active model cannot be used: {md_escape(str(exc).rstrip('.'))}. To go on, "
+            "activate another version in the model history on the Retrain page (roll "
+            "back), or train and save a new model there.",
+            icon=":material/error:",
+        )
+        if link_to_retrain:
+            st.page_link(RETRAIN_PAGE, label="Go to Retrain", icon=":material/refresh:")
+        return None
 
 
 def labeler(root: str, version: str) -> SegmentationModel:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,11 @@ def open_page(at: AppTest, page: str) -> AppTest:
     at.switch_page(f"pages/{page}")
     at.run()
     return at
+
+
+def plain(markdown: str) -> str:
+    """The text a Markdown body shows once backslash escapes are undone (see md_escape)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 def pretend_active_model_is_from_another_scikit_learn() -> None:

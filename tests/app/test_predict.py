@@ -4,7 +4,11 @@ import pytest
 
 from segmentation.app import ui
 from segmentation.workflows import load_default_data
-from tests.app.conftest import open_page, pretend_active_model_is_from_another_scikit_learn
+from tests.app.conftest import (
+    open_page,
+    plain,
+    pretend_active_model_is_from_another_scikit_learn,
+)
 
 PAGE = "3_Predict.py"
 
@@ -133,4 +137,5 @@ def test_model_from_another_scikit_learn_is_explained(app):
     pretend_active_model_is_from_another_scikit_learn()
     at = open_page(app, PAGE)
     assert not at.exception
-    assert "scikit-learn 0.1" in at.error[0].value
+    assert "scikit-learn 0.1" in plain(at.error[0].value)
+    assert [link.label for link in at.get("page_link")] == ["Go to Retrain"]

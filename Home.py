@@ -4,7 +4,7 @@ import streamlit as st
 from streamlit_option_menu import option_menu
 
 from segmentation.app import ui
-from segmentation.viz.style import fmt_datetime, fmt_int, fmt_metric
+from segmentation.viz.style import fmt_datetime, fmt_int, fmt_metric, md_escape
 
 st.set_page_config(
     page_title="Customer Segmentation Studio",
@@ -39,8 +39,8 @@ def home() -> None:
     cols[3].metric("Customers", fmt_int(meta["n_rows"]))
     created = fmt_datetime(meta.get("created_at"))
     st.caption(
-        f"Trained {created} UTC on **{meta.get('data_name')}**; "
-        f"features: {', '.join(meta['features'])}."
+        f"Trained {created} UTC on **{md_escape(meta.get('data_name'))}**; "
+        f"features: {md_escape(', '.join(meta['features']))}."
     )
 
     st.subheader("What would you like to do?")
@@ -60,7 +60,7 @@ def home() -> None:
         st.markdown("**Retrain**")
         st.caption("Train on new data, pick the number of segments, roll back a version.")
         st.page_link(PAGES["Retrain"], label="Retrain the model", icon=":material/refresh:")
-    st.caption(f"Dataset in use: **{ui.dataset_in_use().name}**")
+    st.caption(f"Dataset in use: **{md_escape(ui.dataset_in_use().name)}**")
 
 
 # URL paths equal the names Streamlit derives from the files in pages/: on a server's very

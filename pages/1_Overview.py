@@ -7,7 +7,7 @@ from segmentation.app import ui
 from segmentation.data.write import to_csv_bytes
 from segmentation.insight.profiles import humanize
 from segmentation.viz import charts
-from segmentation.viz.style import fmt_int, fmt_metric, fmt_number, fmt_share
+from segmentation.viz.style import fmt_int, fmt_metric, fmt_number, fmt_share, md_escape
 
 ui.require_frame()
 
@@ -45,7 +45,7 @@ metrics = model.metrics_
 
 st.caption(
     f"Model {version}: {model.k_} segments of {fmt_int(model.n_rows_)} customers "
-    f"from {meta.get('data_name', 'the training data')}."
+    f"from {md_escape(meta.get('data_name', 'the training data'))}."
 )
 
 with ui.user_errors("The key numbers cannot be computed"):
@@ -71,30 +71,30 @@ with ui.user_errors("The key numbers cannot be computed"):
     cards[2].metric(
         "Largest segment",
         fmt_share(largest.share),
-        delta=largest.name,
+        delta=md_escape(largest.name),
         delta_color="off",
         delta_arrow="off",
         border=True,
-        help=f"{largest.name}: {fmt_int(largest.size)} customers.",
+        help=f"{md_escape(largest.name)}: {fmt_int(largest.size)} customers.",
     )
     if spend:
         column, total, mean = spend
         if charts.is_average(column):
             cards[5].metric(
-                humanize(column),
+                md_escape(humanize(column)),
                 fmt_number(mean),
                 border=True,
-                help=f"Average of {column} over all customers.",
+                help=f"Average of {md_escape(column)} over all customers.",
             )
         else:
             cards[5].metric(
-                humanize(column),
+                md_escape(humanize(column)),
                 fmt_int(total),
                 delta=f"{fmt_int(mean)} per customer",
                 delta_color="off",
                 delta_arrow="off",
                 border=True,
-                help=f"Sum of {column} over all customers.",
+                help=f"Sum of {md_escape(column)} over all customers.",
             )
 
 st.subheader("Segment sizes")
@@ -131,12 +131,12 @@ for start in range(0, len(profiles), PER_ROW):
         st.columns(PER_ROW), profiles[start : start + PER_ROW], strict=False
     ):
         with column.container(border=True):
-            st.markdown(f"#### {profile.name}")
+            st.markdown(f"#### {md_escape(profile.name)}")
             st.caption(
                 f"{fmt_int(profile.size)} customers - {fmt_share(profile.share)} of all customers"
             )
-            st.markdown("**Key traits**\n" + "\n".join(f"- {t}" for t in profile.traits))
-            st.markdown("**What to do**\n" + "\n".join(f"- {r}" for r in profile.recommendations))
+            st.markdown("**Key traits**\n" + ui.bullets(profile.traits))
+            st.markdown("**What to do**\n" + ui.bullets(profile.recommendations))
 
 st.subheader("Download")
 st.download_button(

@@ -9,7 +9,7 @@ from segmentation.data.write import to_csv_bytes
 from segmentation.errors import SegmentationError
 from segmentation.insight.profiles import humanize
 from segmentation.viz import charts
-from segmentation.viz.style import fmt_int
+from segmentation.viz.style import fmt_int, md_escape
 
 ui.require_frame()
 
@@ -93,7 +93,7 @@ with st.expander("Filters", expanded=True, icon=":material/filter_list:"):
     grid = st.columns(2)
     for i, column in enumerate(category_options):
         chosen_categories[column] = grid[i % 2].multiselect(
-            humanize(column),
+            md_escape(humanize(column)),
             category_options[column],
             default=category_options[column],
             key=ns + f"category.{column}",
@@ -104,7 +104,7 @@ with st.expander("Filters", expanded=True, icon=":material/filter_list:"):
     grid = st.columns(4)
     for i, (column, (low, high)) in enumerate(ranges.items()):
         chosen_ranges[column] = grid[i % 4].slider(
-            humanize(column),
+            md_escape(humanize(column)),
             min_value=low,
             max_value=high,
             value=(low, high),

@@ -8,7 +8,7 @@ from segmentation.data.write import to_csv_bytes
 from segmentation.errors import SegmentationError
 from segmentation.insight import explore
 from segmentation.modeling.estimator import OUTPUT_COLUMNS
-from segmentation.viz.style import fmt_int, fmt_metric, fmt_share
+from segmentation.viz.style import fmt_int, fmt_metric, fmt_share, md_escape
 from segmentation.workflows import load_default_data
 
 ui.require_frame()
@@ -52,11 +52,12 @@ one_tab, file_tab = st.tabs(["One customer", "A file of customers"])
 def field_input(field: explore.FormField):
     """The widget for one form field; a new model version starts a fresh form."""
     key = f"predict.field.{version}.{field.name}"
+    label = md_escape(field.label)
     if field.kind == "category":
-        return st.selectbox(field.label, field.options, key=key, help=field.help)
+        return st.selectbox(label, field.options, key=key, help=field.help)
     if field.kind == "date":
         return st.date_input(
-            field.label,
+            label,
             field.default,
             min_value=field.min_value,
             max_value=field.max_value,
@@ -64,7 +65,7 @@ def field_input(field: explore.FormField):
             help=field.help,
         )
     return st.number_input(
-        field.label,
+        label,
         min_value=field.min_value,
         max_value=field.max_value,
         value=field.default,
@@ -101,7 +102,7 @@ with one_tab:
         profile = model.profile(result["cluster"])
         with st.container(border=True):
             st.caption("This customer belongs to")
-            st.subheader(result["segment"], anchor=False)
+            st.subheader(md_escape(result["segment"]), anchor=False)
             cols = st.columns(3)
             cols[0].metric(
                 "Share of customers",
@@ -130,12 +131,12 @@ with one_tab:
             left, right = st.columns(2)
             with left:
                 st.markdown("**What sets this segment apart**")
-                st.markdown("\n".join(f"- {t}" for t in result["characteristics"]) or "-")
+                st.markdown(ui.bullets(result["characteristics"]) or "-")
             with right:
                 st.markdown("**What to do**")
-                st.markdown("\n".join(f"- {r}" for r in result["recommendations"]) or "-")
+                st.markdown(ui.bullets(result["recommendations"]) or "-")
         for warning in result["warnings"]:
-            st.warning(warning, icon=":material/warning:")
+            st.warning(md_escape(warning), icon=":material/warning:")
         comparison = explore.customer_comparison(model, stats, shown["record"], result["cluster"])
         st.markdown("**This customer beside the segment and all customers**")
         st.plotly_chart(
@@ -205,7 +206,7 @@ with file_tab:
         frame = current["frame"]
         cols = st.columns([5, 1], vertical_alignment="center")
         cols[0].markdown(
-            f"File: **{current['name']}** "
+            f"File: **{md_escape(current['name'])}** "
             f"({fmt_int(len(frame))} rows, {fmt_int(frame.shape[1])} columns)"
         )
         cols[1].button(
@@ -230,7 +231,7 @@ with file_tab:
             cols = st.columns(min(len(hand_matched), 3))
             for i, feature in enumerate(hand_matched):
                 chosen = cols[i % 3].selectbox(
-                    f"File column for {feature}",
+                    f"File column for {md_escape(feature)}",
                     options,
                     index=options.index(mapping[feature]) if feature in mapping else 0,
                     key=f"predict.map.{feature}",
@@ -260,19 +261,20 @@ with file_tab:
         st.dataframe(table, hide_index=True)
         if missing:
             st.warning(
-                f"The file lacks {len(missing)} of the model's columns: {', '.join(missing)}. "
+                f"The file lacks {len(missing)} of the model's columns: "
+                f"{md_escape(', '.join(missing))}. "
                 "Match each one to a column of the file above to label it.",
                 icon=":material/warning:",
             )
         if report is not None:
             for message in explore.file_warnings(report):
-                st.warning(message, icon=":material/warning:")
+                st.warning(md_escape(message), icon=":material/warning:")
 
         if result is not None:
             labeled = result["labeled"]
             st.subheader("Result", anchor=False)
             st.success(
-                f"Labeled file: **{current['name']}** ({fmt_int(len(labeled))} rows)",
+                f"Labeled file: **{md_escape(current['name'])}** ({fmt_int(len(labeled))} rows)",
                 icon=":material/check_circle:",
             )
             stem = current["name"].rsplit(".", 1)[0]

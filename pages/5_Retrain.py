@@ -8,7 +8,7 @@ from segmentation.insight import explore
 from segmentation.modeling.estimator import SegmentationModel
 from segmentation.modeling.preprocess import OUTLIER_METHODS, SCALERS
 from segmentation.modeling.selection import RULE
-from segmentation.viz.style import fmt_int
+from segmentation.viz.style import fmt_int, md_escape
 
 ui.require_frame()
 
@@ -117,7 +117,7 @@ if candidate := st.session_state.get(CANDIDATE):
     model = candidate["model"]
     new_meta = explore.model_metadata(model, candidate["data_name"])
     st.subheader("4. The new model", anchor=False)
-    st.caption(f"Trained on **{candidate['data_name']}**; not saved yet.")
+    st.caption(f"Trained on **{md_escape(candidate['data_name'])}**; not saved yet.")
     if model.sweep_ is not None:
         st.markdown(f"**Choosing k: the recommended k is {model.sweep_.recommended_k}**")
         st.plotly_chart(explore.sweep_chart(model.sweep_), config={"displayModeBar": False})

@@ -251,7 +251,7 @@ def read_upload(data: bytes, name: str) -> pd.DataFrame:
     session state, and a cache would hold a second copy of every large upload."""
     from segmentation.data.read import read_table
 
-    with st.spinner(f"Reading {name}..."):
+    with st.spinner(f"Reading {md_escape(name)}..."):
         return read_table(data)
 
 
@@ -286,7 +286,7 @@ def dataset_picker(key: str, label: str = "Upload a customer file (CSV or Excel)
             if looks_like_transactions(frame):
                 current = derive_customers(upload.name, frame, upload.file_id)
         except SegmentationError as exc:
-            st.error(f"{upload.name}: {exc}")
+            show_error(exc, upload.name)
         else:
             use_dataset(current)
     if current.transactions is not None:
@@ -315,12 +315,12 @@ def dataset_picker(key: str, label: str = "Upload a customer file (CSV or Excel)
         try:
             use_dataset(derive_customers(current.name, current.frame, current.source_id))
         except SegmentationError as exc:
-            st.error(f"{current.name}: {exc}")
+            show_error(exc, current.name)
         else:
             st.rerun()
     cols = st.columns([4, 1])
     cols[0].caption(
-        f"In use: **{current.name}** - {fmt_int(len(current.frame))} rows, "
+        f"In use: **{md_escape(current.name)}** - {fmt_int(len(current.frame))} rows, "
         f"{current.frame.shape[1]} columns"
     )
     if not current.is_default and cols[1].button("Use bundled data", key=f"{key}_reset"):
@@ -369,14 +369,20 @@ def column_roles_editor(dataset: Dataset, key: str) -> tuple[object | None, dict
     roles = explore.changed_roles(edited, schema)
     st.session_state[ROLES_KEY][dataset.name] = roles
     if roles:
-        st.caption("Changed by you: " + "; ".join(f"{c} is {r}" for c, r in roles.items()))
+        changed = "; ".join(f"{column} is {role}" for column, role in roles.items())
+        st.caption(md_escape(f"Changed by you: {changed}"))
     return schema, roles
 
 
 def show_error(exc: Exception, what: str = "") -> None:
-    """Show a user error in the page; the page carries on."""
+    """Show a user error in the page, as text (it may name files, columns and values)."""
     prefix = f"{what}: " if what else ""
-    st.error(f"{prefix}{exc}", icon=":material/error:")
+    st.error(md_escape(f"{prefix}{exc}"), icon=":material/error:")
+
+
+def bullets(items) -> str:
+    """A Markdown list of texts shown as they are (traits may quote category values)."""
+    return "\n".join(f"- {md_escape(item)}" for item in items)
 
 
 @contextmanager
@@ -411,7 +417,7 @@ def render_sidebar() -> None:
             created = fmt_datetime(meta.get("created_at"))
             st.markdown(
                 f"**Active model** `{meta['version']}` - {meta['k']} segments  \n"
-                f"trained on {meta.get('data_name', 'unknown data')}  \n"
+                f"trained on {md_escape(meta.get('data_name', 'unknown data'))}  \n"
                 f"{created} UTC"
             )
-        st.markdown(f"**Dataset in use**  \n{dataset_in_use().name}")
+        st.markdown(f"**Dataset in use**  \n{md_escape(dataset_in_use().name)}")

@@ -3,7 +3,7 @@
 import pytest
 
 from segmentation.workflows import load_default_data
-from tests.app.conftest import open_page
+from tests.app.conftest import open_page, plain
 
 PAGE = "4_Explorer.py"
 
@@ -14,7 +14,7 @@ def explorer(app):
 
 
 def captions(at) -> str:
-    return "\n".join(c.value for c in at.caption)
+    return plain("\n".join(c.value for c in at.caption))
 
 
 def test_bundled_data_is_explored(explorer):
@@ -77,5 +77,5 @@ def test_unreadable_upload_keeps_the_dataset(explorer):
     at.file_uploader(key="explorer.upload").set_value(("scan.csv", b"%PDF-1.4 ...", "text/csv"))
     at.run()
     assert not at.exception
-    assert at.error and "scan.csv" in at.error[0].value
+    assert at.error and "scan.csv" in plain(at.error[0].value)
     assert "customers.csv (bundled default)" in captions(at)

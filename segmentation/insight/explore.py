@@ -32,6 +32,7 @@ from segmentation.viz.style import (
     fmt_metric,
     fmt_number,
     fmt_share,
+    plotly_text,
 )
 
 #: Rows of a table shown at most; the rest are counted, not sent to the browser.
@@ -230,7 +231,7 @@ def missing_values_chart(missing: pd.DataFrame) -> go.Figure:
     fig = go.Figure(
         go.Bar(
             x=shown["Share"],
-            y=shown["Column"],
+            y=[plotly_text(c) for c in shown["Column"]],
             orientation="h",
             marker_color=PRIMARY,
             customdata=shown["Missing"],
@@ -297,7 +298,7 @@ def _count_bars(labels, customers, shares, *, digits: int = 0) -> go.Figure:
     return go.Figure(
         go.Bar(
             x=customers,
-            y=labels,
+            y=[plotly_text(label) for label in labels],
             orientation="h",
             marker_color=PRIMARY,
             customdata=shares,
@@ -316,7 +317,7 @@ def category_chart(counts: pd.DataFrame, column: str) -> go.Figure:
     shown = counts.iloc[::-1]
     fig = _count_bars(shown["Value"], shown["Customers"], shown["Share"])
     fig.update_xaxes(title="Customers", tickformat=",")
-    fig.update_yaxes(title=humanize(column), type="category")
+    fig.update_yaxes(title=plotly_text(humanize(column)), type="category")
     return _style(fig, height=max(220, 26 * len(shown) + 90))
 
 
@@ -399,7 +400,7 @@ def distribution_chart(values: pd.Series, column: str | None = None) -> go.Figur
             hovertemplate="%{customdata}: %{y:,} customers<extra></extra>",
         )
     )
-    fig.update_xaxes(title=humanize(column), tickformat=",")
+    fig.update_xaxes(title=plotly_text(humanize(column)), tickformat=",")
     fig.update_yaxes(title="Customers", tickformat=",")
     title = None
     if bins.attrs.get("clipped"):
@@ -428,7 +429,7 @@ def _date_histogram(values: pd.Series, column: str) -> go.Figure:
             hovertemplate="%{customdata}: %{y:,} customers<extra></extra>",
         )
     )
-    fig.update_xaxes(title=humanize(column))
+    fig.update_xaxes(title=plotly_text(humanize(column)))
     fig.update_yaxes(title="Customers", tickformat=",")
     return _style(fig)
 
@@ -450,7 +451,7 @@ def correlation_matrix(df: pd.DataFrame, max_columns: int = MAX_HEATMAP_COLUMNS)
 
 def correlation_heatmap(corr: pd.DataFrame) -> go.Figure:
     """A red-blue heatmap of a :func:`correlation_matrix`, values written in the cells."""
-    labels = [humanize(str(c)) for c in corr.columns]
+    labels = [plotly_text(humanize(str(c))) for c in corr.columns]
     values = corr.to_numpy()
     fig = go.Figure(
         go.Heatmap(
@@ -1088,13 +1089,13 @@ def customer_vs_segment_chart(comparison: pd.DataFrame, segment: str) -> go.Figu
     shown = shown.iloc[::-1]
     fig = go.Figure()
     for column, name, color, values in (
-        ("segment_z", f"{segment} (average)", SECONDARY, "segment"),
+        ("segment_z", f"{plotly_text(segment)} (average)", SECONDARY, "segment"),
         ("customer_z", "This customer", PRIMARY, "customer"),
     ):
         fig.add_trace(
             go.Bar(
                 x=shown[column],
-                y=shown["Feature"],
+                y=[plotly_text(f) for f in shown["Feature"]],
                 orientation="h",
                 name=name,
                 marker_color=color,

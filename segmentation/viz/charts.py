@@ -26,6 +26,7 @@ from segmentation.viz.style import (
     fmt_int,
     fmt_rounded,
     fmt_share,
+    plotly_text,
 )
 
 #: Most customers a point chart (scatter, box, violin) sends to the browser.
@@ -548,7 +549,7 @@ def segment_sizes_bar(profiles: Sequence[SegmentProfile]) -> go.Figure:
     fig = go.Figure(
         go.Bar(
             x=[p.size for p in profiles],
-            y=names,
+            y=[plotly_text(n) for n in names],
             orientation="h",
             marker_color=[colors[n] for n in names],
             text=[f"{fmt_int(p.size)} ({fmt_share(p.share)})" for p in profiles],
@@ -579,7 +580,7 @@ def segment_sizes_donut(profiles: Sequence[SegmentProfile]) -> go.Figure:
     total = sum(p.size for p in profiles)
     fig = go.Figure(
         go.Pie(
-            labels=[p.name for p in profiles],
+            labels=[plotly_text(p.name) for p in profiles],
             values=[p.size for p in profiles],
             hole=0.55,
             sort=False,
@@ -627,10 +628,12 @@ def _points(
                 x=rows[x].to_numpy(),
                 y=rows[y].to_numpy(),
                 mode="markers",
-                name=segment,
+                name=plotly_text(segment),
                 marker={"color": colors.get(segment), "size": 6, "opacity": 0.7},
-                customdata=rows[customdata].astype(str).to_numpy() if customdata else None,
-                hovertemplate=f"<b>{segment}</b><br>{hover}<extra></extra>",
+                customdata=rows[customdata].astype(str).map(plotly_text).to_numpy()
+                if customdata
+                else None,
+                hovertemplate=f"<b>{plotly_text(segment)}</b><br>{hover}<extra></extra>",
             )
         )
     return traces
@@ -665,7 +668,7 @@ def pca_scatter(
     shown = stratified_sample(points_df, SEGMENT, max_points)
     extra = [c for c in shown.columns if c not in ("pc1", "pc2", SEGMENT)]
     id_column = extra[0] if extra else None
-    hover = f"{humanize(id_column)} %{{customdata}}" if id_column else ""
+    hover = f"{plotly_text(humanize(id_column))} %{{customdata}}" if id_column else ""
     fig = go.Figure(
         _points(shown, "pc1", "pc2", _frame_colors(points_df, colors), hover, id_column)
     )
@@ -715,7 +718,7 @@ def radar_chart(profiles: Sequence[SegmentProfile], features: Sequence[str]) -> 
     low, high = means.min(), means.max()
     span = (high - low).replace(0, np.nan)
     scaled = ((means - low) / span).fillna(0.5)
-    theta = [humanize(f) for f in features]
+    theta = [plotly_text(humanize(f)) for f in features]
     colors = _profile_colors(profiles)
     fig = go.Figure()
     for p in profiles:
@@ -726,12 +729,13 @@ def radar_chart(profiles: Sequence[SegmentProfile], features: Sequence[str]) -> 
                 r=r + r[:1],
                 theta=theta + theta[:1],
                 customdata=real + real[:1],
-                name=p.name,
+                name=plotly_text(p.name),
                 fill="toself",
                 fillcolor=_with_alpha(colors[p.name], 0.12),
                 line={"color": colors[p.name], "width": 2.5},
                 marker={"size": 6},
-                hovertemplate=f"<b>{p.name}</b><br>%{{theta}}: %{{customdata}}<extra></extra>",
+                hovertemplate=f"<b>{plotly_text(p.name)}</b><br>%{{theta}}: %{{customdata}}"
+                "<extra></extra>",
             )
         )
     # The page says what 0 and 1 mean; tick labels on the radial axis would sit on a spoke.
@@ -783,8 +787,8 @@ def difference_heatmap(
     fig = go.Figure(
         go.Heatmap(
             z=z,
-            x=[_category_label(f) for f in features],
-            y=[p.name for p in profiles],
+            x=[plotly_text(_category_label(f)) for f in features],
+            y=[plotly_text(p.name) for p in profiles],
             colorscale="RdBu",
             zmid=0,
             zmin=-limit,
@@ -830,11 +834,12 @@ def feature_scatter(
     """
     _check_columns(df, x, y, SEGMENT)
     shown = stratified_sample(df, SEGMENT, max_points)
-    hover = f"{humanize(x)}: %{{x:,.2f}}<br>{humanize(y)}: %{{y:,.2f}}"
+    x_title, y_title = plotly_text(humanize(x)), plotly_text(humanize(y))
+    hover = f"{x_title}: %{{x:,.2f}}<br>{y_title}: %{{y:,.2f}}"
     fig = go.Figure(_points(shown, x, y, _frame_colors(df, colors), hover))
     _layout(fig, height=480)
-    fig.update_xaxes(title=humanize(x), tickformat=",")
-    fig.update_yaxes(title=humanize(y), tickformat=",")
+    fig.update_xaxes(title=x_title, tickformat=",")
+    fig.update_yaxes(title=y_title, tickformat=",")
     return fig
 
 
@@ -877,7 +882,7 @@ def feature_box(
     fig = go.Figure()
     for segment in _present_segments(shown):
         values = shown.loc[shown[SEGMENT].astype(str) == segment, feature].to_numpy(dtype=float)
-        common = {"y": values, "name": segment, "marker_color": palette.get(segment)}
+        common = {"y": values, "name": plotly_text(segment), "marker_color": palette.get(segment)}
         if kind == "box":
             fig.add_trace(go.Box(**common, boxmean=True, boxpoints="outliers"))
         else:
@@ -885,7 +890,7 @@ def feature_box(
                 go.Violin(**common, box_visible=True, meanline_visible=True, points=False)
             )
     _layout(fig, height=460, showlegend=False)
-    fig.update_yaxes(title=humanize(feature), tickformat=",")
+    fig.update_yaxes(title=plotly_text(humanize(feature)), tickformat=",")
     fig.update_xaxes(automargin=True)
     return fig
 
@@ -925,14 +930,14 @@ def category_mix_chart(
         fig.add_trace(
             go.Bar(
                 x=shares,
-                y=segments,
-                name=value,
+                y=[plotly_text(s) for s in segments],
+                name=plotly_text(value),
                 orientation="h",
                 marker_color=CATEGORY_PALETTE[i % len(CATEGORY_PALETTE)],
                 text=[f"{s:.0f}%" if s >= 5 else "" for s in shares],
                 textposition="inside",
                 insidetextanchor="middle",
-                hovertemplate=f"%{{y}}<br>{value}: %{{x:.1f}}%<extra></extra>",
+                hovertemplate=f"%{{y}}<br>{plotly_text(value)}: %{{x:.1f}}%<extra></extra>",
             )
         )
     _layout(
@@ -945,7 +950,7 @@ def category_mix_chart(
             "yanchor": "bottom",
             "y": 1.02,
             "x": 0,
-            "title": {"text": humanize(column)},
+            "title": {"text": plotly_text(humanize(column))},
             "traceorder": "normal",
         },
     )

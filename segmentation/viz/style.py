@@ -7,6 +7,7 @@ the package (the insight and modeling layers import it).
 
 from __future__ import annotations
 
+import html
 import math
 import re
 
@@ -108,10 +109,16 @@ def fmt_datetime(value: object) -> str:
 
 # Every ASCII punctuation character: CommonMark lets any of them be backslash-escaped and
 # then shows it as it is, so none can open a link, an image, emphasis, code, a heading, a
-# table, maths ($), HTML (<), an entity (&), an autolink (http://, www., a@b) or a
-# Streamlit directive (:red[...]).
+# table, maths ($), HTML or an autolink (<), an entity (&) or a Streamlit directive
+# (:red[...]).
 _MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
 _LINE_BREAKS = re.compile(r"\s*[\r\n\u2028\u2029]+\s*")
+# GitHub-flavoured Markdown also turns bare URLs and e-mail addresses into links, and it
+# finds them in the text after escapes are resolved (remark-gfm's autolink literals), so
+# escaping cannot stop them: an invisible WORD JOINER inside "://", after "www" and after
+# "@" does.
+_AUTOLINK_START = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?<=@)", re.IGNORECASE)
+WORD_JOINER = "\u2060"
 
 
 def md_escape(text: object) -> str:
@@ -119,9 +126,21 @@ def md_escape(text: object) -> str:
 
     Use it for every piece of user data put into a Markdown string (``st.markdown``,
     ``st.caption``, ``st.error``, a widget label or help, a metric). Line breaks become
-    spaces, so a value cannot start a new block (a list, a heading, a table).
+    spaces, so a value cannot start a new block (a list, a heading, a table), and a
+    :data:`WORD_JOINER` (invisible) breaks up what would become a link by itself.
 
-    >>> md_escape("![x](http://example.invalid/a.png).csv")
-    '\\\\!\\\\[x\\\\]\\\\(http\\\\:\\\\/\\\\/example\\\\.invalid\\\\/a\\\\.png\\\\)\\\\.csv'
+    >>> md_escape("[c](x).csv")
+    '\\\\[c\\\\]\\\\(x\\\\)\\\\.csv'
     """
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", _LINE_BREAKS.sub(" ", str(text)))
+    text = _AUTOLINK_START.sub(WORD_JOINER, _LINE_BREAKS.sub(" ", str(text)))
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def plotly_text(text: object) -> str:
+    """User data as text in a plotly figure (a trace or axis name, a category, a hover).
+
+    Plotly draws a subset of HTML in every label, title and hover text, ``<a href>``
+    included, and shows the entities ``&lt;``, ``&gt;`` and ``&amp;`` as the characters
+    they stand for; so ``<``, ``>`` and ``&`` are written as those entities.
+    """
+    return html.escape(str(text), quote=False)

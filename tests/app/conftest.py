@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from segmentation.viz.style import WORD_JOINER
+
 ROOT = Path(__file__).resolve().parents[2]
 HOME = str(ROOT / "Home.py")
 TIMEOUT = 120
@@ -31,8 +33,9 @@ def open_page(at: AppTest, page: str) -> AppTest:
 
 
 def plain(markdown: str) -> str:
-    """The text a Markdown body shows once backslash escapes are undone (see md_escape)."""
-    return re.sub(r"\\(.)", r"\1", markdown)
+    """The text a Markdown body shows: backslash escapes undone, word joiners removed
+    (see ``segmentation.viz.style.md_escape``)."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace(WORD_JOINER, "")
 
 
 def pretend_active_model_is_from_another_scikit_learn() -> None:

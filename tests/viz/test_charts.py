@@ -323,3 +323,24 @@ def test_spend_column_only_among_features():
     frame = pd.DataFrame({"Z_Revenue": [11.0] * 4, "MntWines": [1.0, 2, 3, 4]})
     assert charts.spend_column(frame) == "Z_Revenue"
     assert charts.spend_column(frame, ["MntWines"]) is None
+
+
+def test_user_text_in_charts_is_not_html():
+    """Plotly draws <a href> in labels and hovers: a hostile category, column or segment name
+    must show as text, not as a link."""
+    link = '<a href="http://example.invalid">x</a>'
+    df = pd.DataFrame(
+        {
+            "segment": pd.Categorical([link, "B", link, "B"], categories=[link, "B"]),
+            f"city {link}": [link, "Rome", "Rome", link],
+            "spend": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    figures = [
+        charts.category_mix_chart(df, f"city {link}"),
+        charts.feature_box(df, "spend"),
+        charts.feature_scatter(df.assign(visits=[1.0, 2.0, 2.0, 1.0]), "spend", "visits"),
+    ]
+    for fig in figures:
+        text = fig.to_json()
+        assert "<a href" not in text and "&lt;a href" in text

@@ -56,10 +56,28 @@ def test_md_escape_leaves_no_markdown_syntax(text):
     escaped = style.md_escape(text)
     # Every punctuation character is escaped, and unescaping gives the text back.
     assert not re.search(r"(?<!\\)[\[\]()!<>*_`#$~|:&@.]", escaped.replace("\\\\", ""))
-    assert re.sub(r"\\(.)", r"\1", escaped) == text
+    shown = re.sub(r"\\(.)", r"\1", escaped).replace(style.WORD_JOINER, "")
+    assert shown == text
     assert "](http" not in escaped
 
 
 def test_md_escape_keeps_a_value_on_one_line():
     assert style.md_escape("North\n- East\r\n# West") == "North \\- East \\# West"
     assert style.md_escape(12) == "12"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["see http://example.invalid/a", "www.example.invalid", "ask@example.invalid"],
+    ids=["url", "www", "email"],
+)
+def test_md_escape_breaks_bare_links(text):
+    """GFM links bare URLs and addresses after escapes are resolved: a word joiner stops it."""
+    shown = re.sub(r"\\(.)", r"\1", style.md_escape(text))
+    assert style.WORD_JOINER in shown
+    assert not re.search(r"://|www\.|@\w", shown)
+    assert shown.replace(style.WORD_JOINER, "") == text
+
+
+def test_plotly_text_writes_markup_as_entities():
+    assert style.plotly_text('<a href="x">A & B</a>') == '&lt;a href="x"&gt;A &amp; B&lt;/a&gt;'

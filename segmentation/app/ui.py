@@ -289,6 +289,7 @@ def dataset_picker(key: str, label: str = "Upload a customer file (CSV or Excel)
             show_error(exc, upload.name)
         else:
             use_dataset(current)
+            st.rerun()  # so the sidebar, drawn before the page, names the new dataset too
     if current.transactions is not None:
         st.info(
             f"**This file is a transaction log** (one row per order line), so it was turned "

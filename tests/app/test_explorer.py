@@ -64,6 +64,8 @@ def test_upload_survives_a_page_switch(explorer):
     assert not at.exception
     assert "my_customers.csv" in captions(at)
     assert at.metric[0].value == "300"
+    sidebar = plain("\n".join(m.value for m in at.sidebar.markdown))
+    assert "Dataset in use  \nmy_customers.csv" in sidebar.replace("**", "")
     open_page(at, "3_Predict.py")
     open_page(at, PAGE)
     assert not at.exception

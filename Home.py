@@ -4,7 +4,7 @@ import streamlit as st
 from streamlit_option_menu import option_menu
 
 from segmentation.app import ui
-from segmentation.errors import SegmentationError
+from segmentation.viz.style import fmt_datetime, fmt_int, fmt_metric, md_escape
 
 st.set_page_config(
     page_title="Customer Segmentation Studio",
@@ -21,12 +21,10 @@ def home() -> None:
         "traits and what to do about each. Label a fresh customer export with those segments, "
         "and retrain when the business changes."
     )
-    try:
-        model, meta = ui.active_model()
-    except SegmentationError as exc:
-        ui.show_error(exc, "The active model cannot be used")
-        st.page_link(PAGES["Retrain"], label="Retrain a model", icon=":material/refresh:")
+    active = ui.active_model_or_explain()
+    if active is None:
         return
+    _, meta = active
 
     st.subheader("Active model")
     cols = st.columns(4)
@@ -34,15 +32,15 @@ def home() -> None:
     cols[1].metric("Segments", meta["k"])
     cols[2].metric(
         "Silhouette",
-        ui.fmt_metric(meta.get("silhouette")),
+        fmt_metric(meta.get("silhouette")),
         help="-1 to 1: how much closer customers are to their own segment than to "
         "the next one. Above 0.25 is a usable structure, above 0.5 a strong one.",
     )
-    cols[3].metric("Customers", ui.fmt_int(meta["n_rows"]))
-    created = str(meta.get("created_at", ""))[:16].replace("T", " ")
+    cols[3].metric("Customers", fmt_int(meta["n_rows"]))
+    created = fmt_datetime(meta.get("created_at"))
     st.caption(
-        f"Trained {created} UTC on **{meta.get('data_name')}**; "
-        f"features: {', '.join(meta['features'])}."
+        f"Trained {created} UTC on **{md_escape(meta.get('data_name'))}**; "
+        f"features: {md_escape(', '.join(meta['features']))}."
     )
 
     st.subheader("What would you like to do?")
@@ -62,7 +60,7 @@ def home() -> None:
         st.markdown("**Retrain**")
         st.caption("Train on new data, pick the number of segments, roll back a version.")
         st.page_link(PAGES["Retrain"], label="Retrain the model", icon=":material/refresh:")
-    st.caption(f"Dataset in use: **{ui.dataset_in_use().name}**")
+    st.caption(f"Dataset in use: **{md_escape(ui.dataset_in_use().name)}**")
 
 
 # URL paths equal the names Streamlit derives from the files in pages/: on a server's very
@@ -114,10 +112,7 @@ with st.sidebar:
 if choice and choice != current.title:
     st.switch_page(PAGES[choice])
 
-try:
-    _, active_meta = ui.active_model()
-except SegmentationError:
-    active_meta = None
-ui.render_sidebar(active_meta)
+with ui.error_boundary():
+    ui.render_sidebar()
 with ui.app_frame():
     current.run()

@@ -5,9 +5,9 @@ import streamlit as st
 
 from segmentation.app import ui
 from segmentation.data.write import to_csv_bytes
-from segmentation.errors import SegmentationError
 from segmentation.insight.profiles import humanize
 from segmentation.viz import charts
+from segmentation.viz.style import fmt_int, fmt_metric, fmt_number, fmt_share, md_escape
 
 ui.require_frame()
 
@@ -35,18 +35,17 @@ def clustered_csv(root: str, version: str) -> bytes:
 
 
 st.title("Overview")
-try:
-    model, meta = ui.active_model()
-except SegmentationError as exc:
-    ui.show_error(exc, "The active model cannot be used")
+active = ui.active_model_or_explain()
+if active is None:
     st.stop()
+model, meta = active
 root, version = str(ui.store().root), meta["version"]
 profiles = model.profiles_
 metrics = model.metrics_
 
 st.caption(
-    f"Model {version}: {model.k_} segments of {ui.fmt_int(model.n_rows_)} customers "
-    f"from {meta.get('data_name', 'the training data')}."
+    f"Model {version}: {model.k_} segments of {fmt_int(model.n_rows_)} customers "
+    f"from {md_escape(meta.get('data_name', 'the training data'))}."
 )
 
 with ui.user_errors("The key numbers cannot be computed"):
@@ -54,48 +53,48 @@ with ui.user_errors("The key numbers cannot be computed"):
     spend = spend_summary(root, version)
     # Two rows of three: wide enough for a segment name and a money amount.
     cards = st.columns(3) + st.columns(3)
-    cards[0].metric("Customers", ui.fmt_int(model.n_rows_), border=True)
+    cards[0].metric("Customers", fmt_int(model.n_rows_), border=True)
     cards[1].metric("Segments", model.k_, border=True)
     cards[3].metric(
         "Silhouette",
-        ui.fmt_metric(metrics.silhouette),
+        fmt_metric(metrics.silhouette),
         border=True,
         help="From -1 to 1: how much closer customers are to their own segment than to the "
         "next one. Above 0.25 is a usable structure, above 0.5 a strong one.",
     )
     cards[4].metric(
         "Davies-Bouldin",
-        ui.fmt_metric(metrics.davies_bouldin),
+        fmt_metric(metrics.davies_bouldin),
         border=True,
         help="0 or more: how much segments overlap. Lower is better; below 1 is good.",
     )
     cards[2].metric(
         "Largest segment",
-        f"{largest.share:.1%}",
-        delta=largest.name,
+        fmt_share(largest.share),
+        delta=md_escape(largest.name),
         delta_color="off",
         delta_arrow="off",
         border=True,
-        help=f"{largest.name}: {ui.fmt_int(largest.size)} customers.",
+        help=f"{md_escape(largest.name)}: {fmt_int(largest.size)} customers.",
     )
     if spend:
         column, total, mean = spend
         if charts.is_average(column):
             cards[5].metric(
-                humanize(column),
-                f"{mean:,.2f}",
+                md_escape(humanize(column)),
+                fmt_number(mean),
                 border=True,
-                help=f"Average of {column} over all customers.",
+                help=f"Average of {md_escape(column)} over all customers.",
             )
         else:
             cards[5].metric(
-                humanize(column),
-                f"{total:,.0f}",
-                delta=f"{mean:,.0f} per customer",
+                md_escape(humanize(column)),
+                fmt_int(total),
+                delta=f"{fmt_int(mean)} per customer",
                 delta_color="off",
                 delta_arrow="off",
                 border=True,
-                help=f"Sum of {column} over all customers.",
+                help=f"Sum of {md_escape(column)} over all customers.",
             )
 
 st.subheader("Segment sizes")
@@ -109,22 +108,21 @@ with ui.user_errors("The customer map cannot be drawn"):
     st.plotly_chart(charts.pca_scatter(points), key="customer_map")
     first, second = points.attrs["explained_variance_ratio"]
     shown = (
-        f"a sample of {ui.fmt_int(len(points))} of {ui.fmt_int(points.attrs['n_customers'])} "
-        "customers"
+        f"a sample of {fmt_int(len(points))} of {fmt_int(points.attrs['n_customers'])} customers"
         if points.attrs["sampled"]
-        else f"all {ui.fmt_int(len(points))} customers"
+        else f"all {fmt_int(len(points))} customers"
     )
     st.caption(
         f"Each dot is a customer ({shown}), placed so that similar customers sit close "
-        f"together. The two axes summarise all features and capture {first:.0%} and "
-        f"{second:.0%} of the variation between customers."
+        f"together. The two axes summarise all features and capture {fmt_share(first, 0)} and "
+        f"{fmt_share(second, 0)} of the variation between customers."
     )
 
 st.subheader("The segments")
 if meta.get("n_outliers_removed"):
     st.caption(
         f"Traits compare each segment's average with the average customer, leaving out the "
-        f"{meta['n_outliers_removed']:,} extreme customers screened out in training (they "
+        f"{fmt_int(meta['n_outliers_removed'])} extreme customers screened out in training (they "
         "are still counted in the sizes and the key numbers above)."
     )
 PER_ROW = 3
@@ -133,12 +131,12 @@ for start in range(0, len(profiles), PER_ROW):
         st.columns(PER_ROW), profiles[start : start + PER_ROW], strict=False
     ):
         with column.container(border=True):
-            st.markdown(f"#### {profile.name}")
+            st.markdown(f"#### {md_escape(profile.name)}")
             st.caption(
-                f"{ui.fmt_int(profile.size)} customers - {profile.share:.1%} of all customers"
+                f"{fmt_int(profile.size)} customers - {fmt_share(profile.share)} of all customers"
             )
-            st.markdown("**Key traits**\n" + "\n".join(f"- {t}" for t in profile.traits))
-            st.markdown("**What to do**\n" + "\n".join(f"- {r}" for r in profile.recommendations))
+            st.markdown("**Key traits**\n" + ui.bullets(profile.traits))
+            st.markdown("**What to do**\n" + ui.bullets(profile.recommendations))
 
 st.subheader("Download")
 st.download_button(
@@ -150,6 +148,6 @@ st.download_button(
     on_click="ignore",
 )
 st.caption(
-    f"All {ui.fmt_int(model.n_rows_)} training customers with their segment "
+    f"All {fmt_int(model.n_rows_)} training customers with their segment "
     "(columns segment, cluster and cluster_distance added)."
 )

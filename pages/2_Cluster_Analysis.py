@@ -9,6 +9,7 @@ from segmentation.data.write import to_csv_bytes
 from segmentation.errors import SegmentationError
 from segmentation.insight.profiles import humanize
 from segmentation.viz import charts
+from segmentation.viz.style import fmt_int, md_escape
 
 ui.require_frame()
 
@@ -67,12 +68,15 @@ def reset_filters(keys: list[str]) -> None:
 
 
 st.title("Cluster Analysis")
+active = ui.active_model_or_explain()
+if active is None:
+    st.stop()
+model, meta = active
+root, version = str(ui.store().root), meta["version"]
 try:
-    model, meta = ui.active_model()
-    root, version = str(ui.store().root), meta["version"]
     ranges, category_options, n_total = filter_choices(root, version, model)
-except SegmentationError as exc:
-    ui.show_error(exc, "The active model cannot be used")
+except SegmentationError as exc:  # e.g. a version saved without its training customers
+    ui.show_error(exc, "The active model's customers cannot be analysed")
     st.stop()
 schema = model.schema_
 names = [p.name for p in model.profiles_]
@@ -89,7 +93,7 @@ with st.expander("Filters", expanded=True, icon=":material/filter_list:"):
     grid = st.columns(2)
     for i, column in enumerate(category_options):
         chosen_categories[column] = grid[i % 2].multiselect(
-            humanize(column),
+            md_escape(humanize(column)),
             category_options[column],
             default=category_options[column],
             key=ns + f"category.{column}",
@@ -100,7 +104,7 @@ with st.expander("Filters", expanded=True, icon=":material/filter_list:"):
     grid = st.columns(4)
     for i, (column, (low, high)) in enumerate(ranges.items()):
         chosen_ranges[column] = grid[i % 4].slider(
-            humanize(column),
+            md_escape(humanize(column)),
             min_value=low,
             max_value=high,
             value=(low, high),
@@ -118,7 +122,7 @@ filters = {
     "categories": {c: list(v) for c, v in chosen_categories.items()},
 }
 n_matching, profiles, stats, sample = filtered_view(root, version, model, filters)
-st.markdown(f"**{ui.fmt_int(n_matching)} of {ui.fmt_int(n_total)} customers** match the filters.")
+st.markdown(f"**{fmt_int(n_matching)} of {fmt_int(n_total)} customers** match the filters.")
 if n_matching == 0:
     st.warning(
         "No customer matches these filters. Widen a range, select more segments or values, "
@@ -128,7 +132,7 @@ if n_matching == 0:
     st.stop()
 sampled = len(sample) < n_matching
 sample_note = (
-    f"Showing a sample of {ui.fmt_int(len(sample))} of the {ui.fmt_int(n_matching)} "
+    f"Showing a sample of {fmt_int(len(sample))} of the {fmt_int(n_matching)} "
     "matching customers, drawn from every segment."
     if sampled
     else ""

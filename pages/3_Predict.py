@@ -7,6 +7,7 @@ from segmentation.data.read import read_head
 from segmentation.data.transactions import looks_like_transactions
 from segmentation.errors import SegmentationError
 from segmentation.insight import explore
+from segmentation.viz.style import fmt_int, fmt_metric, fmt_share, md_escape
 from segmentation.workflows import load_default_data
 
 ui.require_frame()
@@ -26,12 +27,10 @@ st.caption(
     "whole customer file to download with its segments."
 )
 
-try:
-    model, meta = ui.active_model()
-except SegmentationError as exc:
-    ui.show_error(exc, "The active model cannot be used")
-    st.page_link("pages/5_Retrain.py", label="Retrain a model", icon=":material/refresh:")
+active = ui.active_model_or_explain()
+if active is None:
     st.stop()
+model, meta = active
 version = meta["version"]
 
 
@@ -52,11 +51,12 @@ one_tab, file_tab = st.tabs(["One customer", "A file of customers"])
 def field_input(field: explore.FormField):
     """The widget for one form field; a new model version starts a fresh form."""
     key = f"predict.field.{version}.{field.name}"
+    label = md_escape(field.label)
     if field.kind == "category":
-        return st.selectbox(field.label, field.options, key=key, help=field.help)
+        return st.selectbox(label, field.options, key=key, help=field.help)
     if field.kind == "date":
         return st.date_input(
-            field.label,
+            label,
             field.default,
             min_value=field.min_value,
             max_value=field.max_value,
@@ -64,7 +64,7 @@ def field_input(field: explore.FormField):
             help=field.help,
         )
     return st.number_input(
-        field.label,
+        label,
         min_value=field.min_value,
         max_value=field.max_value,
         value=field.default,
@@ -101,16 +101,16 @@ with one_tab:
         profile = model.profile(result["cluster"])
         with st.container(border=True):
             st.caption("This customer belongs to")
-            st.subheader(result["segment"], anchor=False)
+            st.subheader(md_escape(result["segment"]), anchor=False)
             cols = st.columns(3)
             cols[0].metric(
                 "Share of customers",
-                f"{profile.share:.0%}",
-                help=f"{profile.size:,} of the training customers are in this segment.",
+                fmt_share(profile.share, 0),
+                help=f"{fmt_int(profile.size)} of the training customers are in this segment.",
             )
             cols[1].metric(
                 "Distance to the segment centre",
-                ui.fmt_metric(result["cluster_distance"]),
+                fmt_metric(result["cluster_distance"]),
                 help="How far the customer is from the segment's typical member, in the "
                 "model's scaled units. Smaller means a more typical member.",
             )
@@ -119,7 +119,7 @@ with one_tab:
                 closer = result["cluster_distance"] <= typical
                 cols[2].metric(
                     "Typical member's distance",
-                    ui.fmt_metric(typical),
+                    fmt_metric(typical),
                     help="The median distance of the segment's training customers.",
                 )
                 st.caption(
@@ -130,12 +130,12 @@ with one_tab:
             left, right = st.columns(2)
             with left:
                 st.markdown("**What sets this segment apart**")
-                st.markdown("\n".join(f"- {t}" for t in result["characteristics"]) or "-")
+                st.markdown(ui.bullets(result["characteristics"]) or "-")
             with right:
                 st.markdown("**What to do**")
-                st.markdown("\n".join(f"- {r}" for r in result["recommendations"]) or "-")
+                st.markdown(ui.bullets(result["recommendations"]) or "-")
         for warning in result["warnings"]:
-            st.warning(warning, icon=":material/warning:")
+            st.warning(md_escape(warning), icon=":material/warning:")
         comparison = explore.customer_comparison(model, stats, shown["record"], result["cluster"])
         st.markdown("**This customer beside the segment and all customers**")
         st.plotly_chart(
@@ -227,7 +227,9 @@ with file_tab:
     if current is not None:
         frame = current["frame"]
         cols = st.columns([5, 1], vertical_alignment="center")
-        cols[0].markdown(f"File: **{current['name']}** ({frame.shape[1]:,} columns)")
+        cols[0].markdown(
+            f"File: **{md_escape(current['name'])}** ({fmt_int(frame.shape[1])} columns)"
+        )
         cols[1].button(
             "Clear",
             on_click=clear_upload,
@@ -250,7 +252,7 @@ with file_tab:
             cols = st.columns(min(len(hand_matched), 3))
             for i, feature in enumerate(hand_matched):
                 chosen = cols[i % 3].selectbox(
-                    f"File column for {feature}",
+                    f"File column for {md_escape(feature)}",
                     options,
                     index=options.index(mapping[feature]) if feature in mapping else 0,
                     key=f"predict.map.{feature}",
@@ -265,13 +267,9 @@ with file_tab:
         result = st.session_state.get(RESULT)
         if not missing and (result is None or result["key"] != key):
             bar = st.progress(0.0, text="Labeling the customers...")
-
-            def progress(done: int, total: int) -> None:
-                bar.progress(done / max(total, 1), text=f"Labeled {done:,} of {total:,} customers")
-
             with ui.user_errors("The file could not be labeled"):
                 labeled = explore.label_upload(
-                    model, current["source"], mapping=mapping, progress=progress
+                    model, current["source"], mapping=mapping, progress=ui.progress_callback(bar)
                 )
                 result = {"key": key, "labeled": labeled}
                 keep_result(result)
@@ -284,19 +282,21 @@ with file_tab:
         st.dataframe(table, hide_index=True)
         if missing:
             st.warning(
-                f"The file lacks {len(missing)} of the model's columns: {', '.join(missing)}. "
+                f"The file lacks {len(missing)} of the model's columns: "
+                f"{md_escape(', '.join(missing))}. "
                 "Match each one to a column of the file above to label it.",
                 icon=":material/warning:",
             )
         if report is not None:
             for message in explore.file_warnings(report):
-                st.warning(message, icon=":material/warning:")
+                st.warning(md_escape(message), icon=":material/warning:")
 
         if result is not None:
             labeled = result["labeled"]
             st.subheader("Result", anchor=False)
             st.success(
-                f"Labeled file: **{current['name']}** ({labeled.result.n_rows:,} rows)",
+                f"Labeled file: **{md_escape(current['name'])}** "
+                f"({fmt_int(labeled.result.n_rows)} rows)",
                 icon=":material/check_circle:",
             )
             stem = current["name"].rsplit(".", 1)[0]

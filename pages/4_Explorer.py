@@ -5,16 +5,17 @@ import streamlit as st
 from segmentation.app import ui
 from segmentation.data.schema import infer_schema
 from segmentation.insight import explore
+from segmentation.viz.style import fmt_int, fmt_share, md_escape
 
 ui.require_frame()
 
 ALL_COLUMNS = "All columns"
 
 
-def rfm_view(customers, root: str, version: str):
-    """RFM scores of a per-customer table, and their cross-tab with the active model's
-    segments when the model can label this table (None otherwise)."""
-    return explore.rfm_view(customers, ui.labeler(root, version))
+def rfm_view(customers, root: str, version: str | None):
+    """RFM scores of a per-customer table, and their cross-tab with the segments of a model
+    version when it can label this table (None otherwise, or without a version)."""
+    return explore.rfm_view(customers, ui.labeler(root, version) if version else None)
 
 
 def distribution_chart(df, column):
@@ -31,10 +32,10 @@ df = dataset.frame
 
 facts = ui.dataset_view(dataset, explore.overview)
 cols = st.columns(4)
-cols[0].metric("Customers (rows)", ui.fmt_int(facts["rows"]))
-cols[1].metric("Columns", ui.fmt_int(facts["columns"]))
-cols[2].metric("Numeric columns", ui.fmt_int(facts["numeric_columns"]))
-cols[3].metric("Empty cells", f"{facts['missing_share']:.1%}")
+cols[0].metric("Customers (rows)", fmt_int(facts["rows"]))
+cols[1].metric("Columns", fmt_int(facts["columns"]))
+cols[2].metric("Numeric columns", fmt_int(facts["numeric_columns"]))
+cols[3].metric("Empty cells", fmt_share(facts["missing_share"]))
 
 tab_names = [
     "Table",
@@ -134,7 +135,7 @@ with cat_tab:
     cols = st.columns(2)
     for i, name in enumerate(categorical):
         with cols[i % 2]:
-            st.markdown(f"**{name}**")
+            st.markdown(f"**{md_escape(name)}**")
             st.plotly_chart(
                 explore.category_chart(ui.dataset_view(dataset, category_counts, name), str(name)),
                 config={"displayModeBar": False},
@@ -154,8 +155,9 @@ if dataset.transactions is not None:
             "Classic RFM scoring: each customer gets 1-5 for Recency (5 = most recent), "
             "Frequency and Monetary by quintile, and a named segment from those scores."
         )
-        _, meta = ui.active_model()
-        view = ui.dataset_view(dataset, rfm_view, str(ui.store().root), meta["version"])
+        active = ui.active_model_or_explain()
+        version = active[1]["version"] if active else None
+        view = ui.dataset_view(dataset, rfm_view, str(ui.store().root), version)
         left, right = st.columns([3, 2])
         with left:
             st.plotly_chart(
@@ -167,13 +169,13 @@ if dataset.transactions is not None:
                 hide_index=True,
                 column_config={"Share": st.column_config.NumberColumn(format="percent")},
             )
-        if view.crosstab is None:
+        if view.crosstab is not None:
+            st.markdown(f"**RFM segments against the active model's segments** ({version})")
+            st.dataframe(view.crosstab)
+        elif active is not None:  # (without a usable model the error above says why)
             st.info(
                 "The active model was not trained on per-customer RFM columns, so it cannot "
                 "label this table. Train one on it on the Retrain page to compare its "
                 "segments with the RFM segments here.",
                 icon=":material/info:",
             )
-        else:
-            st.markdown(f"**RFM segments against the active model's segments** ({meta['version']})")
-            st.dataframe(view.crosstab)

@@ -4,11 +4,11 @@ import streamlit as st
 
 from segmentation.app import ui
 from segmentation.config import DEFAULT_SEED
-from segmentation.errors import SegmentationError
 from segmentation.insight import explore
 from segmentation.modeling.estimator import SegmentationModel
 from segmentation.modeling.preprocess import OUTLIER_METHODS, SCALERS
 from segmentation.modeling.selection import RULE
+from segmentation.viz.style import fmt_int, md_escape
 
 ui.require_frame()
 
@@ -31,19 +31,12 @@ if message := st.session_state.pop(FLASH, None):
     st.success(message, icon=":material/check_circle:")
 
 active_version = store.active_version()
-active_meta = None
-try:
-    _, active_meta = ui.active_model()
-except SegmentationError as exc:
-    ui.show_error(exc, "The active model cannot be loaded")
-    st.info(
-        "Train a new model below and save it, or activate another version in the model "
-        "history at the bottom of this page.",
-        icon=":material/info:",
-    )
-    if active_version:
-        with ui.user_errors():
-            active_meta = store.metadata(active_version)
+active = ui.active_model_or_explain(link_to_retrain=False)
+active_meta = active[1] if active else None
+if active is None and active_version:
+    # Compare with what the unusable version was, as far as its metadata says.
+    with ui.user_errors():
+        active_meta = store.metadata(active_version)
 
 st.subheader("1. Data", anchor=False)
 dataset = ui.dataset_picker("retrain.upload")
@@ -124,13 +117,13 @@ if candidate := st.session_state.get(CANDIDATE):
     model = candidate["model"]
     new_meta = explore.model_metadata(model, candidate["data_name"])
     st.subheader("4. The new model", anchor=False)
-    st.caption(f"Trained on **{candidate['data_name']}**; not saved yet.")
+    st.caption(f"Trained on **{md_escape(candidate['data_name'])}**; not saved yet.")
     if model.sweep_ is not None:
         st.markdown(f"**Choosing k: the recommended k is {model.sweep_.recommended_k}**")
         st.plotly_chart(explore.sweep_chart(model.sweep_), config={"displayModeBar": False})
         st.caption(
             f"The recommended k is {model.sweep_.rule}. Tried on "
-            f"{model.sweep_.n_rows:,} customers. The elbow is where adding segments stops "
+            f"{fmt_int(model.sweep_.n_rows)} customers. The elbow is where adding segments stops "
             "making them much tighter."
         )
     st.dataframe(
@@ -195,12 +188,7 @@ else:
         disabled=chosen == active_version,
         help="The active version cannot be deleted: activate another one first.",
     ):
-        if chosen == active_version:
-            # The store refuses to delete the active version; its message says what to do.
-            with ui.user_errors("Cannot delete"):
-                store.delete(chosen)
-        else:
-            st.session_state[CONFIRM_DELETE] = chosen
+        st.session_state[CONFIRM_DELETE] = chosen
     pending = st.session_state.get(CONFIRM_DELETE)
     if pending and pending in labels:
         st.warning(

@@ -6,19 +6,25 @@ engine; nothing here holds per-user data in a shared cache.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit.errors import FragmentHandledException
+from streamlit.runtime.scriptrunner import RerunException, StopException
 
 from segmentation.config import PROJECT_ROOT, models_dir
 from segmentation.errors import SegmentationError
 from segmentation.modeling.estimator import SegmentationModel
 from segmentation.store import ModelStore
+from segmentation.types import Progress
+from segmentation.viz.style import fmt_datetime, fmt_int, md_escape
 from segmentation.workflows import DEFAULT_DATA_NAME, ensure_active_model, load_default_data
+
+_log = logging.getLogger(__name__)
 
 #: Images the app shows (the favicon): local files, so nothing is fetched from the internet.
 ASSETS = PROJECT_ROOT / "segmentation" / "assets"
@@ -26,6 +32,9 @@ ASSETS = PROJECT_ROOT / "segmentation" / "assets"
 #: Session-state flag set while Home.py runs a page (see :func:`require_frame`); a
 #: thread-local would not do, as Streamlit may run the page in another thread.
 _FRAME_KEY = "app.in_frame"
+
+#: The page where a model is trained, activated or rolled back (for links to it).
+RETRAIN_PAGE = "pages/5_Retrain.py"
 
 #: Session-state key of the dataset in use (Explorer and Retrain), a :class:`Dataset`.
 DATASET_KEY = "dataset"
@@ -75,12 +84,56 @@ def dataset_view(dataset: Dataset, fn: Callable, *args):
 
 @contextmanager
 def app_frame():
-    """Home.py runs the selected page inside this block."""
+    """Home.py runs the selected page inside this block, within :func:`error_boundary`."""
     st.session_state[_FRAME_KEY] = True
     try:
-        yield
+        with error_boundary():
+            yield
     finally:
         st.session_state.pop(_FRAME_KEY, None)
+
+
+#: Streamlit's own exceptions, which must pass through: st.stop, st.rerun and
+#: st.switch_page end or restart a run by raising them (they derive from BaseException
+#: today, so ``except Exception`` would miss them anyway; naming them keeps it so), and a
+#: fragment raises FragmentHandledException for an error Streamlit has already shown.
+_STREAMLIT_CONTROL_FLOW = (StopException, RerunException, FragmentHandledException)
+
+#: Longest exception message shown in the page (a message may hold a whole table's repr).
+_MAX_DETAIL = 300
+
+
+def unexpected_error_message(exc: BaseException) -> str:
+    """The sentence shown for an error the app did not expect, as Markdown-safe text."""
+    detail = str(exc).strip().rstrip(".")
+    if len(detail) > _MAX_DETAIL:
+        detail = detail[:_MAX_DETAIL] + "..."
+    what = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    return (
+        f"Something unexpected went wrong on this page: {md_escape(what)}. Your data and "
+        "models are unchanged; try again or report this."
+    )
+
+
+@contextmanager
+def error_boundary():
+    """The one place the app catches errors it did not expect.
+
+    A :class:`SegmentationError` raised in the block is shown as the user error it is;
+    anything else (from the csv module, scikit-learn, pyarrow, the OS, a MemoryError or a
+    RecursionError) as :func:`unexpected_error_message`, with the traceback in the server
+    log. Either way the run goes on after the block, so the sidebar and the menu keep
+    working, instead of Streamlit's "This app has encountered an error" and a traceback.
+    """
+    try:
+        yield
+    except _STREAMLIT_CONTROL_FLOW:
+        raise
+    except SegmentationError as exc:
+        show_error(exc)
+    except Exception as exc:
+        _log.exception("Unexpected error while running a page")
+        st.error(unexpected_error_message(exc), icon=":material/error:")
 
 
 def require_frame() -> None:
@@ -126,6 +179,32 @@ def active_model() -> tuple[SegmentationModel, dict]:
     return _load_model(str(models.root), version)
 
 
+def active_model_or_explain(
+    *, link_to_retrain: bool = True
+) -> tuple[SegmentationModel, dict] | None:
+    """The active model and its metadata, or None after telling the user why and what to do.
+
+    Every page that needs the active model gets it here. When the active version cannot
+    be used (saved by another scikit-learn, damaged, not trainable at first start) this
+    shows an ``st.error`` with the reason and the way out - activate another version in
+    the model history on the Retrain page, or train and save a new model there - and a
+    link to Retrain (``link_to_retrain=False`` on Retrain itself). The page then shows
+    what it can without a model, or stops.
+    """
+    try:
+        return active_model()
+    except SegmentationError as exc:
+        st.error(
+            f"The active model cannot be used: {md_escape(str(exc).rstrip('.'))}. To go on, "
+            "activate another version in the model history on the Retrain page (roll "
+            "back), or train and save a new model there.",
+            icon=":material/error:",
+        )
+        if link_to_retrain:
+            st.page_link(RETRAIN_PAGE, label="Go to Retrain", icon=":material/refresh:")
+        return None
+
+
 def labeler(root: str, version: str) -> SegmentationModel:
     """The fitted model of a version, from the shared cache (never mutate it)."""
     return _load_model(root, version)[0]
@@ -143,12 +222,6 @@ def labeled_training_data(root: str, version: str) -> pd.DataFrame:
     model, _ = _load_model(root, version)
     data = ModelStore(root).training_data(version)
     return model.label(data).join(data)
-
-
-def active_training_data() -> tuple[SegmentationModel, dict, pd.DataFrame]:
-    """The active model, its metadata and its labeled training customers."""
-    model, meta = active_model()
-    return model, meta, labeled_training_data(str(store().root), meta["version"])
 
 
 @st.cache_data(show_spinner=False)
@@ -178,7 +251,7 @@ def read_upload(data: bytes, name: str) -> pd.DataFrame:
     session state, and a cache would hold a second copy of every large upload."""
     from segmentation.data.read import read_table
 
-    with st.spinner(f"Reading {name}..."):
+    with st.spinner(f"Reading {md_escape(name)}..."):
         return read_table(data)
 
 
@@ -213,9 +286,10 @@ def dataset_picker(key: str, label: str = "Upload a customer file (CSV or Excel)
             if looks_like_transactions(frame):
                 current = derive_customers(upload.name, frame, upload.file_id)
         except SegmentationError as exc:
-            st.error(f"{upload.name}: {exc}")
+            show_error(exc, upload.name)
         else:
             use_dataset(current)
+            st.rerun()  # so the sidebar, drawn before the page, names the new dataset too
     if current.transactions is not None:
         st.info(
             f"**This file is a transaction log** (one row per order line), so it was turned "
@@ -242,12 +316,12 @@ def dataset_picker(key: str, label: str = "Upload a customer file (CSV or Excel)
         try:
             use_dataset(derive_customers(current.name, current.frame, current.source_id))
         except SegmentationError as exc:
-            st.error(f"{current.name}: {exc}")
+            show_error(exc, current.name)
         else:
             st.rerun()
     cols = st.columns([4, 1])
     cols[0].caption(
-        f"In use: **{current.name}** - {len(current.frame):,} rows, "
+        f"In use: **{md_escape(current.name)}** - {fmt_int(len(current.frame))} rows, "
         f"{current.frame.shape[1]} columns"
     )
     if not current.is_default and cols[1].button("Use bundled data", key=f"{key}_reset"):
@@ -296,14 +370,20 @@ def column_roles_editor(dataset: Dataset, key: str) -> tuple[object | None, dict
     roles = explore.changed_roles(edited, schema)
     st.session_state[ROLES_KEY][dataset.name] = roles
     if roles:
-        st.caption("Changed by you: " + "; ".join(f"{c} is {r}" for c, r in roles.items()))
+        changed = "; ".join(f"{column} is {role}" for column, role in roles.items())
+        st.caption(md_escape(f"Changed by you: {changed}"))
     return schema, roles
 
 
 def show_error(exc: Exception, what: str = "") -> None:
-    """Show a user error in the page; the page carries on."""
+    """Show a user error in the page, as text (it may name files, columns and values)."""
     prefix = f"{what}: " if what else ""
-    st.error(f"{prefix}{exc}", icon=":material/error:")
+    st.error(md_escape(f"{prefix}{exc}"), icon=":material/error:")
+
+
+def bullets(items) -> str:
+    """A Markdown list of texts shown as they are (traits may quote category values)."""
+    return "\n".join(f"- {md_escape(item)}" for item in items)
 
 
 @contextmanager
@@ -315,34 +395,30 @@ def user_errors(what: str = ""):
         show_error(exc, what)
 
 
-def progress_callback(bar) -> Callable[[float, str], None]:
+def progress_callback(bar) -> Progress:
     """Adapt an ``st.progress`` bar to the engine's ``progress(fraction, message)``."""
     return lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0), text=message)
 
 
-def render_sidebar(meta: dict | None) -> None:
-    """The active model and the dataset in use, shown on every page."""
+def render_sidebar() -> None:
+    """The active model and the dataset in use, shown on every page.
+
+    An active model that cannot be loaded shows as none here; the page explains why
+    (:func:`active_model_or_explain`).
+    """
+    try:
+        _, meta = active_model()
+    except SegmentationError:
+        meta = None
     with st.sidebar:
         st.divider()
         if meta is None:
             st.caption("No model loaded.")
         else:
-            created = str(meta.get("created_at", ""))[:16].replace("T", " ")
+            created = fmt_datetime(meta.get("created_at"))
             st.markdown(
                 f"**Active model** `{meta['version']}` - {meta['k']} segments  \n"
-                f"trained on {meta.get('data_name', 'unknown data')}  \n"
+                f"trained on {md_escape(meta.get('data_name', 'unknown data'))}  \n"
                 f"{created} UTC"
             )
-        st.markdown(f"**Dataset in use**  \n{dataset_in_use().name}")
-
-
-def fmt_int(value: float) -> str:
-    """``1234`` -> ``"1,234"``."""
-    return f"{value:,.0f}"
-
-
-def fmt_metric(value: float | None, digits: int = 3) -> str:
-    """A quality metric with 3 significant decimals, or an en dash when undefined."""
-    if value is None or not np.isfinite(value):
-        return "-"
-    return f"{value:.{digits}f}"
+        st.markdown(f"**Dataset in use**  \n{md_escape(dataset_in_use().name)}")

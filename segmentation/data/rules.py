@@ -37,9 +37,6 @@ NA_LOWER: frozenset[str] = frozenset(token.lower() for token in NA_TOKENS)
 #: First characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection).
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 
-#: The label a missing category gets wherever it is shown or counted.
-MISSING_LABEL = "(missing)"
-
 #: A whole number written with a leading zero: a code (ID, postcode), not a quantity.
 _ZERO_PADDED = re.compile(r"0[0-9]+")
 

@@ -25,6 +25,19 @@ from segmentation.insight.profiles import humanize
 from segmentation.modeling.estimator import SegmentationModel
 from segmentation.modeling.features import prepare_features, table_columns
 from segmentation.modeling.selection import Sweep
+from segmentation.types import Progress
+from segmentation.viz.style import (
+    ACCENT,
+    MISSING,
+    PRIMARY,
+    SECONDARY,
+    fmt_datetime,
+    fmt_int,
+    fmt_metric,
+    fmt_number,
+    fmt_share,
+    plotly_text,
+)
 
 #: Rows of a table shown at most; the rest are counted, not sent to the browser.
 ROW_LIMIT = 1000
@@ -49,46 +62,10 @@ SCALER_LABELS = {
     "robust": "Robust (median and interquartile range)",
 }
 
-_PRIMARY = "#2E6FBA"
-_SECONDARY = "#9AA8B8"
-_ACCENT = "#D9822B"
-_MISSING = "(missing)"
-
 
 # --------------------------------------------------------------------------------------
-# Formatting
+# Figure style
 # --------------------------------------------------------------------------------------
-
-
-def fmt_number(value: object, digits: int = 2) -> str:
-    """A number for people: thousands separators, no needless decimals, ``-`` if missing.
-
-    ``1234567.8`` -> ``"1,234,568"``; ``45.237`` -> ``"45.24"``; ``12.0`` -> ``"12"``.
-    """
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "-"
-    if isinstance(value, bool | np.bool_):
-        return "yes" if value else "no"
-    if not isinstance(value, int | float | np.integer | np.floating):
-        return str(value)
-    number = float(value)
-    if abs(number) >= 1000 or number == int(number):
-        return f"{number:,.0f}"
-    return f"{number:,.{digits}f}"
-
-
-def _fmt_metric(value: object) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "-"
-    return f"{float(value):,.3f}"
-
-
-def _fmt_int(value: object) -> str:
-    return "-" if value is None else f"{int(value):,}"
-
-
-def _fmt_created(value: object) -> str:
-    return str(value or "")[:16].replace("T", " ")
 
 
 def _style(fig: go.Figure, *, height: int = 360, title: str | None = None) -> go.Figure:
@@ -176,8 +153,8 @@ def summary_statistics(df: pd.DataFrame) -> pd.DataFrame:
         rows.append(
             [
                 str(name),
-                _fmt_int(row["count"]),
-                _fmt_int(len(df) - row["count"]),
+                fmt_int(row["count"]),
+                fmt_int(len(df) - row["count"]),
                 fmt_number(row["mean"]),
                 fmt_number(row["std"]),
                 fmt_number(row["min"]),
@@ -215,15 +192,15 @@ def text_summary(df: pd.DataFrame) -> pd.DataFrame:
         counts = values.value_counts(dropna=True)
         filled = int(counts.sum())
         top = counts.index[0] if len(counts) else "-"
-        top_share = f"{counts.iloc[0] / filled:.1%}" if filled else "-"
+        top_share = fmt_share(counts.iloc[0] / filled) if filled else "-"
         if _is_date(values) and len(counts):
             top = pd.Timestamp(top).strftime("%Y-%m-%d")
         rows.append(
             [
                 str(name),
-                f"{filled:,}",
-                f"{len(values) - filled:,}",
-                f"{len(counts):,}",
+                fmt_int(filled),
+                fmt_int(len(values) - filled),
+                fmt_int(len(counts)),
                 str(top),
                 top_share,
             ]
@@ -258,11 +235,11 @@ def missing_values_chart(missing: pd.DataFrame) -> go.Figure:
     fig = go.Figure(
         go.Bar(
             x=shown["Share"],
-            y=shown["Column"],
+            y=[plotly_text(c) for c in shown["Column"]],
             orientation="h",
-            marker_color=_PRIMARY,
+            marker_color=PRIMARY,
             customdata=shown["Missing"],
-            text=[f"{s:.1%}" for s in shown["Share"]],
+            text=[fmt_share(s) for s in shown["Share"]],
             textposition="outside",
             cliponaxis=False,
             hovertemplate="%{y}: %{customdata:,} empty cells (%{x:.1%})<extra></extra>",
@@ -297,7 +274,7 @@ def category_counts(values: pd.Series, top: int = TOP_CATEGORIES) -> pd.DataFram
         counted as ``(missing)``.
     """
     counts = values.value_counts(dropna=False)
-    labels = [_MISSING if pd.isna(v) else _category_label(v) for v in counts.index]
+    labels = [MISSING if pd.isna(v) else _category_label(v) for v in counts.index]
     table = pd.DataFrame({"Value": labels, "Customers": counts.to_numpy(dtype=np.int64)})
     if len(table) > top:
         rest = table.iloc[top:]
@@ -325,11 +302,14 @@ def _count_bars(labels, customers, shares, *, digits: int = 0) -> go.Figure:
     return go.Figure(
         go.Bar(
             x=customers,
-            y=labels,
+            y=[plotly_text(label) for label in labels],
             orientation="h",
-            marker_color=_PRIMARY,
+            marker_color=PRIMARY,
             customdata=shares,
-            text=[f"{n:,} ({s:.{digits}%})" for n, s in zip(customers, shares, strict=True)],
+            text=[
+                f"{fmt_int(n)} ({fmt_share(s, digits)})"
+                for n, s in zip(customers, shares, strict=True)
+            ],
             textposition="auto",
             hovertemplate="%{y}: %{x:,} customers (%{customdata:.1%})<extra></extra>",
         )
@@ -341,7 +321,7 @@ def category_chart(counts: pd.DataFrame, column: str) -> go.Figure:
     shown = counts.iloc[::-1]
     fig = _count_bars(shown["Value"], shown["Customers"], shown["Share"])
     fig.update_xaxes(title="Customers", tickformat=",")
-    fig.update_yaxes(title=humanize(column), type="category")
+    fig.update_yaxes(title=plotly_text(humanize(column)), type="category")
     return _style(fig, height=max(220, 26 * len(shown) + 90))
 
 
@@ -419,12 +399,12 @@ def distribution_chart(values: pd.Series, column: str | None = None) -> go.Figur
             x=(bins["left"] + bins["right"]) / 2,
             y=bins["Customers"],
             width=width * 0.95,
-            marker_color=_PRIMARY,
+            marker_color=PRIMARY,
             customdata=ranges,
             hovertemplate="%{customdata}: %{y:,} customers<extra></extra>",
         )
     )
-    fig.update_xaxes(title=humanize(column), tickformat=",")
+    fig.update_xaxes(title=plotly_text(humanize(column)), tickformat=",")
     fig.update_yaxes(title="Customers", tickformat=",")
     title = None
     if bins.attrs.get("clipped"):
@@ -448,12 +428,12 @@ def _date_histogram(values: pd.Series, column: str) -> go.Figure:
         go.Bar(
             x=left + (right - left) / 2,
             y=counts,
-            marker_color=_PRIMARY,
+            marker_color=PRIMARY,
             customdata=[f"{a:%Y-%m-%d} to {b:%Y-%m-%d}" for a, b in zip(left, right, strict=True)],
             hovertemplate="%{customdata}: %{y:,} customers<extra></extra>",
         )
     )
-    fig.update_xaxes(title=humanize(column))
+    fig.update_xaxes(title=plotly_text(humanize(column)))
     fig.update_yaxes(title="Customers", tickformat=",")
     return _style(fig)
 
@@ -475,7 +455,7 @@ def correlation_matrix(df: pd.DataFrame, max_columns: int = MAX_HEATMAP_COLUMNS)
 
 def correlation_heatmap(corr: pd.DataFrame) -> go.Figure:
     """A red-blue heatmap of a :func:`correlation_matrix`, values written in the cells."""
-    labels = [humanize(str(c)) for c in corr.columns]
+    labels = [plotly_text(humanize(str(c))) for c in corr.columns]
     values = corr.to_numpy()
     fig = go.Figure(
         go.Heatmap(
@@ -692,7 +672,7 @@ def sweep_chart(sweep: Sweep | Mapping) -> go.Figure:
                 x=table["k"],
                 y=table[metric],
                 mode="lines+markers",
-                line={"color": _PRIMARY},
+                line={"color": PRIMARY},
                 name=title,
                 showlegend=False,
                 hovertemplate=f"k = %{{x}}: %{{y:{fmt}}}<extra></extra>",
@@ -705,7 +685,7 @@ def sweep_chart(sweep: Sweep | Mapping) -> go.Figure:
                 x=chosen["k"],
                 y=chosen[metric],
                 mode="markers",
-                marker={"color": _ACCENT, "size": 13, "line": {"color": "white", "width": 2}},
+                marker={"color": ACCENT, "size": 13, "line": {"color": "white", "width": 2}},
                 name=f"Recommended k = {best}",
                 showlegend=col == 1,
                 hovertemplate=f"Recommended k = %{{x}}: %{{y:{fmt}}}<extra></extra>",
@@ -713,7 +693,7 @@ def sweep_chart(sweep: Sweep | Mapping) -> go.Figure:
             row=1,
             col=col,
         )
-        fig.add_vline(x=best, line_dash="dash", line_color=_ACCENT, row=1, col=col)
+        fig.add_vline(x=best, line_dash="dash", line_color=ACCENT, row=1, col=col)
         fig.update_xaxes(title_text="Number of segments (k)", dtick=1, row=1, col=col)
         fig.update_yaxes(tickformat="," if metric == "inertia" else ".2f", row=1, col=col)
     fig.update_yaxes(title_text="Inertia", row=1, col=1)
@@ -861,13 +841,13 @@ def _stats_from_profiles(model: SegmentationModel, roles: dict[str, str]) -> Fea
         shares: dict[str, float] = {}
         for p, w in zip(profiles, weights, strict=True):
             for value, share in p.category_shares.get(name, {}).items():
-                if value != _MISSING:
+                if value != MISSING:
                     shares[value] = shares.get(value, 0.0) + share * w
         categories[name] = sorted(shares, key=shares.get, reverse=True)
         overall_modes[name] = categories[name][0] if categories[name] else ""
         modes[name] = {
             p.cluster: max(
-                (v for v in p.category_shares.get(name, {}) if v != _MISSING),
+                (v for v in p.category_shares.get(name, {}) if v != MISSING),
                 key=p.category_shares[name].get,
                 default="",
             )
@@ -1113,13 +1093,13 @@ def customer_vs_segment_chart(comparison: pd.DataFrame, segment: str) -> go.Figu
     shown = shown.iloc[::-1]
     fig = go.Figure()
     for column, name, color, values in (
-        ("segment_z", f"{segment} (average)", _SECONDARY, "segment"),
-        ("customer_z", "This customer", _PRIMARY, "customer"),
+        ("segment_z", f"{plotly_text(segment)} (average)", SECONDARY, "segment"),
+        ("customer_z", "This customer", PRIMARY, "customer"),
     ):
         fig.add_trace(
             go.Bar(
                 x=shown[column],
-                y=shown["Feature"],
+                y=[plotly_text(f) for f in shown["Feature"]],
                 orientation="h",
                 name=name,
                 marker_color=color,
@@ -1206,8 +1186,8 @@ def column_check(
                 "Model column": feature,
                 "Column in the file": "-" if column is None else str(column),
                 "Status": status,
-                "Empty cells": "-" if empty is None else f"{max(empty, 0):,}",
-                "Not numbers": "-" if report is None else f"{bad_count:,}",
+                "Empty cells": "-" if empty is None else fmt_int(max(empty, 0)),
+                "Not numbers": "-" if report is None else fmt_int(bad_count),
                 "First rows with values that are not numbers": ", ".join(f"{r:,}" for r in bad_rows)
                 + (" ..." if bad_count > len(bad_rows) else ""),
             }
@@ -1259,7 +1239,7 @@ def label_upload(
     source: bytes | pd.DataFrame,
     *,
     mapping: Mapping[str, str] | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
     preview_rows: int = 20,
 ) -> LabeledFile:
     """Label an uploaded file through the command line's entry point (the fast path when
@@ -1273,7 +1253,7 @@ def label_upload(
     mapping : dict, optional
         ``{model column: file column}`` matched by hand.
     progress : callable, optional
-        ``progress(rows_done, rows_total)``.
+        ``progress(fraction, message)``, told how many customers are labeled so far.
 
     Raises
     ------
@@ -1339,8 +1319,8 @@ def format_mix(mix: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Segment": mix["Segment"],
-            "Customers": [f"{n:,}" for n in mix["Customers"]],
-            "Share": [f"{s:.1%}" for s in mix["Share"]],
+            "Customers": [fmt_int(n) for n in mix["Customers"]],
+            "Share": [fmt_share(s) for s in mix["Share"]],
         }
     )
 
@@ -1364,17 +1344,17 @@ def model_metadata(model: SegmentationModel, data_name: str) -> dict:
 #: Rows of :func:`comparison_table`: label, metadata key, formatter, which way is better.
 _COMPARED: tuple[tuple[str, str, Callable[[object], str], str], ...] = (
     ("Version", "version", lambda v: str(v or "-"), ""),
-    ("Segments (k)", "k", _fmt_int, ""),
-    ("Silhouette", "silhouette", _fmt_metric, "higher is better"),
-    ("Davies-Bouldin", "davies_bouldin", _fmt_metric, "lower is better"),
-    ("Calinski-Harabasz", "calinski_harabasz", _fmt_metric, "higher is better"),
-    ("Inertia", "inertia", _fmt_metric, "lower is tighter"),
-    ("Customers", "n_rows", _fmt_int, ""),
-    ("Used to fit", "n_train_rows", _fmt_int, ""),
-    ("Outliers left out", "n_outliers_removed", _fmt_int, ""),
-    ("Features", "features", lambda v: f"{len(v):,}" if v else "-", ""),
+    ("Segments (k)", "k", fmt_int, ""),
+    ("Silhouette", "silhouette", fmt_metric, "higher is better"),
+    ("Davies-Bouldin", "davies_bouldin", fmt_metric, "lower is better"),
+    ("Calinski-Harabasz", "calinski_harabasz", fmt_metric, "higher is better"),
+    ("Inertia", "inertia", fmt_metric, "lower is tighter"),
+    ("Customers", "n_rows", fmt_int, ""),
+    ("Used to fit", "n_train_rows", fmt_int, ""),
+    ("Outliers left out", "n_outliers_removed", fmt_int, ""),
+    ("Features", "features", lambda v: fmt_int(len(v)) if v else "-", ""),
     ("Data", "data_name", lambda v: str(v or "-"), ""),
-    ("Trained (UTC)", "created_at", lambda v: _fmt_created(v) or "not saved yet", ""),
+    ("Trained (UTC)", "created_at", lambda v: fmt_datetime(v) or "not saved yet", ""),
 )
 
 
@@ -1418,8 +1398,8 @@ def segments_table(meta: Mapping) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Segment": [s["name"] for s in segments],
-            "Customers": [f"{s['size']:,}" for s in segments],
-            "Share": [f"{s['size'] / total:.1%}" for s in segments],
+            "Customers": [fmt_int(s["size"]) for s in segments],
+            "Share": [fmt_share(s["size"] / total) for s in segments],
         }
     )
 
@@ -1445,12 +1425,12 @@ def history_table(versions: Iterable) -> pd.DataFrame:
             {
                 "Version": info.version,
                 "Active": bool(info.active),
-                "Trained (UTC)": _fmt_created(meta.get("created_at")),
+                "Trained (UTC)": fmt_datetime(meta.get("created_at")),
                 "Data": str(meta.get("data_name") or "-"),
-                "Segments": _fmt_int(meta.get("k")),
-                "Silhouette": _fmt_metric(meta.get("silhouette")),
-                "Davies-Bouldin": _fmt_metric(meta.get("davies_bouldin")),
-                "Customers": _fmt_int(meta.get("n_rows")),
+                "Segments": fmt_int(meta.get("k")),
+                "Silhouette": fmt_metric(meta.get("silhouette")),
+                "Davies-Bouldin": fmt_metric(meta.get("davies_bouldin")),
+                "Customers": fmt_int(meta.get("n_rows")),
             }
         )
     columns = [
@@ -1474,8 +1454,8 @@ def version_label(info) -> str:
     """
     meta = info.metadata
     return (
-        f"{info.version}: {_fmt_int(meta.get('k'))} segments, "
-        f"{meta.get('data_name') or 'unknown data'}, {_fmt_created(meta.get('created_at'))}"
+        f"{info.version}: {fmt_int(meta.get('k'))} segments, "
+        f"{meta.get('data_name') or 'unknown data'}, {fmt_datetime(meta.get('created_at'))}"
     )
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from segmentation.data.schema import Schema, normalize_name
+from segmentation.viz.style import MISSING, fmt_rounded, fmt_share
 
 #: Meanings recognised from column names: (meaning, sign, name fragments). A sign of -1
 #: means the column grows the opposite way (a later birth year is a younger customer).
@@ -167,9 +168,6 @@ _ARCHETYPES: tuple[tuple[str, object, tuple[str, ...]], ...] = (
 
 _N_SPECIFIC = 5
 
-#: How a missing category value is shown and counted.
-MISSING = "(missing)"
-
 _GENERIC_RECOMMENDATIONS = (
     "Test a tailored offer on this segment against a control group",
     "Track its size and spend month by month to see it move",
@@ -238,18 +236,12 @@ def meaning_of(column: str) -> tuple[str, int] | None:
 
 
 def _format(value: float, column: str) -> str:
-    """Numbers as people read them: money with separators, small values with decimals."""
-    if not np.isfinite(value):
-        return "n/a"
+    """A column's value in a trait: money (income, spend) without decimals."""
     meaning = meaning_of(column)
     money = (
         meaning is not None and meaning[0] in ("income", "spend") and "score" not in column.lower()
     )
-    if abs(value) >= 100 or money:
-        return f"{value:,.0f}"
-    if abs(value) >= 10:
-        return f"{value:,.1f}"
-    return f"{value:,.2f}"
+    return fmt_rounded(value, whole=money)
 
 
 def profile_segments(
@@ -532,6 +524,6 @@ def _traits(
         value = row.idxmax() if len(row) else None
         if value is not None and row[value] >= 0.5:
             share = shares[column].at[c, value]
-            items.append((float(row[value]), f"{share:.0%} {value} ({humanize(column)})"))
+            items.append((float(row[value]), f"{fmt_share(share, 0)} {value} ({humanize(column)})"))
     items.sort(key=lambda t: -t[0])
     return [text for _, text in items[:limit]] or ["Close to the average customer on every feature"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from numbers import Integral
 
@@ -29,10 +29,10 @@ from segmentation.modeling.preprocess import (
     outlier_mask,
 )
 from segmentation.modeling.selection import evaluate, sweep_k
+from segmentation.types import Progress
 
 __all__ = ["OUTPUT_COLUMNS", "Prediction", "SegmentationModel"]
 
-Progress = Callable[[float, str], None]
 
 #: Decimals kept of ``cluster_distance`` in outputs: ample for ranking, shorter files.
 DISTANCE_DECIMALS = 6
@@ -364,7 +364,7 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         data: pd.DataFrame,
         *,
         mapping: Mapping[str, str] | None = None,
-        progress: Callable[[int, int], None] | None = None,
+        progress: Progress | None = None,
     ) -> Prediction:
         """Label every row of a table: the general path (any table, any algorithm).
 
@@ -377,7 +377,7 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         mapping : dict, optional
             ``{model column: table column}``.
         progress : callable, optional
-            Called as ``progress(rows_done, rows_total)`` after each chunk.
+            Called as ``progress(fraction, message)`` after each chunk.
 
         Returns
         -------
@@ -399,7 +399,7 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
             X = self.preprocess(features.iloc[start:stop])
             clusters[start:stop], distances[start:stop] = self._assign(X)
             if progress:
-                progress(stop, n)
+                progress(stop / n, f"Labeled {stop:,} of {n:,} customers")
         names = np.array([p.name for p in self.profiles_], dtype=object)
         labels = pd.DataFrame(
             {

@@ -46,6 +46,7 @@ from segmentation.data.rules import (
     match_columns,
     zero_padded_columns,
 )
+from segmentation.types import Progress
 
 #: Rows computed and written at a time when a file is read whole.
 CHUNK_ROWS = 250_000
@@ -60,8 +61,6 @@ _ARROW_NULLS = sorted({v for t in NA_TOKENS for v in (t, t.lower(), t.upper(), t
 #: Version of the saved labeler's layout; a store version with another loads the model.
 LABELER_FORMAT = 1
 _US_PER_DAY = 86_400_000_000
-
-Progress = Callable[[int, int], None]
 
 
 class _NotFast(Exception):
@@ -460,7 +459,8 @@ def label_file(
     mapping : dict, optional
         ``{model column: table column}`` for columns matched by hand.
     progress : callable, optional
-        ``progress(rows_done, rows_total)``.
+        ``progress(fraction, message)`` as rows are labeled ("Labeled 250,000 of about
+        1,000,000 customers": a streamed file's total is estimated from its size).
 
     Returns
     -------
@@ -639,7 +639,8 @@ def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) ->
                 rows = int(counts.sum())
                 if progress:
                     # Streaming does not know the row count: it is estimated from the size.
-                    progress(rows, max(rows, estimated_rows))
+                    total = max(rows, estimated_rows)
+                    progress(rows / total, f"Labeled {rows:,} of about {total:,} customers")
         finally:
             written.put(None)
             writer_thread.join()
@@ -647,6 +648,8 @@ def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) ->
             raise failure[0]
         if rows == 0:
             raise _NotFast("empty")
+    if progress:
+        progress(1.0, f"Labeled {rows:,} of {rows:,} customers")
     report = FeatureReport(
         renamed={m: t for m, t in found.items() if m != t},
         missing_values=missing,

@@ -14,25 +14,23 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 import plotly.colors as pc
-import plotly.express as px
 import plotly.graph_objects as go
 from sklearn.decomposition import PCA
 
 from segmentation.insight.profiles import SegmentProfile, humanize, meaning_of, segment_statistics
 from segmentation.modeling.features import prepare_features
-
-#: Segment colours, by cluster order. Tableau 10 first (distinct, colour-blind aware),
-#: then 26 more for models with many segments.
-PALETTE: tuple[str, ...] = tuple(px.colors.qualitative.T10 + px.colors.qualitative.Alphabet)
-
-#: Colours of category values in :func:`category_mix_chart`, kept apart from segment colours.
-CATEGORY_PALETTE: tuple[str, ...] = tuple(px.colors.qualitative.Pastel + px.colors.qualitative.Set3)
+from segmentation.viz.style import (
+    CATEGORY_PALETTE,
+    MISSING,
+    PALETTE,
+    fmt_int,
+    fmt_rounded,
+    fmt_share,
+    plotly_text,
+)
 
 #: Most customers a point chart (scatter, box, violin) sends to the browser.
 MAX_POINTS = 5_000
-
-#: How a missing category value is shown (as in the segment profiles).
-MISSING = "(missing)"
 
 SEGMENT = "segment"
 
@@ -551,10 +549,10 @@ def segment_sizes_bar(profiles: Sequence[SegmentProfile]) -> go.Figure:
     fig = go.Figure(
         go.Bar(
             x=[p.size for p in profiles],
-            y=names,
+            y=[plotly_text(n) for n in names],
             orientation="h",
             marker_color=[colors[n] for n in names],
-            text=[f"{p.size:,} ({p.share:.1%})" for p in profiles],
+            text=[f"{fmt_int(p.size)} ({fmt_share(p.share)})" for p in profiles],
             textposition="auto",
             cliponaxis=False,
             hovertemplate="%{y}<br>%{x:,} customers<extra></extra>",
@@ -582,7 +580,7 @@ def segment_sizes_donut(profiles: Sequence[SegmentProfile]) -> go.Figure:
     total = sum(p.size for p in profiles)
     fig = go.Figure(
         go.Pie(
-            labels=[p.name for p in profiles],
+            labels=[plotly_text(p.name) for p in profiles],
             values=[p.size for p in profiles],
             hole=0.55,
             sort=False,
@@ -600,7 +598,7 @@ def segment_sizes_donut(profiles: Sequence[SegmentProfile]) -> go.Figure:
         legend={"orientation": "v", "x": 1.0, "y": 0.5, "yanchor": "middle", "title": None},
         annotations=[
             {
-                "text": f"<b>{total:,}</b><br>customers",
+                "text": f"<b>{fmt_int(total)}</b><br>customers",
                 "showarrow": False,
                 "font": {"size": 15},
                 "x": 0.5,
@@ -630,10 +628,12 @@ def _points(
                 x=rows[x].to_numpy(),
                 y=rows[y].to_numpy(),
                 mode="markers",
-                name=segment,
+                name=plotly_text(segment),
                 marker={"color": colors.get(segment), "size": 6, "opacity": 0.7},
-                customdata=rows[customdata].astype(str).to_numpy() if customdata else None,
-                hovertemplate=f"<b>{segment}</b><br>{hover}<extra></extra>",
+                customdata=rows[customdata].astype(str).map(plotly_text).to_numpy()
+                if customdata
+                else None,
+                hovertemplate=f"<b>{plotly_text(segment)}</b><br>{hover}<extra></extra>",
             )
         )
     return traces
@@ -668,14 +668,14 @@ def pca_scatter(
     shown = stratified_sample(points_df, SEGMENT, max_points)
     extra = [c for c in shown.columns if c not in ("pc1", "pc2", SEGMENT)]
     id_column = extra[0] if extra else None
-    hover = f"{humanize(id_column)} %{{customdata}}" if id_column else ""
+    hover = f"{plotly_text(humanize(id_column))} %{{customdata}}" if id_column else ""
     fig = go.Figure(
         _points(shown, "pc1", "pc2", _frame_colors(points_df, colors), hover, id_column)
     )
 
     def title(i: int) -> str:
         ratio = ratios[i] if i < len(ratios) else None
-        suffix = f" ({ratio:.0%} of the variation)" if ratio is not None else ""
+        suffix = f" ({fmt_share(ratio, 0)} of the variation)" if ratio is not None else ""
         return f"Principal component {i + 1}{suffix}"
 
     _layout(fig, height=520)
@@ -718,23 +718,24 @@ def radar_chart(profiles: Sequence[SegmentProfile], features: Sequence[str]) -> 
     low, high = means.min(), means.max()
     span = (high - low).replace(0, np.nan)
     scaled = ((means - low) / span).fillna(0.5)
-    theta = [humanize(f) for f in features]
+    theta = [plotly_text(humanize(f)) for f in features]
     colors = _profile_colors(profiles)
     fig = go.Figure()
     for p in profiles:
         r = scaled.loc[p.name].to_list()
-        real = [_number(v) for v in means.loc[p.name]]
+        real = [fmt_rounded(v) for v in means.loc[p.name]]
         fig.add_trace(
             go.Scatterpolar(
                 r=r + r[:1],
                 theta=theta + theta[:1],
                 customdata=real + real[:1],
-                name=p.name,
+                name=plotly_text(p.name),
                 fill="toself",
                 fillcolor=_with_alpha(colors[p.name], 0.12),
                 line={"color": colors[p.name], "width": 2.5},
                 marker={"size": 6},
-                hovertemplate=f"<b>{p.name}</b><br>%{{theta}}: %{{customdata}}<extra></extra>",
+                hovertemplate=f"<b>{plotly_text(p.name)}</b><br>%{{theta}}: %{{customdata}}"
+                "<extra></extra>",
             )
         )
     # The page says what 0 and 1 mean; tick labels on the radial axis would sit on a spoke.
@@ -757,16 +758,6 @@ def _with_alpha(color: str, alpha: float) -> str:
     else:
         red, green, blue = pc.unlabel_rgb(color)
     return f"rgba({red:.0f}, {green:.0f}, {blue:.0f}, {alpha})"
-
-
-def _number(value: float) -> str:
-    if not np.isfinite(value):
-        return "n/a"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    if abs(value) >= 10:
-        return f"{value:,.1f}"
-    return f"{value:,.2f}"
 
 
 def difference_heatmap(
@@ -796,8 +787,8 @@ def difference_heatmap(
     fig = go.Figure(
         go.Heatmap(
             z=z,
-            x=[_category_label(f) for f in features],
-            y=[p.name for p in profiles],
+            x=[plotly_text(_category_label(f)) for f in features],
+            y=[plotly_text(p.name) for p in profiles],
             colorscale="RdBu",
             zmid=0,
             zmin=-limit,
@@ -843,11 +834,12 @@ def feature_scatter(
     """
     _check_columns(df, x, y, SEGMENT)
     shown = stratified_sample(df, SEGMENT, max_points)
-    hover = f"{humanize(x)}: %{{x:,.2f}}<br>{humanize(y)}: %{{y:,.2f}}"
+    x_title, y_title = plotly_text(humanize(x)), plotly_text(humanize(y))
+    hover = f"{x_title}: %{{x:,.2f}}<br>{y_title}: %{{y:,.2f}}"
     fig = go.Figure(_points(shown, x, y, _frame_colors(df, colors), hover))
     _layout(fig, height=480)
-    fig.update_xaxes(title=humanize(x), tickformat=",")
-    fig.update_yaxes(title=humanize(y), tickformat=",")
+    fig.update_xaxes(title=x_title, tickformat=",")
+    fig.update_yaxes(title=y_title, tickformat=",")
     return fig
 
 
@@ -890,7 +882,7 @@ def feature_box(
     fig = go.Figure()
     for segment in _present_segments(shown):
         values = shown.loc[shown[SEGMENT].astype(str) == segment, feature].to_numpy(dtype=float)
-        common = {"y": values, "name": segment, "marker_color": palette.get(segment)}
+        common = {"y": values, "name": plotly_text(segment), "marker_color": palette.get(segment)}
         if kind == "box":
             fig.add_trace(go.Box(**common, boxmean=True, boxpoints="outliers"))
         else:
@@ -898,7 +890,7 @@ def feature_box(
                 go.Violin(**common, box_visible=True, meanline_visible=True, points=False)
             )
     _layout(fig, height=460, showlegend=False)
-    fig.update_yaxes(title=humanize(feature), tickformat=",")
+    fig.update_yaxes(title=plotly_text(humanize(feature)), tickformat=",")
     fig.update_xaxes(automargin=True)
     return fig
 
@@ -938,14 +930,14 @@ def category_mix_chart(
         fig.add_trace(
             go.Bar(
                 x=shares,
-                y=segments,
-                name=value,
+                y=[plotly_text(s) for s in segments],
+                name=plotly_text(value),
                 orientation="h",
                 marker_color=CATEGORY_PALETTE[i % len(CATEGORY_PALETTE)],
                 text=[f"{s:.0f}%" if s >= 5 else "" for s in shares],
                 textposition="inside",
                 insidetextanchor="middle",
-                hovertemplate=f"%{{y}}<br>{value}: %{{x:.1f}}%<extra></extra>",
+                hovertemplate=f"%{{y}}<br>{plotly_text(value)}: %{{x:.1f}}%<extra></extra>",
             )
         )
     _layout(
@@ -958,7 +950,7 @@ def category_mix_chart(
             "yanchor": "bottom",
             "y": 1.02,
             "x": 0,
-            "title": {"text": humanize(column)},
+            "title": {"text": plotly_text(humanize(column))},
             "traceorder": "normal",
         },
     )

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from segmentation.viz.style import WORD_JOINER
 
 ROOT = Path(__file__).resolve().parents[2]
 HOME = str(ROOT / "Home.py")
@@ -27,6 +30,12 @@ def open_page(at: AppTest, page: str) -> AppTest:
     at.switch_page(f"pages/{page}")
     at.run()
     return at
+
+
+def plain(markdown: str) -> str:
+    """The text a Markdown body shows: backslash escapes undone, word joiners removed
+    (see ``segmentation.viz.style.md_escape``)."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace(WORD_JOINER, "")
 
 
 def pretend_active_model_is_from_another_scikit_learn() -> None:

@@ -3,7 +3,7 @@
 import pytest
 
 from segmentation.workflows import load_default_data
-from tests.app.conftest import open_page
+from tests.app.conftest import open_page, plain
 
 PAGE = "4_Explorer.py"
 
@@ -14,7 +14,7 @@ def explorer(app):
 
 
 def captions(at) -> str:
-    return "\n".join(c.value for c in at.caption)
+    return plain("\n".join(c.value for c in at.caption))
 
 
 def test_bundled_data_is_explored(explorer):
@@ -64,6 +64,8 @@ def test_upload_survives_a_page_switch(explorer):
     assert not at.exception
     assert "my_customers.csv" in captions(at)
     assert at.metric[0].value == "300"
+    sidebar = plain("\n".join(m.value for m in at.sidebar.markdown))
+    assert "Dataset in use  \nmy_customers.csv" in sidebar.replace("**", "")
     open_page(at, "3_Predict.py")
     open_page(at, PAGE)
     assert not at.exception
@@ -77,5 +79,5 @@ def test_unreadable_upload_keeps_the_dataset(explorer):
     at.file_uploader(key="explorer.upload").set_value(("scan.csv", b"%PDF-1.4 ...", "text/csv"))
     at.run()
     assert not at.exception
-    assert at.error and "scan.csv" in at.error[0].value
+    assert at.error and "scan.csv" in plain(at.error[0].value)
     assert "customers.csv (bundled default)" in captions(at)

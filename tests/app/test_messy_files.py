@@ -7,7 +7,7 @@ import pytest
 
 from segmentation import config
 from segmentation.store import ModelStore
-from tests.app.conftest import open_page
+from tests.app.conftest import open_page, plain
 
 
 def upload(at, key_prefix, name, data):
@@ -18,7 +18,7 @@ def upload(at, key_prefix, name, data):
 
 
 def errors(at) -> str:
-    return "\n".join(e.value for e in at.error)
+    return plain("\n".join(e.value for e in at.error))
 
 
 def transaction_log() -> bytes:
@@ -70,7 +70,7 @@ def test_bad_upload_shows_error_and_keeps_working(app, page, key, case):
     assert not at.exception
     assert message in errors(at)
     if page != "3_Predict.py":
-        assert "customers.csv (bundled default)" in "\n".join(c.value for c in at.caption)
+        assert "customers.csv (bundled default)" in plain("\n".join(c.value for c in at.caption))
 
 
 def test_oversized_upload_is_refused(app, monkeypatch):

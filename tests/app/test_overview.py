@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from segmentation.workflows import get_store
-from tests.app.conftest import open_page
+from tests.app.conftest import open_page, plain
 
 
 def segment_names() -> list[str]:
@@ -36,7 +36,7 @@ def test_overview_describes_every_segment(app):
     """As a marketer I read a card per segment with its size, traits and what to do."""
     at = open_page(app, "1_Overview.py")
     assert not at.exception, at.exception
-    text = "\n".join(m.value for m in at.markdown)
+    text = plain("\n".join(m.value for m in at.markdown))
     captions = "\n".join(c.value for c in at.caption)
     names = segment_names()
     for name in names:

@@ -7,7 +7,11 @@ import pytest
 
 from segmentation.app import ui
 from segmentation.workflows import load_default_data
-from tests.app.conftest import open_page, pretend_active_model_is_from_another_scikit_learn
+from tests.app.conftest import (
+    open_page,
+    plain,
+    pretend_active_model_is_from_another_scikit_learn,
+)
 
 PAGE = "3_Predict.py"
 
@@ -36,7 +40,7 @@ def texts(at) -> str:
     parts = [
         e.value for kind in ("markdown", "success", "caption", "subheader") for e in at.get(kind)
     ]
-    return "\n".join(map(str, parts))
+    return plain("\n".join(map(str, parts)))
 
 
 def test_form_returns_a_segment(predict):
@@ -51,7 +55,7 @@ def test_form_returns_a_segment(predict):
     next(b for b in at.button if b.label == "Find the segment").click()
     at.run()
     assert not at.exception
-    shown = [s.value for s in at.subheader]
+    shown = [plain(s.value) for s in at.subheader]
     assert any(name in shown for name in segment_names())
     assert "What to do" in texts(at)
     assert at.get("plotly_chart"), "the customer-vs-segment chart is missing"
@@ -63,7 +67,7 @@ def test_file_is_labeled_and_offered_for_download(predict):
     data = load_default_data().head(120)
     at = upload(predict, "march.csv", csv_bytes(data))
     assert not at.exception
-    assert any("Labeled file: **march.csv** (120 rows)" in s.value for s in at.success)
+    assert "Labeled file: **march.csv** (120 rows)" in texts(at)
     assert [d.label for d in at.download_button] == ["Download the labeled file (CSV)"]
     result = at.session_state["predict.result"]["labeled"]
     assert result.result.fast  # a clean export takes the command line's fast path
@@ -96,7 +100,8 @@ def test_bad_values_are_reported_with_row_numbers(predict):
     data.loc[[4, 9, 20], "Income"] = "unknown"
     at = upload(predict, "messy.csv", csv_bytes(data))
     assert not at.exception
-    assert any("'Income'" in w.value and "rows 5, 10, 21" in w.value for w in at.warning)
+    warnings = [plain(w.value) for w in at.warning]
+    assert any("'Income'" in w and "rows 5, 10, 21" in w for w in warnings)
     check = at.dataframe[0].value.set_index("Model column")
     assert check.loc["Income", "First rows with values that are not numbers"] == "5, 10, 21"
 
@@ -107,7 +112,7 @@ def test_labeled_file_survives_a_page_switch_and_clears(predict):
     open_page(at, "4_Explorer.py")
     open_page(at, PAGE)
     assert not at.exception
-    assert any("Labeled file: **april.csv** (40 rows)" in s.value for s in at.success)
+    assert "Labeled file: **april.csv** (40 rows)" in texts(at)
     assert at.download_button
     next(b for b in at.button if b.label == "Clear").click()
     at.run()
@@ -122,14 +127,14 @@ def test_sample_of_bundled_customers(predict):
     next(b for b in at.button if b.label.startswith("Try it with")).click()
     at.run()
     assert not at.exception
-    assert any("sample of the bundled customers.csv" in s.value for s in at.success)
+    assert "sample of the bundled customers.csv" in texts(at)
 
 
 def test_unreadable_file_shows_an_error(predict):
     """As an analyst who picked the wrong file I get a clear message, not a crash."""
     at = upload(predict, "picture.csv", b"\x89PNG\r\n\x1a\n" + b"\x00" * 100)
     assert not at.exception
-    assert at.error and "picture.csv" in at.error[0].value
+    assert at.error and "picture.csv" in plain(at.error[0].value)
     assert not at.download_button
 
 
@@ -138,4 +143,5 @@ def test_model_from_another_scikit_learn_is_explained(app):
     pretend_active_model_is_from_another_scikit_learn()
     at = open_page(app, PAGE)
     assert not at.exception
-    assert "scikit-learn 0.1" in at.error[0].value
+    assert "scikit-learn 0.1" in plain(at.error[0].value)
+    assert [link.label for link in at.get("page_link")] == ["Go to Retrain"]

@@ -140,7 +140,7 @@ def test_unloadable_active_model_offers_retraining(app):
     pretend_active_model_is_from_another_scikit_learn()
     at = open_page(app, PAGE)
     assert not at.exception
-    assert any("cannot be loaded" in e.value for e in at.error)
+    assert any("The active model cannot be used" in e.value for e in at.error)
     at.slider(key="retrain.k").set_value(4)
     click(at, "Train")
     click(at, "Save as a new version and activate it")

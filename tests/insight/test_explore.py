@@ -77,15 +77,6 @@ def test_missing_values_most_first_and_chart(table):
     assert fig.layout.xaxis.title.text.startswith("Share")
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [(1234567.8, "1,234,568"), (45.237, "45.24"), (12.0, "12"), (None, "-"), (np.nan, "-")],
-    ids=["big", "decimal", "whole", "none", "nan"],
-)
-def test_fmt_number(value, expected):
-    assert explore.fmt_number(value) == expected
-
-
 # -- distributions ---------------------------------------------------------------------
 
 
@@ -305,9 +296,13 @@ def test_label_upload_adds_the_cli_columns_and_mix_counts_every_segment(
     upload, the general path for a table derived in the app; the file is the CLI's."""
     df = customers[0].head(200)
     source = df.to_csv(index=False).encode() if as_bytes else df
-    seen = []
-    labeled = explore.label_upload(fitted, source, progress=lambda done, total: seen.append(done))
-    assert labeled.result.fast is as_bytes and seen[-1] == 200
+    reports = []
+    labeled = explore.label_upload(
+        fitted, source, progress=lambda fraction, message: reports.append((fraction, message))
+    )
+    assert labeled.result.fast is as_bytes
+    assert reports and reports[-1][0] == 1.0
+    assert reports[-1][1] == f"Labeled {len(df):,} of {len(df):,} customers"
     assert list(labeled.preview.columns) == [*OUTPUT_COLUMNS, *df.columns]
     assert len(labeled.preview) == 20
     written = labeled.read_bytes().decode()

@@ -117,8 +117,10 @@ def test_streaming_in_small_blocks_matches(fitted, table, tmp_path, monkeypatch)
     table.to_csv(path, index=False)
     out = tmp_path / "out.csv"
     seen = []
-    report = label_file(fitted, path, out, progress=lambda done, total: seen.append(done))
-    assert report.fast and len(seen) > 3 and seen[-1] == 400
+    report = label_file(fitted, path, out, progress=lambda f, message: seen.append((f, message)))
+    assert report.fast and len(seen) > 3
+    assert seen[-1] == (1.0, "Labeled 400 of 400 customers")
+    assert all(0 < f <= 1 for f, _ in seen) and "of about" in seen[0][1]
     labeled = pd.read_csv(out)
     np.testing.assert_array_equal(labeled["cluster"], fitted.label(table).labels["cluster"])
 

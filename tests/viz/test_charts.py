@@ -9,6 +9,7 @@ import pytest
 
 from segmentation.errors import SchemaError
 from segmentation.viz import charts
+from segmentation.viz.style import MISSING
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +119,7 @@ def test_segment_stats_table_without_features_is_empty(tiny):
 
 
 def test_filter_mask_combines_segments_ranges_and_categories(tiny):
-    tiny = tiny.assign(region=tiny["region"].fillna(charts.MISSING))
+    tiny = tiny.assign(region=tiny["region"].fillna(MISSING))
     assert charts.filter_mask(tiny).all()
     assert charts.filter_mask(tiny, segments=["A"]).tolist() == [0, 1, 1, 0, 1, 0]
     assert not charts.filter_mask(tiny, segments=[]).any()
@@ -322,3 +323,24 @@ def test_spend_column_only_among_features():
     frame = pd.DataFrame({"Z_Revenue": [11.0] * 4, "MntWines": [1.0, 2, 3, 4]})
     assert charts.spend_column(frame) == "Z_Revenue"
     assert charts.spend_column(frame, ["MntWines"]) is None
+
+
+def test_user_text_in_charts_is_not_html():
+    """Plotly draws <a href> in labels and hovers: a hostile category, column or segment name
+    must show as text, not as a link."""
+    link = '<a href="http://example.invalid">x</a>'
+    df = pd.DataFrame(
+        {
+            "segment": pd.Categorical([link, "B", link, "B"], categories=[link, "B"]),
+            f"city {link}": [link, "Rome", "Rome", link],
+            "spend": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    figures = [
+        charts.category_mix_chart(df, f"city {link}"),
+        charts.feature_box(df, "spend"),
+        charts.feature_scatter(df.assign(visits=[1.0, 2.0, 2.0, 1.0]), "spend", "visits"),
+    ]
+    for fig in figures:
+        text = fig.to_json()
+        assert "<a href" not in text and "&lt;a href" in text

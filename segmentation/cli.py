@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from segmentation.config import DEFAULT_SEED
 from segmentation.errors import SegmentationError
+from segmentation.modeling.algorithms import ALGORITHMS
 
 EXIT_BAD_INPUT = 2
 
@@ -51,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="COL",
         help="columns to leave out",
+    )
+    train.add_argument(
+        "--algorithm",
+        choices=sorted(ALGORITHMS),
+        default="kmeans",
+        help="clustering algorithm (default kmeans)",
     )
     train.add_argument(
         "--scaler",
@@ -167,6 +174,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     params = {
         "k": args.k,
         "k_range": (args.k_min, args.k_max),
+        "algorithm": args.algorithm,
         "scaler": args.scaler,
         "outlier_method": args.outliers,
         "id_column": args.id_column,

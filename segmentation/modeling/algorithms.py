@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from segmentation.errors import SegmentationError
+
+if TYPE_CHECKING:  # the command line reads the registry before any numeric work
+    import numpy as np
 
 #: How an algorithm labels a customer it was not trained on.
 NEAREST_CENTROID = "nearest_centroid"

@@ -194,10 +194,11 @@ def active_model_or_explain(
     try:
         return active_model()
     except SegmentationError as exc:
+        where = "on the Retrain page" if link_to_retrain else "below"
         st.error(
             f"The active model cannot be used: {md_escape(str(exc).rstrip('.'))}. To go on, "
-            "activate another version in the model history on the Retrain page (roll "
-            "back), or train and save a new model there.",
+            f"activate another version in the model history {where} (roll back), or train "
+            "and save a new model there.",
             icon=":material/error:",
         )
         if link_to_retrain:
@@ -408,11 +409,14 @@ def render_sidebar() -> None:
     """
     try:
         _, meta = active_model()
+        unusable = None
     except SegmentationError:
-        meta = None
+        meta, unusable = None, store().active_version()
     with st.sidebar:
         st.divider()
-        if meta is None:
+        if unusable:
+            st.caption(f"The active model `{unusable}` cannot be used.")
+        elif meta is None:
             st.caption("No model loaded.")
         else:
             created = fmt_datetime(meta.get("created_at"))

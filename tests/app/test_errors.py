@@ -101,7 +101,7 @@ def test_unusable_active_model_is_explained_with_the_way_out(app, page):
     assert len(errors) == 1 and errors[0].startswith(UNUSABLE), errors
     assert "activate another version in the model history on the Retrain page" in errors[0]
     assert [link.label for link in at.get("page_link")][-1] == "Go to Retrain"
-    assert "No model loaded." in [c.value for c in at.sidebar.caption]
+    assert "The active model `v2` cannot be used." in [c.value for c in at.sidebar.caption]
 
 
 def test_retrain_rolls_back_from_an_unusable_active_model(app):
@@ -111,6 +111,7 @@ def test_retrain_rolls_back_from_an_unusable_active_model(app):
     at = open_page(app, "5_Retrain.py")
     assert not at.exception
     assert plain(at.error[0].value).startswith(UNUSABLE)
+    assert "activate another version in the model history below" in plain(at.error[0].value)
     assert not at.get("page_link"), "no link to the page the user is on"
     at.selectbox(key="retrain.history_version").set_value("v1").run()
     next(b for b in at.button if b.label == "Activate (roll back)").click()

@@ -312,6 +312,63 @@ def test_direct_link_as_first_visit_of_a_new_server(
         fresh.assert_app_shell("Predict", "/Predict on a new server")
 
 
+# --------------------------------------------------------------------------- user data as text
+
+#: Links and images in the page (SVG links of plotly charts included) that point at ``host``.
+LINKS_TO_JS = """(host) => {
+    const found = [];
+    for (const img of document.querySelectorAll('img'))
+        if ((img.src || '').includes(host)) found.push('img ' + img.src);
+    for (const a of document.querySelectorAll('a')) {
+        const href = a.getAttribute('href')
+            || a.getAttributeNS('http://www.w3.org/1999/xlink', 'href') || '';
+        if (href.includes(host)) found.push('a ' + href);
+    }
+    return found;
+}"""
+
+
+#: Every plotly chart of the page has drawn its SVG (labels and hovers are in it).
+CHARTS_DRAWN_JS = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+    .every((chart) => chart.querySelector('.main-svg'))"""
+
+
+def test_names_from_data_are_text_in_the_browser(
+    app: App, tmp_path: Path, wait_for_app: Callable[..., None]
+) -> None:
+    """As a colleague of someone who trained on a file with Markdown and HTML in its names,
+    I see those names as text, and my browser fetches nothing they point to."""
+    import numpy as np
+
+    from segmentation.data.synthetic import generate_customers
+    from segmentation.modeling.estimator import SegmentationModel
+    from segmentation.store import ModelStore
+
+    file_name = "![x](http://example.invalid/a.png).csv"
+    data, personas = generate_customers(600, seed=7, return_personas=True)
+    first, second = np.unique(personas)[:2]
+    value, html = "[click](http://example.invalid)", '<a href="http://example.invalid/h">h</a>'
+    data["[c](http://example.invalid)"] = np.where(personas == first, value, "plain")
+    data["<b>b</b> col"] = np.where(personas == second, html, "x")
+    store = tmp_path / "models"
+    store.mkdir()
+    model = SegmentationModel(k=5, random_state=0).fit(data)
+    ModelStore(store).save(model, data=data, data_name=file_name, activate=True)
+
+    fetched: list[str] = []
+    app.page.on("request", lambda r: fetched.append(r.url) if "example.invalid" in r.url else None)
+    with fresh_server(store, tmp_path / "user_text_server.log") as url:
+        user = App(app.page, url, wait_for_app)
+        for path in ("/", "/Overview", "/Cluster_Analysis"):
+            user.open(path)
+            user.page.wait_for_function(CHARTS_DRAWN_JS, timeout=SHOW_MS)
+            user.assert_healthy(path)
+            assert user.page.evaluate(LINKS_TO_JS, "example.invalid") == [], path
+            sidebar = user.page.locator('[data-testid="stSidebar"]').inner_text()
+            assert file_name in sidebar.replace("\u2060", ""), sidebar
+    assert not fetched, fetched
+
+
 # --------------------------------------------------------------------------- Predict
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from segmentation.config import DEFAULT_SEED, default_data_path, models_dir
 from segmentation.store import ModelStore
+from segmentation.types import Progress
 
 if TYPE_CHECKING:  # imported where used: labeling with a saved model needs neither
     import pandas as pd
@@ -40,7 +40,7 @@ def train_and_save(
     data_name: str,
     store: ModelStore,
     activate: bool = True,
-    progress: Callable[[float, str], None] | None = None,
+    progress: Progress | None = None,
     extra: dict | None = None,
     **params,
 ) -> tuple[str, SegmentationModel]:

@@ -257,7 +257,7 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
                 (k_range[0], k_max),
                 random_state=self.random_state,
                 fit=algorithm.fit,
-                progress=lambda i, n, msg: report(0.15 + 0.6 * i / n, f"Tried {i} of {n}: {msg}"),
+                progress=lambda fraction, message: report(0.15 + 0.6 * fraction, message),
             )
             k = sweep.recommended_k
         if len(X_train) <= k:

@@ -9,14 +9,14 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
+from segmentation.types import Progress
+
 #: Silhouette is quadratic in rows: above this many rows it is computed on a sample.
 SILHOUETTE_SAMPLE = 4000
 #: The sweep fits every candidate k on at most this many rows (a seeded sample).
 SWEEP_SAMPLE = 20000
 #: Random restarts of k-means++ for every fit.
 N_INIT = 4
-
-Progress = Callable[[int, int, str], None]
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,8 @@ def sweep_k(
         ``fit(X, k, random_state)`` of the algorithm swept (its registry entry's ``fit``);
         K-Means by default.
     progress : callable, optional
-        Called as ``progress(done, total, message)`` after each k.
+        Called as ``progress(fraction, message)`` after each k ("Tried 3 of 9: k = 4:
+        silhouette 0.412").
 
     Returns
     -------
@@ -186,5 +187,8 @@ def sweep_k(
         model = fit(X, k, random_state) if fit else fit_kmeans(X, k, random_state=random_state)
         metrics.append(evaluate(X, model.labels_, model.inertia_, random_state=random_state))
         if progress:
-            progress(i, len(ks), f"k = {k}: silhouette {metrics[-1].silhouette:.3f}")
+            progress(
+                i / len(ks),
+                f"Tried {i} of {len(ks)}: k = {k}: silhouette {metrics[-1].silhouette:.3f}",
+            )
     return Sweep(tuple(metrics), recommend_k(metrics), RULE, len(X))

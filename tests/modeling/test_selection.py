@@ -33,10 +33,11 @@ def test_sweep_on_sample_for_large_tables_and_progress():
     X, _ = make_blobs(3000, centers=[[0, 0], [10, 0], [0, 10]], random_state=1)
     calls = []
     sweep = sweep_k(
-        X, (2, 4), random_state=0, sample_size=500, progress=lambda i, n, msg: calls.append((i, n))
+        X, (2, 4), random_state=0, sample_size=500, progress=lambda f, msg: calls.append((f, msg))
     )
     assert sweep.n_rows == 500
-    assert calls == [(1, 3), (2, 3), (3, 3)]
+    assert [f for f, _ in calls] == [1 / 3, 2 / 3, 1.0]
+    assert calls[0][1].startswith("Tried 1 of 3: k = 2: silhouette ")
     assert sweep.recommended_k == 3
 
 

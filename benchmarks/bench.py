@@ -239,7 +239,8 @@ def _step_upload(args: list[str]) -> dict:
     result = at.session_state.get("predict.result")
     return {
         "seconds": seconds,
-        "rows": len(result["labeled"]) if result else 0,
+        "rows": result["labeled"].result.n_rows if result else 0,
+        "fast_path": bool(result and result["labeled"].result.fast),
         "exception": bool(at.exception),
         "errors": [e.value for e in at.error],
         "download_offered": bool(at.get("download_button")),

@@ -7,9 +7,10 @@ import io
 import itertools
 import os
 import re
+import stat
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -22,7 +23,20 @@ import pyarrow.csv as pa_csv
 from segmentation import config
 from segmentation.errors import DataError
 
-__all__ = ["NA_TOKENS", "parse_datetimes", "read_table", "zero_padded_columns"]
+__all__ = [
+    "ARROW_NULL_VALUES",
+    "LARGEST_NUMBER",
+    "NA_TOKENS",
+    "check_input",
+    "check_input_size",
+    "clean_numeric",
+    "output_column_clashes",
+    "parse_datetimes",
+    "read_bounded",
+    "read_header",
+    "read_table",
+    "zero_padded_columns",
+]
 
 #: Cell values read as missing (compared case-insensitively, after stripping spaces).
 NA_TOKENS: tuple[str, ...] = (
@@ -46,22 +60,35 @@ DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
 #: Share of non-missing values that must parse for a text column to become numbers or dates.
 PARSE_THRESHOLD = 0.95
 
+#: Largest magnitude read as a number. Beyond it a value is as unusable as text: ``1e400`` or a
+#: 400-digit number overflows to infinity, and ``1e308`` overflows as soon as scaling squares
+#: it. No customer attribute comes near 1e100, so nothing real is lost.
+LARGEST_NUMBER = 1e100
+
 
 def _digits(pattern: str) -> str:
     return pattern.replace(r"\d", "[0-9]")
 
 
 _NA_LOWER = frozenset(token.lower() for token in NA_TOKENS)
-# pyarrow matches null tokens exactly, so give it the usual spellings; the rest (" NA ", "nULL")
-# are caught by the case-insensitive pass over text columns.
-_ARROW_NULLS = sorted(
+#: :data:`NA_TOKENS` in the spellings a file is likely to use, for ``pyarrow.csv``'s
+#: ``null_values`` (pyarrow matches them exactly; the rest, such as ``" NA "`` or ``"nULL"``,
+#: are caught by the case-insensitive pass over text columns).
+ARROW_NULL_VALUES: list[str] = sorted(
     {variant for t in NA_TOKENS for variant in (t, t.lower(), t.upper(), t.title())}
 )
 
 _SAMPLE_BYTES = 1 << 16  # enough for ~50 lines of almost any export
+_BINARY_HEAD = 8192  # bytes looked at to tell a table from an image or other binary file
+_SCAN_BYTES = 1 << 20  # chunk size when a file is scanned without being held in memory
 _SNIFF_RECORDS = 50
 _CHECK_VALUES = 1000  # values looked at before committing to a full-column conversion
 _SINGLE_COLUMN_SEP = "\x1f"  # ASCII unit separator: never in real text, so nothing is split
+
+# The csv module refuses fields over 128 KiB, and with a delimiter that does not split it a
+# header of tens of thousands of columns is one such field. Raising the limit affects only
+# how long a field may be, in this process: nothing else reads CSV with a smaller one in mind.
+csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
 
 _MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "a PNG image"),
@@ -73,6 +100,7 @@ _MAGIC = (
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old-style Excel .xls (or other Office) file"),
 )
 _ZIP_MAGIC = b"PK\x03\x04"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 # Numbers as analysts type them. "Unambiguous" patterns decide, per column, whether "," or
 # "." is the decimal mark; "1,234" and "1.234" alone say nothing. Patterns used on columns
@@ -110,8 +138,8 @@ def read_table(source: Any, *, max_bytes: int | None = None) -> pd.DataFrame:
     """Read a CSV/TSV/Excel table the way an analyst exported it.
 
     The format is found from the content, not the file name: an ``.xlsx`` workbook (first
-    sheet) or delimited text in UTF-8 (with or without BOM), UTF-16 with BOM, or Latin-1 /
-    Windows-1252. The delimiter is detected among ``,`` ``;`` tab and ``|``.
+    sheet) or delimited text in UTF-8 (with or without BOM), UTF-16 (with or without BOM), or
+    Latin-1 / Windows-1252. The delimiter is detected among ``,`` ``;`` tab and ``|``.
 
     Parameters
     ----------
@@ -131,8 +159,10 @@ def read_table(source: Any, *, max_bytes: int | None = None) -> pd.DataFrame:
           replaced by ``column_<position>`` and duplicates numbered (``Name``, ``Name_2``);
         - cells equal to one of :data:`NA_TOKENS` (any case, surrounding spaces ignored)
           are missing;
-        - numbers are ``int64`` or ``float64``. Text columns become numbers when at least
-          95% of their values parse after removing thousands separators (``1,234``,
+        - numbers are ``int64`` or ``float64``. Infinite values and magnitudes above
+          :data:`LARGEST_NUMBER` (``inf``, ``1e400``, a 400-digit number) are treated like
+          values that do not parse (see :func:`clean_numeric`). Text columns become numbers
+          when at least 95% of their values parse after removing thousands separators (``1,234``,
           ``1 234``, ``1'234``, ``1.234,5``), currency symbols, ``%`` (kept as written:
           ``12%`` -> 12.0) and accounting parentheses (``(5)`` -> -5). Whether ``,`` or
           ``.`` is the decimal mark is decided per column from values that can only be read
@@ -146,23 +176,238 @@ def read_table(source: Any, *, max_bytes: int | None = None) -> pd.DataFrame:
           surrounding spaces stripped (``true``/``false`` too). A column with no value at
           all is ``float64`` NaN.
 
+        Numeric cells that did not parse (and became missing, to be imputed) are listed in
+        ``frame.attrs["unparsed_values"]`` as ``{column: (count, first 1-based data rows)}``.
+
     Raises
     ------
     DataError
         If the source is missing, a directory, larger than ``max_bytes``, empty, has a
-        header but no rows, is not a table (an image, a PDF, JSON...), has no detectable
-        delimiter, or has rows the CSV parser cannot read (the message gives the line).
+        header but no rows, is not a table (an image, a PDF, JSON, a NUL byte...), has no
+        detectable delimiter, mixes two delimiters, has rows the CSV parser cannot read (the
+        message gives the line), has a first line that is data rather than column names, or
+        is a workbook whose formulas have no saved values.
 
     Examples
     --------
     >>> read_table(b"name;amount\\nAnn;1.234,50\\n").to_dict("records")
     [{'name': 'Ann', 'amount': 1234.5}]
     """
-    limit = max_bytes if max_bytes is not None else config.MAX_UPLOAD_MB * 1024 * 1024
-    data, name = _read_source(source, limit, default_limit=max_bytes is None)
+    data, name = _read_source(source, _limit(max_bytes), default_limit=max_bytes is None)
     if data.startswith(_ZIP_MAGIC):
         return _read_excel(data, name)
     return _read_text(data, name)
+
+
+def clean_numeric(values: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Turn values no model can use into missing ones: the one rule for numbers in a table.
+
+    Infinities (``inf``, ``-Infinity``, and what overflows to them: ``1e400``, a 400-digit
+    number) and finite magnitudes above :data:`LARGEST_NUMBER` (``1e308`` overflows when
+    scaled) are as unusable as text. Like a value that does not parse, they become NaN, to be
+    imputed, and are reported with their rows. Fast paths that parse numbers themselves (for
+    example with ``pyarrow.csv``, which reads ``inf`` as a float) apply this after parsing.
+
+    Parameters
+    ----------
+    values : array-like of shape (n,)
+        Numbers: a numpy array, a pandas Series, or ``pyarrow_array.to_numpy(
+        zero_copy_only=False)``. NaN is a missing value, not a bad one. Not modified.
+
+    Returns
+    -------
+    cleaned : numpy.ndarray of float64, shape (n,)
+        ``values`` with the bad ones replaced by NaN (``values`` itself, as float64, when
+        there are none).
+    bad : numpy.ndarray of bool, shape (n,)
+        True where a value was replaced.
+
+    Examples
+    --------
+    >>> cleaned, bad = clean_numeric(np.array([1.0, np.inf, np.nan, 1e308]))
+    >>> cleaned.tolist(), bad.tolist()
+    ([1.0, nan, nan, nan], [False, True, False, True])
+    """
+    array = np.asarray(values, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.abs(array) <= LARGEST_NUMBER) & ~np.isnan(array)
+    if bad.any():
+        array = np.where(bad, np.nan, array)
+    return array, bad
+
+
+def check_input_size(
+    source: str | os.PathLike[str] | bytes | bytearray | memoryview,
+    *,
+    max_bytes: int | None = None,
+) -> int | None:
+    """Check that an input exists and is within the size limit, without reading it.
+
+    The same check :func:`read_table` makes, for code that reads the file another way
+    (the labeling fast path streams it), so that every way in refuses the same inputs.
+
+    Parameters
+    ----------
+    source : str, pathlib.Path or bytes
+        A file path or the payload itself.
+    max_bytes : int, optional
+        Largest accepted size. Defaults to ``segmentation.config.MAX_UPLOAD_MB`` MiB.
+
+    Returns
+    -------
+    int or None
+        The size in bytes; ``None`` for a pipe or device, whose size is only known by
+        reading it (:func:`read_table` reads at most ``max_bytes + 1`` bytes of those).
+
+    Raises
+    ------
+    DataError
+        If the path does not exist, is a folder, cannot be read, or is larger than the limit.
+    """
+    limit = _limit(max_bytes)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        size = memoryview(source).nbytes
+    elif isinstance(source, (str, os.PathLike)):
+        size = _file_size(Path(source), str(source))
+    else:
+        raise TypeError(f"check_input_size takes a path or bytes, not {type(source).__name__}")
+    if size is not None:
+        _check_size(size, limit, max_bytes is None)
+    return size
+
+
+def check_input(
+    source: str | os.PathLike[str] | bytes | bytearray | memoryview,
+    *,
+    max_bytes: int | None = None,
+) -> None:
+    """Refuse what :func:`read_table` refuses before parsing, reading a file in small chunks.
+
+    :func:`check_input_size`, then: not an image or other binary file, and no NUL byte
+    anywhere in a text file (UTF-16 text is left to :func:`read_table`, which decodes it).
+    Memory stays small, so a fast path can call this and still stream the file.
+
+    Raises
+    ------
+    DataError
+        With the same message :func:`read_table` would give.
+    """
+    size = check_input_size(source, max_bytes=max_bytes)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        if not data.startswith(_ZIP_MAGIC) and _utf16_encoding(data) is None:
+            _reject_binary(data[:_BINARY_HEAD])
+            _reject_nul(data)
+        return
+    if size is None:
+        return  # a pipe or device: read_table reads it once, bounded, and checks it then
+    try:
+        with open(source, "rb") as handle:
+            head = handle.read(_BINARY_HEAD)
+            if head.startswith(_ZIP_MAGIC) or _utf16_encoding(head) is not None:
+                return
+            _reject_binary(head)
+            line, chunk = 1, head
+            while chunk:
+                at = chunk.find(b"\x00")
+                if at >= 0:
+                    _raise_nul(line + chunk.count(b"\n", 0, at))
+                line += chunk.count(b"\n")
+                chunk = handle.read(_SCAN_BYTES)
+    except OSError as exc:
+        raise DataError(f"cannot read {str(source)!r}: {exc.strerror or exc}") from None
+
+
+def read_bounded(stream: IO[bytes], *, max_bytes: int | None = None) -> bytes:
+    """Read a stream such as ``sys.stdin.buffer`` whole, refusing it past the size limit.
+
+    At most ``max_bytes + 1`` bytes are read, so an endless or oversized stream is refused
+    without being buffered.
+
+    Raises
+    ------
+    DataError
+        If the stream holds more than ``max_bytes`` (default ``config.MAX_UPLOAD_MB`` MiB).
+    """
+    return _read_stream(stream, _limit(max_bytes), max_bytes is None)
+
+
+def read_header(
+    source: str | os.PathLike[str] | bytes, *, max_bytes: int | None = None
+) -> list[str]:
+    """The column names :func:`read_table` would give, reading only the start of the input.
+
+    For a workbook, the first non-empty row of the first sheet (cleaned the same way).
+
+    Raises
+    ------
+    DataError
+        As :func:`read_table` does for the first lines.
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        source = bytes(source)
+        line_end = source.find(b"\n", _SAMPLE_BYTES)  # a header may be longer than that
+        head = source[: max(_SAMPLE_BYTES * 4, line_end + 1)]
+        whole = len(source) <= len(head)
+    else:
+        check_input_size(source, max_bytes=max_bytes)
+        try:
+            with open(source, "rb") as handle:
+                head = handle.read(_SAMPLE_BYTES * 4)
+                while b"\n" not in head[_SAMPLE_BYTES:]:  # a header longer than that
+                    more = handle.read(_SAMPLE_BYTES * 4)
+                    if not more:
+                        break
+                    head += more
+                whole = not handle.read(1)
+        except OSError as exc:
+            raise DataError(f"cannot read {str(source)!r}: {exc.strerror or exc}") from None
+    if head.startswith(_ZIP_MAGIC):
+        data = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else None
+        return _excel_header(data if data is not None else Path(source).read_bytes())
+    if not whole:  # decode whole characters, and whole lines where the encoding allows
+        if _utf16_encoding(head) or head.startswith(_UTF16_BOMS):
+            head = head[: len(head) // 2 * 2]
+        else:
+            head = head[: head.rfind(b"\n") + 1] or head
+    sample = _sample_text(_to_utf8(head))
+    hint = re.match(r"sep=(.)\r?\n", sample)
+    if hint:
+        sample = sample[hint.end() :]
+    return _clean_names(_detect_delimiter(sample)[1])
+
+
+def output_column_clashes(columns: Iterable[object], output_columns: Sequence[str]) -> list[str]:
+    """Columns of an input that labeling would overwrite with its own output columns.
+
+    Labeling appends ``output_columns`` (the model's ``cluster``, ``segment`` and
+    ``cluster_distance``) and drops input columns of the same names: a user's own
+    ``segment`` column would be lost without a word. Call this on the input's names (see
+    :func:`read_header`) and warn about what it returns.
+
+    Parameters
+    ----------
+    columns : iterable
+        The input's column names, as :func:`read_table` gives them.
+    output_columns : sequence of str
+        The names labeling writes (``segmentation.modeling.estimator.OUTPUT_COLUMNS``).
+
+    Returns
+    -------
+    list of str
+        The clashing names, in the input's order (exact matches: only those are replaced).
+
+    Examples
+    --------
+    >>> output_column_clashes(["id", "segment"], ("cluster", "segment", "cluster_distance"))
+    ['segment']
+    """
+    wanted = set(output_columns)
+    return [str(c) for c in columns if c in wanted]
+
+
+def _limit(max_bytes: int | None) -> int:
+    return max_bytes if max_bytes is not None else config.MAX_UPLOAD_MB * 1024 * 1024
 
 
 def parse_datetimes(
@@ -266,15 +511,14 @@ def _read_source(source: Any, limit: int, *, default_limit: bool) -> tuple[bytes
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         name = str(source)
+        size = _file_size(path, name)
+        if size is not None:
+            _check_size(size, limit, default_limit)
         try:
-            if path.is_dir():
-                raise DataError(
-                    f"{name!r} is a folder, not a file; give the path of a CSV or .xlsx"
-                )
-            _check_size(path.stat().st_size, limit, default_limit)
+            if size is None:  # a pipe or device: its size is only known by reading it
+                with open(path, "rb") as handle:
+                    return _read_stream(handle, limit, default_limit), name
             return path.read_bytes(), name
-        except FileNotFoundError:
-            raise DataError(f"file {name!r} does not exist; check the path") from None
         except PermissionError:
             raise DataError(f"cannot read {name!r}: permission denied") from None
         except OSError as exc:
@@ -291,6 +535,21 @@ def _read_source(source: Any, limit: int, *, default_limit: bool) -> tuple[bytes
     raise TypeError(
         f"read_table takes a path, bytes or a binary file-like object, not {type(source).__name__}"
     )
+
+
+def _file_size(path: Path, name: str) -> int | None:
+    """The size of a regular file, ``None`` for a pipe or device; DataError if unusable."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise DataError(f"file {name!r} does not exist; check the path") from None
+    except PermissionError:
+        raise DataError(f"cannot read {name!r}: permission denied") from None
+    except OSError as exc:
+        raise DataError(f"cannot read {name!r}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise DataError(f"{name!r} is a folder, not a file; give the path of a CSV or .xlsx")
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
 def _read_stream(stream: IO[Any], limit: int, default_limit: bool) -> bytes:
@@ -332,6 +591,8 @@ def _read_excel(data: bytes, name: str) -> pd.DataFrame:
             f"{name!r} is a zip archive but not a readable .xlsx workbook ({exc}); "
             "save it from Excel as .xlsx or CSV, or unzip it and upload the CSV inside"
         ) from None
+    if raw.isna().to_numpy().any():
+        _reject_formulas_without_values(data)
     raw = raw.dropna(how="all").dropna(axis=1, how="all")
     if raw.empty:
         raise DataError("the file is empty; the first sheet has no cells")
@@ -343,12 +604,70 @@ def _read_excel(data: bytes, name: str) -> pd.DataFrame:
         )
     body = body.infer_objects()
     body.columns = _clean_names(header)
-    return _convert_columns(body, delimiter=",")
+    frame = _convert_columns(body, delimiter=",")
+    _reject_data_as_header(header, frame)
+    return frame
+
+
+def _reject_formulas_without_values(data: bytes) -> None:
+    """Refuse a workbook whose formulas have no saved results.
+
+    A workbook keeps the last computed value of each formula next to it, but only when a
+    spreadsheet program saved it; one written by a script holds the formulas alone, and
+    would be read as empty cells (and whole columns dropped) without a word.
+    """
+    import openpyxl
+
+    try:
+        formulas = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+        values = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # noqa: BLE001 - pandas read it; a second opinion is not worth failing on
+        return
+    try:
+        cells = []
+        count = 0
+        rows = zip(
+            formulas.worksheets[0].iter_rows(), values.worksheets[0].iter_rows(), strict=False
+        )
+        for formula_row, value_row in rows:
+            for formula, value in zip(formula_row, value_row, strict=False):
+                if value.value is None and getattr(formula, "data_type", None) == "f":
+                    count += 1
+                    if len(cells) < 3:
+                        cells.append(formula.coordinate)
+    finally:
+        formulas.close()
+        values.close()
+    if count:
+        more = " ..." if count > len(cells) else ""
+        raise DataError(
+            f"{count:,} cell(s) hold formulas without saved values ({', '.join(cells)}{more}): "
+            "the workbook was not last saved by a spreadsheet program, so those cells read as "
+            "empty; open it in Excel or LibreOffice and save it, or export it as CSV"
+        )
+
+
+def _excel_header(data: bytes) -> list[str]:
+    """The names in the first non-empty row of a workbook's first sheet."""
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - as in _read_excel
+        raise DataError(f"not a readable .xlsx workbook ({exc}); save it as .xlsx or CSV") from None
+    try:
+        for row in book.worksheets[0].iter_rows(values_only=True):
+            if any(v is not None for v in row):
+                return _clean_names(["" if v is None else str(v) for v in row])
+    finally:
+        book.close()
+    raise DataError("the file is empty; the first sheet has no cells")
 
 
 def _read_text(data: bytes, name: str) -> pd.DataFrame:
     """Read delimited text: checks, encoding, delimiter, then pyarrow with a pandas fallback."""
     data = _to_utf8(data)
+    _reject_nul(data)
     sample = _sample_text(data)
     if not sample.strip() and not data.strip():
         raise DataError(
@@ -372,17 +691,102 @@ def _read_text(data: bytes, name: str) -> pd.DataFrame:
         raise DataError(
             "the file has a header but no data rows; add at least one row under the header"
         )
-    return _convert_columns(df, delimiter=delimiter)
+    _reject_mixed_delimiters(df, data, delimiter, skip=skip)
+    frame = _convert_columns(df, delimiter=delimiter)
+    _reject_data_as_header(header, frame)
+    return frame
+
+
+def _reject_mixed_delimiters(df: pd.DataFrame, data: bytes, delimiter: str, *, skip: int) -> None:
+    """Refuse rows written with another delimiter than the header's.
+
+    Such a row has a single field: it lands whole in the first column with every other
+    column empty, and would be labeled from imputed values.
+    """
+    if df.shape[1] < 2 or not (df.iloc[:, 0].dtype == object or df.iloc[:, 0].dtype == "str"):
+        return
+    first = df.iloc[:, 0]
+    rest = df.iloc[:, 1:]
+    alone = (rest.isna() | rest.astype(object).eq("")).all(axis=1) & first.notna()
+    if not alone.any():
+        return
+    width = df.shape[1]
+    for other in DELIMITERS:
+        if other == delimiter:
+            continue
+        # Exactly the header's number of fields with the other delimiter.
+        if not (alone & first.str.count(re.escape(other)).eq(width - 1)).any():
+            continue
+        lines = []
+        text = data.decode("utf-8", errors="replace").splitlines()
+        for number, line in enumerate(text[skip + 1 :], start=skip + 2):
+            if delimiter not in line and line.count(other) == width - 1:
+                lines.append(number)
+        if not lines:
+            continue
+        shown = ", ".join(f"{n:,}" for n in lines[:5]) + (" ..." if len(lines) > 5 else "")
+        raise DataError(
+            f"the file mixes two delimiters: the header uses {_delimiter_name(delimiter)} but "
+            f"{len(lines):,} line(s) use {_delimiter_name(other)} (line {shown}); export the "
+            f"table again so every line uses the same one"
+        )
+
+
+#: A plausible year, allowed as a column name (a pivot of spend per year: ``2021,2022``).
+_YEAR = re.compile(r"(19|20)[0-9]{2}")
+_NUMBER_NAME = re.compile(r"[+-]?([0-9]+([.,][0-9]*)?|[.,][0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def _reject_data_as_header(header: Sequence[Any], frame: pd.DataFrame) -> None:
+    """Refuse a file without a header row: its first line of data would become the names.
+
+    A name counts as data when it is a number (other than a year), a date, or a value that
+    also appears in its own column (``Female`` in a column of ``Female``/``Male``). Most
+    names being data means there is no header. Names that just number the columns
+    (``0,1,2`` or ``,0,1`` as pandas writes them) are a header, however poor.
+    """
+    names = [re.sub(r"\s+", " ", str(v).replace("\ufeff", "")).strip() for v in header]
+    n = len(frame.columns)
+    numbered = [v for v in names if v]
+    if n < 2 or numbered in (
+        [str(i) for i in range(len(numbered))],
+        [str(i + 1) for i in range(len(numbered))],
+    ):
+        return
+    data_like = []
+    for text, name in zip(names, frame.columns, strict=False):
+        if not text:
+            continue
+        if _NUMBER_NAME.fullmatch(text):
+            if not _YEAR.fullmatch(text):
+                data_like.append(text)
+            continue
+        column = frame[name]
+        is_text = column.dtype == object or column.dtype == "str"
+        if _date_shape(pd.Series([text])).iloc[0] or (is_text and column.eq(text).any()):
+            data_like.append(text)
+    if len(data_like) >= max(2, (n + 1) // 2):
+        shown = ", ".join(repr(v) for v in data_like[:3])
+        raise DataError(
+            "the first line looks like data, not column names: add a header row naming the "
+            f"columns (the first line holds {shown}, ...)"
+        )
 
 
 def _to_utf8(data: bytes) -> bytes:
     """Return UTF-8 bytes without BOM, transcoding UTF-16 and Latin-1/cp1252 content."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if data.startswith(_UTF16_BOMS):
         try:
             return data.decode("utf-16").encode("utf-8")
         except UnicodeDecodeError:
             pass  # fall through to the binary checks
-    _reject_binary(data[:8192])
+    encoding = _utf16_encoding(data)
+    if encoding is not None:
+        try:
+            return data.decode(encoding).encode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    _reject_binary(data[:_BINARY_HEAD])
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     head = _sample_bytes(data)
@@ -391,6 +795,39 @@ def _to_utf8(data: bytes) -> bytes:
     except UnicodeDecodeError:
         return _decode_legacy(data).encode("utf-8")
     return data
+
+
+def _utf16_encoding(data: bytes) -> str | None:
+    """``"utf-16-le"``/``"utf-16-be"`` for UTF-16 text without a byte-order mark, else None.
+
+    Text in UTF-16 is mostly characters below U+0100, whose second (LE) or first (BE) byte
+    is zero: zero bytes at every odd (or every even) position, and almost none at the others.
+    Binary files do not show that pattern.
+    """
+    head = data[:4096]
+    head = head[: len(head) // 2 * 2]
+    if len(head) < 4:
+        return None
+    half = len(head) // 2
+    zeros_even, zeros_odd = head[0::2].count(0) / half, head[1::2].count(0) / half
+    if zeros_odd > 0.5 and zeros_even < 0.05:
+        return "utf-16-le"
+    if zeros_even > 0.5 and zeros_odd < 0.05:
+        return "utf-16-be"
+    return None
+
+
+def _reject_nul(data: bytes) -> None:
+    at = data.find(b"\x00")
+    if at >= 0:
+        _raise_nul(data.count(b"\n", 0, at) + 1)
+
+
+def _raise_nul(line: int) -> None:
+    raise DataError(
+        f"line {line:,} holds a NUL (zero) byte, which a text table never contains: the file "
+        "is damaged or not a CSV; open it in a spreadsheet and export it again as CSV"
+    )
 
 
 def _decode_legacy(data: bytes) -> str:
@@ -448,7 +885,10 @@ def _detect_delimiter(sample: str) -> tuple[str, list[str]]:
     single_column = True
     for delimiter in DELIMITERS:
         reader = csv.reader(io.StringIO(sample), delimiter=delimiter)
-        records = [r for r in itertools.islice(reader, _SNIFF_RECORDS + 1) if r]
+        try:
+            records = [r for r in itertools.islice(reader, _SNIFF_RECORDS + 1) if r]
+        except csv.Error:  # e.g. a bare carriage return outside quotes: it does not fit
+            continue
         if not records:
             continue
         header, body = records[0], records[1:_SNIFF_RECORDS]
@@ -465,7 +905,10 @@ def _detect_delimiter(sample: str) -> tuple[str, list[str]]:
         if consistent >= 0.5 or len(scores) == 1:
             return delimiter, header
     elif single_column:
-        first = next((r for r in csv.reader(io.StringIO(sample)) if r), [""])
+        try:
+            first = next((r for r in csv.reader(io.StringIO(sample)) if r), [""])
+        except csv.Error:
+            first = sample.splitlines()[:1] or [""]
         return _SINGLE_COLUMN_SEP, first[:1]
     raise DataError(
         "could not find a delimiter: rows do not split into the same number of columns with "
@@ -513,7 +956,10 @@ def zero_padded_columns(sample: str, delimiter: str, names: Sequence[str]) -> se
     """Columns whose values in ``sample`` (the start of a CSV, header included) are codes
     written with leading zeros, such as ``007`` or ``01234``: they must stay text, or
     reading them as numbers would silently change IDs and postcodes."""
-    rows = list(csv.reader(io.StringIO(sample), delimiter=delimiter))[1:-1]  # last: partial
+    try:
+        rows = list(csv.reader(io.StringIO(sample), delimiter=delimiter))[1:-1]  # last: partial
+    except csv.Error:  # a stray carriage return: the general reader copes or reports it
+        return set()
     found = set()
     for i, name in enumerate(names):
         if any(len(r) > i and _ZERO_PADDED.match(r[i].strip()) for r in rows):
@@ -525,14 +971,18 @@ def _parse_csv_arrow(
     data: bytes, delimiter: str, names: list[str], *, skip: int, quoted_newlines: bool
 ) -> pd.DataFrame:
     """Parse with ``pyarrow.csv``; raises ``ArrowInvalid`` on rows of the wrong width."""
+    # A block must hold a whole row: a header of tens of thousands of columns is longer
+    # than the 4 MiB blocks that are fastest otherwise (rows are about as long as the header).
+    first_line = data.find(b"\n")
+    block_size = max(1 << 22, 4 * (first_line if first_line >= 0 else len(data)))
     read_options = pa_csv.ReadOptions(
-        column_names=names, skip_rows=skip + 1, block_size=1 << 22, use_threads=True
+        column_names=names, skip_rows=skip + 1, block_size=block_size, use_threads=True
     )
     parse_options = pa_csv.ParseOptions(
         delimiter=delimiter, newlines_in_values=quoted_newlines, quote_char='"'
     )
     convert_options = pa_csv.ConvertOptions(
-        null_values=_ARROW_NULLS,
+        null_values=ARROW_NULL_VALUES,
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
         true_values=[],  # "true"/"false" stay text, as in the pandas fallback
@@ -664,6 +1114,11 @@ def _convert_columns(df: pd.DataFrame, *, delimiter: str) -> pd.DataFrame:
             column = _convert_text_column(column, european=delimiter == ";")
             if "unparsed" in column.attrs:
                 unparsed[name] = column.attrs.pop("unparsed")
+        elif pd.api.types.is_float_dtype(column):
+            values, bad = clean_numeric(column.to_numpy())
+            if bad.any():
+                column = pd.Series(values, index=column.index, name=name)
+                unparsed[name] = _bad_rows(bad)
         elif pd.api.types.is_datetime64_any_dtype(column):
             if isinstance(column.dtype, pd.DatetimeTZDtype):
                 column = column.dt.tz_convert(None)
@@ -718,19 +1173,27 @@ def _numbers_or_none(text: pd.Series, *, european: bool) -> pd.Series | None:
     cleaned = cleaned.mask(grouped, converted)
     numbers = pd.to_numeric(cleaned, errors="coerce").astype("float64")
     failed = present & numbers.isna()
+    # "inf", "1e400", a 400-digit number: numbers, but unusable; reported like typos.
+    values, unusable = clean_numeric(numbers.to_numpy())
+    numbers = pd.Series(values, index=numbers.index)
+    bad = failed.to_numpy() | unusable
     n_present = int(present.sum())
-    if failed.sum() > (1 - PARSE_THRESHOLD) * n_present:
+    if bad.sum() > (1 - PARSE_THRESHOLD) * n_present:
         return None
     if failed.any() and text[failed].str.contains(_HAS_DIGIT).any():
         return None  # codes such as "C536379" among numbers: keep the column as text
     if text[present].str.fullmatch(_ZERO_PADDED.pattern).any():
         return None  # codes such as "007" or "01234": numbers would lose the zeros
-    if not failed.any() and n_present == len(numbers) and _integral(numbers):
+    if not bad.any() and n_present == len(numbers) and _integral(numbers):
         return numbers.astype("int64")
-    if failed.any():
-        rows = (np.flatnonzero(failed.to_numpy())[:10] + 1).tolist()
-        numbers.attrs["unparsed"] = (int(failed.sum()), rows)
+    if bad.any():
+        numbers.attrs["unparsed"] = _bad_rows(bad)
     return numbers
+
+
+def _bad_rows(bad: np.ndarray) -> tuple[int, list[int]]:
+    """``(count, first 1-based rows)``, the form of ``attrs["unparsed_values"]`` entries."""
+    return int(bad.sum()), (np.flatnonzero(bad)[:10] + 1).tolist()
 
 
 def _integral(numbers: pd.Series) -> bool:

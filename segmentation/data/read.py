@@ -703,33 +703,44 @@ def _reject_mixed_delimiters(df: pd.DataFrame, data: bytes, delimiter: str, *, s
     Such a row has a single field: it lands whole in the first column with every other
     column empty, and would be labeled from imputed values.
     """
-    if df.shape[1] < 2 or not (df.iloc[:, 0].dtype == object or df.iloc[:, 0].dtype == "str"):
-        return
     first = df.iloc[:, 0]
-    rest = df.iloc[:, 1:]
-    alone = (rest.isna() | rest.astype(object).eq("")).all(axis=1) & first.notna()
-    if not alone.any():
+    if df.shape[1] < 2 or not (first.dtype == object or first.dtype == "str"):
         return
     width = df.shape[1]
     for other in DELIMITERS:
         if other == delimiter:
             continue
-        # Exactly the header's number of fields with the other delimiter.
-        if not (alone & first.str.count(re.escape(other)).eq(width - 1)).any():
+        # Exactly the header's number of fields with the other delimiter, and nothing else.
+        suspect = first.str.count(re.escape(other)).eq(width - 1).fillna(False).astype(bool)
+        if not suspect.any():
             continue
-        lines = []
-        text = data.decode("utf-8", errors="replace").splitlines()
-        for number, line in enumerate(text[skip + 1 :], start=skip + 2):
-            if delimiter not in line and line.count(other) == width - 1:
-                lines.append(number)
-        if not lines:
+        rest = df.loc[suspect].iloc[:, 1:]
+        alone = (rest.isna() | rest.astype(object).eq("")).all(axis=1)
+        if not alone.any():
             continue
-        shown = ", ".join(f"{n:,}" for n in lines[:5]) + (" ..." if len(lines) > 5 else "")
+        rows = alone[alone].index
+        lines = [
+            number
+            for number, line in enumerate(
+                data.decode("utf-8", errors="replace").split("\n")[skip + 1 :], start=skip + 2
+            )
+            if delimiter not in line and line.count(other) == width - 1
+        ]
+        where = (
+            f"line(s) use {_delimiter_name(other)} (line {_first_few(lines)})"
+            if len(lines) >= len(rows)
+            else f"row(s) use {_delimiter_name(other)} (data row {_first_few(rows + 1)})"
+        )
         raise DataError(
             f"the file mixes two delimiters: the header uses {_delimiter_name(delimiter)} but "
-            f"{len(lines):,} line(s) use {_delimiter_name(other)} (line {shown}); export the "
-            f"table again so every line uses the same one"
+            f"{max(len(lines), len(rows)):,} {where}; export the table again so every line "
+            "uses the same one"
         )
+
+
+def _first_few(numbers: Sequence[int], shown: int = 5) -> str:
+    text = ", ".join(f"{n:,}" for n in list(numbers)[:shown])
+    return text + (" ..." if len(numbers) > shown else "")
 
 
 #: A plausible year, allowed as a column name (a pivot of spend per year: ``2021,2022``).
@@ -745,7 +756,7 @@ def _reject_data_as_header(header: Sequence[Any], frame: pd.DataFrame) -> None:
     names being data means there is no header. Names that just number the columns
     (``0,1,2`` or ``,0,1`` as pandas writes them) are a header, however poor.
     """
-    names = [re.sub(r"\s+", " ", str(v).replace("\ufeff", "")).strip() for v in header]
+    names = [_clean_name(v) for v in header]
     n = len(frame.columns)
     numbered = [v for v in names if v]
     if n < 2 or numbered in (
@@ -763,7 +774,9 @@ def _reject_data_as_header(header: Sequence[Any], frame: pd.DataFrame) -> None:
             continue
         column = frame[name]
         is_text = column.dtype == object or column.dtype == "str"
-        if _date_shape(pd.Series([text])).iloc[0] or (is_text and column.eq(text).any()):
+        # The first rows are enough: a value repeated as a name is a common one.
+        seen = is_text and column.iloc[:_CHECK_VALUES].eq(text).any()
+        if seen or _date_shape(pd.Series([text])).iloc[0]:
             data_like.append(text)
     if len(data_like) >= max(2, (n + 1) // 2):
         shown = ", ".join(repr(v) for v in data_like[:3])
@@ -916,11 +929,16 @@ def _detect_delimiter(sample: str) -> tuple[str, list[str]]:
     )
 
 
+def _clean_name(value: object) -> str:
+    """A header field without BOM, surrounding spaces or runs of inner whitespace."""
+    return re.sub(r"\s+", " ", str(value).replace("\ufeff", "")).strip()
+
+
 def _clean_names(raw: Sequence[str]) -> list[str]:
     """Strip, collapse whitespace, name empty headers by position and number duplicates."""
     names = []
     for i, value in enumerate(raw, start=1):
-        name = re.sub(r"\s+", " ", str(value).replace("\ufeff", "")).strip()
+        name = _clean_name(value)
         names.append(name or f"column_{i}")
     taken = set(names)
     seen: dict[str, int] = {}

@@ -8,11 +8,17 @@ import os
 import sys
 from collections.abc import Sequence
 
-from segmentation.config import DEFAULT_SEED
+from segmentation.config import DEFAULT_SEED, MAX_K, MAX_SEED
 from segmentation.errors import SegmentationError
 from segmentation.modeling.algorithms import ALGORITHMS
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+#: Most synthetic customers ``generate`` writes (about 2 GB of CSV).
+MAX_ROWS = 20_000_000
+#: Longest piece of the user's input quoted back in a message.
+_QUOTE_CHARS = 40
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,6 +32,29 @@ class _UsageError(Exception):
     pass
 
 
+def _bounded_int(low: int, high: int):
+    """An argparse ``type`` for a whole number from ``low`` to ``high``."""
+
+    def parse(text: str) -> int:
+        digits = text.strip().lstrip("+-")
+        if len(digits) > len(str(high)) + 1:  # never int() a 5000-digit number
+            value = None
+        else:
+            try:
+                value = int(text)
+            except ValueError:
+                raise argparse.ArgumentTypeError(
+                    f"must be a whole number, got {_shorten(text)!r}"
+                ) from None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"must be at least {low:,} and at most {high:,}, got {_shorten(text)}"
+            )
+        return value
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m segmentation`` argument parser."""
     parser = _Parser(
@@ -35,15 +64,31 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     gen = sub.add_parser("generate", help="write the synthetic default customer table")
-    gen.add_argument("--rows", type=int, default=1000, help="number of customers (default 1000)")
-    gen.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default 42)")
+    gen.add_argument(
+        "--rows",
+        type=_bounded_int(1, MAX_ROWS),
+        default=1000,
+        help=f"number of customers (default 1000, at most {MAX_ROWS:,})",
+    )
+    gen.add_argument("--seed", type=_seed, default=DEFAULT_SEED, help=_SEED_HELP)
     gen.add_argument("--out", required=True, help="CSV path to write")
 
     train = sub.add_parser("train", help="train a model, save it as a new active version")
     train.add_argument("--data", required=True, help="customer table (CSV or .xlsx)")
-    train.add_argument("--k", type=int, help="number of segments (default: chosen automatically)")
-    train.add_argument("--k-min", type=int, default=2, help="smallest k tried (default 2)")
-    train.add_argument("--k-max", type=int, default=10, help="largest k tried (default 10)")
+    train.add_argument(
+        "--k",
+        type=_bounded_int(2, MAX_K),
+        help=f"number of segments, 2 to {MAX_K} (default: chosen automatically)",
+    )
+    train.add_argument(
+        "--k-min", type=_bounded_int(2, MAX_K), default=2, help="smallest k tried (default 2)"
+    )
+    train.add_argument(
+        "--k-max",
+        type=_bounded_int(2, MAX_K),
+        default=10,
+        help=f"largest k tried (default 10, at most {MAX_K}, and fewer than the usable rows)",
+    )
     train.add_argument("--id-column", help="identifier column (default: inferred)")
     train.add_argument(
         "--exclude",
@@ -71,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="iqr",
         help="how outlying customers are kept out of the fit (default iqr)",
     )
-    train.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default 42)")
+    train.add_argument("--seed", type=_seed, default=DEFAULT_SEED, help=_SEED_HELP)
     train.add_argument(
         "--models-dir", help="model store (default: $SEGMENTATION_MODELS_DIR or models/)"
     )
@@ -96,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="list the saved model versions as JSON")
     models.add_argument("--models-dir", help="model store")
     return parser
+
+
+_seed = _bounded_int(0, MAX_SEED)
+_SEED_HELP = f"random seed, 0 to {MAX_SEED} (default {DEFAULT_SEED})"
 
 
 def _add_column_flags(parser: argparse.ArgumentParser) -> None:
@@ -160,14 +209,11 @@ def cmd_generate(args: argparse.Namespace) -> None:
     from segmentation.data.synthetic import generate_customers
     from segmentation.data.write import write_csv
 
-    if args.rows < 1:
-        raise SegmentationError(f"--rows must be at least 1, got {args.rows}")
     write_csv(generate_customers(args.rows, seed=args.seed), args.out)
     print(f"wrote {args.rows:,} customers to {args.out}", file=sys.stderr)
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    # The parameters are validated by the estimator, in one place, before any work.
     from segmentation.modeling.estimator import SegmentationModel
     from segmentation.workflows import train_and_save
 
@@ -181,8 +227,10 @@ def cmd_train(args: argparse.Namespace) -> None:
         "exclude": args.exclude,
         "random_state": args.seed,
     }
+    # The estimator's own check, the one place parameters are validated, before any work.
     SegmentationModel(**params)._validate_params()
     data, report = _customers(args, _read(args.data))
+    _warn_unparsed(data)
     version, model = train_and_save(
         data,
         data_name=args.data,
@@ -196,26 +244,31 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_predict(args: argparse.Namespace) -> None:
     from segmentation.workflows import ensure_active_model
 
+    # The input is checked before the model is loaded (or, on first use, trained).
+    if args.json is not None:
+        if args.out is not None:
+            raise SegmentationError("--out goes with --data; --json prints its result")
+        record = parse_record(args.json)
+    else:
+        if args.out is None:
+            raise SegmentationError(
+                "--out is required with --data (a path, or - for standard output)"
+            )
+        if args.out != "-" and os.path.isdir(args.out):
+            raise SegmentationError(f"--out {args.out!r} is a folder; give a file name")
+        source = _predict_source(args)
     store = _store(args)
     if args.model is None:
         ensure_active_model(store)
     if args.json is not None:
         model, _ = store.load(args.model)
-        if args.out is not None:
-            raise SegmentationError("--out goes with --data; --json prints its result")
-        try:
-            record = json.loads(args.json)
-        except ValueError as exc:
+        if not record:
             raise SegmentationError(
-                f"--json is not valid JSON ({exc.msg} at character "
-                f"{exc.pos}); pass one object like '{{\"age\": 35}}'"
-            ) from exc
+                "--json gives no columns; pass the customer's values by column name, e.g. "
+                f"'{{\"Age\": 35, ...}}'; this model uses: {', '.join(model.schema_.features)}"
+            )
         _print_json(model.predict_one(record))
         return
-    # Labeling a file needs only the compiled labeler: no scikit-learn, no pandas, unless
-    # the file needs the general path.
-    if args.out is None:
-        raise SegmentationError("--out is required with --data (a path, or - for standard output)")
     from segmentation.modeling.labeling import label_file
 
     dest = sys.stdout.buffer if args.out == "-" else args.out
@@ -223,17 +276,108 @@ def cmd_predict(args: argparse.Namespace) -> None:
         from segmentation.data.write import write_csv
 
         model, _ = store.load(args.model)
-        data, _ = _customers(args, _read(args.data))
+        data, _ = _customers(args, source)
         prediction = model.label(data)
         warnings = prediction.report.warnings()
         write_csv(prediction.join(data), dest)
     else:
-        # The file is read once, labeled in chunks and streamed out (the fast path).
-        source = sys.stdin.buffer.read() if args.data == "-" else args.data
+        # Labeling a file needs only the compiled labeler: no scikit-learn, no pandas,
+        # unless the file needs the general path. It is read once and streamed out.
         labeler, _ = store.load_labeler(args.model)
         warnings = label_file(labeler, source, dest).report.warnings()
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
+
+
+def _predict_source(args: argparse.Namespace):
+    """What ``predict --data`` labels: the table itself with --transactions, else the path or
+    the bytes of standard input, checked as the reader checks them (size, binary, NUL)."""
+    from segmentation.data.checks import check_input, read_bounded
+
+    if args.transactions:
+        return _read(args.data)
+    source = read_bounded(sys.stdin.buffer) if args.data == "-" else args.data
+    check_input(source)
+    return source
+
+
+def _warn_unparsed(data) -> None:
+    """Say which numeric cells did not parse (``inf``, typos); training imputes them."""
+    from segmentation.data.rules import FeatureReport
+
+    unparsed = data.attrs.get("unparsed_values") or {}
+    for warning in FeatureReport(bad_values=dict(unparsed)).warnings():
+        print(f"warning: {warning}", file=sys.stderr)
+
+
+class _Unusable:
+    """A JSON value kept aside while parsing, so the message can name its key."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _json_int(text: str) -> int | _Unusable:
+    from segmentation.data.checks import LARGEST_NUMBER
+
+    # Python refuses int() of more than 4,300 digits; anything past 100 is too large anyway.
+    if len(text.lstrip("-")) > 100:
+        return _Unusable(text)
+    value = int(text)
+    return value if abs(value) <= LARGEST_NUMBER else _Unusable(text)
+
+
+def _json_float(text: str) -> float | _Unusable:
+    from segmentation.data.checks import LARGEST_NUMBER
+
+    value = float(text)
+    return value if abs(value) <= LARGEST_NUMBER else _Unusable(text)
+
+
+def parse_record(text: str) -> dict[str, object]:
+    """Parse ``predict --json``: one flat JSON object of column: number, text or null.
+
+    Raises
+    ------
+    SegmentationError
+        For invalid JSON, anything but an object, a nested value (the message names the
+        key), ``NaN``/``Infinity`` or a number too large to use (``1e309``, 400 digits).
+    """
+    example = 'pass one object like \'{"Age": 35, "Gender": "Female"}\''
+    try:
+        record = json.loads(
+            text, parse_constant=_Unusable, parse_int=_json_int, parse_float=_json_float
+        )
+    except json.JSONDecodeError as exc:
+        raise SegmentationError(
+            f"--json is not valid JSON ({exc.msg} at character {exc.pos}); {example}"
+        ) from None
+    except RecursionError:
+        raise SegmentationError(f"--json is nested too deeply; {example}") from None
+    if not isinstance(record, dict):
+        kind = {list: "a list", str: "a string"}.get(type(record), "a single value")
+        raise SegmentationError(
+            f"--json must be one object of column: value, not {kind}; {example}"
+        )
+    for key, value in record.items():
+        if isinstance(value, (dict, list)):
+            kind = "an object" if isinstance(value, dict) else "a list"
+            raise SegmentationError(
+                f"--json value of {_shorten(key)!r} is {kind}; give one number or text per "
+                "column (or null to have it imputed)"
+            )
+        if isinstance(value, _Unusable):
+            raise SegmentationError(
+                f"--json value of {_shorten(key)!r} ({_shorten(value.text)}) is not a usable "
+                "number (infinite, NaN or too large); give an ordinary number, or null to have "
+                "it imputed"
+            )
+    return record
+
+
+def _shorten(text: object, limit: int = _QUOTE_CHARS) -> str:
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def cmd_rfm(args: argparse.Namespace) -> None:
@@ -284,27 +428,67 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status (0 ok, 2 bad input)."""
+    """Run the command line; return the exit status.
+
+    The one boundary where every failure becomes one line on stderr starting ``error:``
+    and exit status 2, never a traceback: the project's own errors say what was wrong and
+    what to do; anything else is reported as unexpected (set ``SEGMENTATION_DEBUG=1`` to
+    see the traceback). A reader closing the output pipe (``... | head``) is a normal end:
+    exit 0, nothing printed. Ctrl-C exits with 130.
+    """
     try:
         args = build_parser().parse_args(argv)
         COMMANDS[args.command](args)
-    except _UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except SegmentationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except FileNotFoundError as exc:
-        print(f"error: {exc.filename or exc}: no such file; check the path", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except (OSError, MemoryError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except BrokenPipeError:
-        # The reader (e.g. `head`) closed the pipe: stop quietly, no traceback at exit.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit flush
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        from segmentation.data.write import is_broken_pipe
+
+        if is_broken_pipe(exc):
+            _discard_stdout()
+            return 0
+        if os.environ.get("SEGMENTATION_DEBUG"):
+            raise
+        print(f"error: {_one_line(_describe(exc))}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     return 0
+
+
+def _describe(exc: Exception) -> str:
+    """What to tell the user about ``exc``."""
+    if isinstance(exc, (_UsageError, SegmentationError)):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "not enough memory for this input; use a smaller file or a sample of it"
+    if isinstance(exc, OSError):
+        what = exc.strerror or str(exc)
+        where = f"{exc.filename}: " if exc.filename else ""
+        if isinstance(exc, FileNotFoundError):
+            return f"{where}no such file; check the path"
+        return f"{where}{what}; check the path, the permissions and the free disk space"
+    try:
+        detail = str(exc)
+    except Exception:  # noqa: BLE001 - the message itself failed; the type still helps
+        detail = ""
+    return (
+        f"unexpected {type(exc).__name__}"
+        + (f" ({_shorten(detail, 300)})" if detail else "")
+        + "; this is a bug, please report it with the command you ran "
+        "(SEGMENTATION_DEBUG=1 shows the details)"
+    )
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _discard_stdout() -> None:
+    """Point stdout at the null device so the interpreter's exit flush cannot fail loudly."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout is not a real file (tests)
+        pass

@@ -19,6 +19,14 @@ DEFAULT_DATA = DATA_DIR / "customers.csv"
 #: Default seed threaded through data generation, k-means and sampling.
 DEFAULT_SEED = 42
 
+#: Largest seed: numpy and scikit-learn take 32-bit seeds.
+MAX_SEED = 2**32 - 1
+
+#: The most segments a model may have, and the top of a sweep: beyond it no analyst can
+#: act on every segment, and a sweep would run for hours. A model also never has more
+#: segments than usable rows - 1.
+MAX_K = 50
+
 #: Largest upload or input file accepted, in megabytes (``SEGMENTATION_MAX_UPLOAD_MB``).
 MAX_UPLOAD_MB = int(os.environ.get("SEGMENTATION_MAX_UPLOAD_MB", "400"))
 

@@ -158,7 +158,7 @@ def _write(tmp_path, name, content):
         (lambda t: ["predict", "--json", "{not json", "--models-dir", str(t)], "not valid JSON"),
         (lambda t: ["predict", "--data", str(t / "x.csv")], "--out"),
         (lambda t: ["train"], "required"),
-        (lambda t: ["train", "--data", "x.csv", "--k", "1"], "from 2 to 50"),
+        (lambda t: ["train", "--data", "x.csv", "--k", "1"], "at least 2 and at most 50"),
         (
             lambda t: ["predict", "--json", "{}", "--model", "../../etc", "--models-dir", str(t)],
             "not a model version",

@@ -11,7 +11,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,10 +20,46 @@ import pyarrow.compute as pa_compute
 import pyarrow.csv as pa_csv
 
 from segmentation import config
-from segmentation.data.rules import _ZERO_PADDED, NA_LOWER, NA_TOKENS, zero_padded_columns
+from segmentation.data.checks import (
+    _BINARY_HEAD,
+    _UTF16_BOMS,
+    _ZIP_MAGIC,
+    LARGEST_NUMBER,
+    _check_size,
+    _file_size,
+    _limit,
+    _read_stream,
+    _reject_binary,
+    _reject_nul,
+    _utf16_encoding,
+    check_input,
+    check_input_size,
+    output_column_clashes,
+    read_bounded,
+)
+from segmentation.data.rules import (
+    _ZERO_PADDED,
+    ARROW_NULL_VALUES,
+    NA_LOWER,
+    NA_TOKENS,
+    zero_padded_columns,
+)
 from segmentation.errors import DataError
 
-__all__ = ["NA_TOKENS", "parse_datetimes", "read_table", "zero_padded_columns"]
+__all__ = [
+    "ARROW_NULL_VALUES",
+    "LARGEST_NUMBER",
+    "NA_TOKENS",
+    "check_input",
+    "check_input_size",
+    "clean_numeric",
+    "output_column_clashes",
+    "parse_datetimes",
+    "read_bounded",
+    "read_header",
+    "read_table",
+    "zero_padded_columns",
+]
 
 
 #: Delimiters tried, in order of preference when two fit equally well.
@@ -37,27 +73,16 @@ def _digits(pattern: str) -> str:
     return pattern.replace(r"\d", "[0-9]")
 
 
-# pyarrow matches null tokens exactly, so give it the usual spellings; the rest (" NA ", "nULL")
-# are caught by the case-insensitive pass over text columns.
-_ARROW_NULLS = sorted(
-    {variant for t in NA_TOKENS for variant in (t, t.lower(), t.upper(), t.title())}
-)
-
 _SAMPLE_BYTES = 1 << 16  # enough for ~50 lines of almost any export
 _SNIFF_RECORDS = 50
 _CHECK_VALUES = 1000  # values looked at before committing to a full-column conversion
 _SINGLE_COLUMN_SEP = "\x1f"  # ASCII unit separator: never in real text, so nothing is split
 
-_MAGIC = (
-    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF87a", "a GIF image"),
-    (b"GIF89a", "a GIF image"),
-    (b"%PDF-", "a PDF document"),
-    (b"\x1f\x8b", "a gzip-compressed file"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old-style Excel .xls (or other Office) file"),
-)
-_ZIP_MAGIC = b"PK\x03\x04"
+# The csv module refuses fields over 128 KiB, and with a delimiter that does not split it a
+# header of tens of thousands of columns is one such field. Raising the limit affects only
+# how long a field may be, in this process: nothing else reads CSV with a smaller one in mind.
+csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
+
 
 # Numbers as analysts type them. "Unambiguous" patterns decide, per column, whether "," or
 # "." is the decimal mark; "1,234" and "1.234" alone say nothing. Patterns used on columns
@@ -93,8 +118,8 @@ def read_table(source: Any, *, max_bytes: int | None = None) -> pd.DataFrame:
     """Read a CSV/TSV/Excel table the way an analyst exported it.
 
     The format is found from the content, not the file name: an ``.xlsx`` workbook (first
-    sheet) or delimited text in UTF-8 (with or without BOM), UTF-16 with BOM, or Latin-1 /
-    Windows-1252. The delimiter is detected among ``,`` ``;`` tab and ``|``.
+    sheet) or delimited text in UTF-8 (with or without BOM), UTF-16 (with or without BOM), or
+    Latin-1 / Windows-1252. The delimiter is detected among ``,`` ``;`` tab and ``|``.
 
     Parameters
     ----------
@@ -114,8 +139,10 @@ def read_table(source: Any, *, max_bytes: int | None = None) -> pd.DataFrame:
           replaced by ``column_<position>`` and duplicates numbered (``Name``, ``Name_2``);
         - cells equal to one of :data:`NA_TOKENS` (any case, surrounding spaces ignored)
           are missing;
-        - numbers are ``int64`` or ``float64``. Text columns become numbers when at least
-          95% of their values parse after removing thousands separators (``1,234``,
+        - numbers are ``int64`` or ``float64``. Infinite values and magnitudes above
+          :data:`LARGEST_NUMBER` (``inf``, ``1e400``, a 400-digit number) are treated like
+          values that do not parse (see :func:`clean_numeric`). Text columns become numbers
+          when at least 95% of their values parse after removing thousands separators (``1,234``,
           ``1 234``, ``1'234``, ``1.234,5``), currency symbols, ``%`` (kept as written:
           ``12%`` -> 12.0) and accounting parentheses (``(5)`` -> -5). Whether ``,`` or
           ``.`` is the decimal mark is decided per column from values that can only be read
@@ -129,23 +156,109 @@ def read_table(source: Any, *, max_bytes: int | None = None) -> pd.DataFrame:
           surrounding spaces stripped (``true``/``false`` too). A column with no value at
           all is ``float64`` NaN.
 
+        Numeric cells that did not parse (and became missing, to be imputed) are listed in
+        ``frame.attrs["unparsed_values"]`` as ``{column: (count, first 1-based data rows)}``.
+
     Raises
     ------
     DataError
         If the source is missing, a directory, larger than ``max_bytes``, empty, has a
-        header but no rows, is not a table (an image, a PDF, JSON...), has no detectable
-        delimiter, or has rows the CSV parser cannot read (the message gives the line).
+        header but no rows, is not a table (an image, a PDF, JSON, a NUL byte...), has no
+        detectable delimiter, mixes two delimiters, has rows the CSV parser cannot read (the
+        message gives the line), has a first line that is data rather than column names, or
+        is a workbook whose formulas have no saved values.
 
     Examples
     --------
     >>> read_table(b"name;amount\\nAnn;1.234,50\\n").to_dict("records")
     [{'name': 'Ann', 'amount': 1234.5}]
     """
-    limit = max_bytes if max_bytes is not None else config.MAX_UPLOAD_MB * 1024 * 1024
-    data, name = _read_source(source, limit, default_limit=max_bytes is None)
+    data, name = _read_source(source, _limit(max_bytes), default_limit=max_bytes is None)
     if data.startswith(_ZIP_MAGIC):
         return _read_excel(data, name)
     return _read_text(data, name)
+
+
+def clean_numeric(values: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Turn values no model can use into missing ones: the one rule for numbers in a table.
+
+    Infinities (``inf``, ``-Infinity``, and what overflows to them: ``1e400``, a 400-digit
+    number) and finite magnitudes above :data:`LARGEST_NUMBER` (``1e308`` overflows when
+    scaled) are as unusable as text. Like a value that does not parse, they become NaN, to be
+    imputed, and are reported with their rows. Fast paths that parse numbers themselves (for
+    example with ``pyarrow.csv``, which reads ``inf`` as a float) apply this after parsing.
+
+    Parameters
+    ----------
+    values : array-like of shape (n,)
+        Numbers: a numpy array, a pandas Series, or ``pyarrow_array.to_numpy(
+        zero_copy_only=False)``. NaN is a missing value, not a bad one. Not modified.
+
+    Returns
+    -------
+    cleaned : numpy.ndarray of float64, shape (n,)
+        ``values`` with the bad ones replaced by NaN (``values`` itself, as float64, when
+        there are none).
+    bad : numpy.ndarray of bool, shape (n,)
+        True where a value was replaced.
+
+    Examples
+    --------
+    >>> cleaned, bad = clean_numeric(np.array([1.0, np.inf, np.nan, 1e308]))
+    >>> cleaned.tolist(), bad.tolist()
+    ([1.0, nan, nan, nan], [False, True, False, True])
+    """
+    array = np.asarray(values, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.abs(array) <= LARGEST_NUMBER) & ~np.isnan(array)
+    if bad.any():
+        array = np.where(bad, np.nan, array)
+    return array, bad
+
+
+def read_header(
+    source: str | os.PathLike[str] | bytes, *, max_bytes: int | None = None
+) -> list[str]:
+    """The column names :func:`read_table` would give, reading only the start of the input.
+
+    For a workbook, the first non-empty row of the first sheet (cleaned the same way).
+
+    Raises
+    ------
+    DataError
+        As :func:`read_table` does for the first lines.
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        source = bytes(source)
+        line_end = source.find(b"\n", _SAMPLE_BYTES)  # a header may be longer than that
+        head = source[: max(_SAMPLE_BYTES * 4, line_end + 1)]
+        whole = len(source) <= len(head)
+    else:
+        check_input_size(source, max_bytes=max_bytes)
+        try:
+            with open(source, "rb") as handle:
+                head = handle.read(_SAMPLE_BYTES * 4)
+                while b"\n" not in head[_SAMPLE_BYTES:]:  # a header longer than that
+                    more = handle.read(_SAMPLE_BYTES * 4)
+                    if not more:
+                        break
+                    head += more
+                whole = not handle.read(1)
+        except OSError as exc:
+            raise DataError(f"cannot read {str(source)!r}: {exc.strerror or exc}") from None
+    if head.startswith(_ZIP_MAGIC):
+        data = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else None
+        return _excel_header(data if data is not None else Path(source).read_bytes())
+    if not whole:  # decode whole characters, and whole lines where the encoding allows
+        if _utf16_encoding(head) or head.startswith(_UTF16_BOMS):
+            head = head[: len(head) // 2 * 2]
+        else:
+            head = head[: head.rfind(b"\n") + 1] or head
+    sample = _sample_text(_to_utf8(head))
+    hint = re.match(r"sep=(.)\r?\n", sample)
+    if hint:
+        sample = sample[hint.end() :]
+    return _clean_names(_detect_delimiter(sample)[1])
 
 
 def parse_datetimes(
@@ -249,15 +362,14 @@ def _read_source(source: Any, limit: int, *, default_limit: bool) -> tuple[bytes
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         name = str(source)
+        size = _file_size(path, name)
+        if size is not None:
+            _check_size(size, limit, default_limit)
         try:
-            if path.is_dir():
-                raise DataError(
-                    f"{name!r} is a folder, not a file; give the path of a CSV or .xlsx"
-                )
-            _check_size(path.stat().st_size, limit, default_limit)
+            if size is None:  # a pipe or device: its size is only known by reading it
+                with open(path, "rb") as handle:
+                    return _read_stream(handle, limit, default_limit), name
             return path.read_bytes(), name
-        except FileNotFoundError:
-            raise DataError(f"file {name!r} does not exist; check the path") from None
         except PermissionError:
             raise DataError(f"cannot read {name!r}: permission denied") from None
         except OSError as exc:
@@ -276,36 +388,6 @@ def _read_source(source: Any, limit: int, *, default_limit: bool) -> tuple[bytes
     )
 
 
-def _read_stream(stream: IO[Any], limit: int, default_limit: bool) -> bytes:
-    """Read at most ``limit + 1`` bytes so an oversized stream is refused without buffering it."""
-    data = stream.read(limit + 1)
-    data = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-    if len(data) > limit:
-        _check_size(None, limit, default_limit)
-    return data
-
-
-def _check_size(size: int | None, limit: int, default_limit: bool) -> None:
-    if size is not None and size <= limit:
-        return
-    what = f"the file is {_format_size(size)}" if size is not None else "the input is"
-    hint = (
-        "; upload a smaller file or a sample, or raise SEGMENTATION_MAX_UPLOAD_MB"
-        if default_limit
-        else "; use a smaller file or a sample"
-    )
-    raise DataError(f"{what} larger than the {_format_size(limit)} limit{hint}")
-
-
-def _format_size(n: int) -> str:
-    if n < 1024:
-        return f"{n:,} bytes"
-    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
-        if n >= scale:
-            return f"{n / scale:,.1f} {unit}"
-    return f"{n:,} bytes"  # pragma: no cover - unreachable
-
-
 def _read_excel(data: bytes, name: str) -> pd.DataFrame:
     """Read the first sheet of an .xlsx workbook; the header row is handled like CSV headers."""
     try:
@@ -315,6 +397,8 @@ def _read_excel(data: bytes, name: str) -> pd.DataFrame:
             f"{name!r} is a zip archive but not a readable .xlsx workbook ({exc}); "
             "save it from Excel as .xlsx or CSV, or unzip it and upload the CSV inside"
         ) from None
+    if raw.isna().to_numpy().any():
+        _reject_formulas_without_values(data)
     raw = raw.dropna(how="all").dropna(axis=1, how="all")
     if raw.empty:
         raise DataError("the file is empty; the first sheet has no cells")
@@ -326,12 +410,70 @@ def _read_excel(data: bytes, name: str) -> pd.DataFrame:
         )
     body = body.infer_objects()
     body.columns = _clean_names(header)
-    return _convert_columns(body, delimiter=",")
+    frame = _convert_columns(body, delimiter=",")
+    _reject_data_as_header(header, frame)
+    return frame
+
+
+def _reject_formulas_without_values(data: bytes) -> None:
+    """Refuse a workbook whose formulas have no saved results.
+
+    A workbook keeps the last computed value of each formula next to it, but only when a
+    spreadsheet program saved it; one written by a script holds the formulas alone, and
+    would be read as empty cells (and whole columns dropped) without a word.
+    """
+    import openpyxl
+
+    try:
+        formulas = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+        values = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # noqa: BLE001 - pandas read it; a second opinion is not worth failing on
+        return
+    try:
+        cells = []
+        count = 0
+        rows = zip(
+            formulas.worksheets[0].iter_rows(), values.worksheets[0].iter_rows(), strict=False
+        )
+        for formula_row, value_row in rows:
+            for formula, value in zip(formula_row, value_row, strict=False):
+                if value.value is None and getattr(formula, "data_type", None) == "f":
+                    count += 1
+                    if len(cells) < 3:
+                        cells.append(formula.coordinate)
+    finally:
+        formulas.close()
+        values.close()
+    if count:
+        more = " ..." if count > len(cells) else ""
+        raise DataError(
+            f"{count:,} cell(s) hold formulas without saved values ({', '.join(cells)}{more}): "
+            "the workbook was not last saved by a spreadsheet program, so those cells read as "
+            "empty; open it in Excel or LibreOffice and save it, or export it as CSV"
+        )
+
+
+def _excel_header(data: bytes) -> list[str]:
+    """The names in the first non-empty row of a workbook's first sheet."""
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - as in _read_excel
+        raise DataError(f"not a readable .xlsx workbook ({exc}); save it as .xlsx or CSV") from None
+    try:
+        for row in book.worksheets[0].iter_rows(values_only=True):
+            if any(v is not None for v in row):
+                return _clean_names(["" if v is None else str(v) for v in row])
+    finally:
+        book.close()
+    raise DataError("the file is empty; the first sheet has no cells")
 
 
 def _read_text(data: bytes, name: str) -> pd.DataFrame:
     """Read delimited text: checks, encoding, delimiter, then pyarrow with a pandas fallback."""
     data = _to_utf8(data)
+    _reject_nul(data)
     sample = _sample_text(data)
     if not sample.strip() and not data.strip():
         raise DataError(
@@ -355,17 +497,115 @@ def _read_text(data: bytes, name: str) -> pd.DataFrame:
         raise DataError(
             "the file has a header but no data rows; add at least one row under the header"
         )
-    return _convert_columns(df, delimiter=delimiter)
+    _reject_mixed_delimiters(df, data, delimiter, skip=skip)
+    frame = _convert_columns(df, delimiter=delimiter)
+    _reject_data_as_header(header, frame)
+    return frame
+
+
+def _reject_mixed_delimiters(df: pd.DataFrame, data: bytes, delimiter: str, *, skip: int) -> None:
+    """Refuse rows written with another delimiter than the header's.
+
+    Such a row has a single field: it lands whole in the first column with every other
+    column empty, and would be labeled from imputed values.
+    """
+    first = df.iloc[:, 0]
+    if df.shape[1] < 2 or not (first.dtype == object or first.dtype == "str"):
+        return
+    width = df.shape[1]
+    for other in DELIMITERS:
+        if other == delimiter:
+            continue
+        # Exactly the header's number of fields with the other delimiter, and nothing else.
+        suspect = first.str.count(re.escape(other)).eq(width - 1).fillna(False).astype(bool)
+        if not suspect.any():
+            continue
+        rest = df.loc[suspect].iloc[:, 1:]
+        alone = (rest.isna() | rest.astype(object).eq("")).all(axis=1)
+        if not alone.any():
+            continue
+        rows = alone[alone].index
+        lines = [
+            number
+            for number, line in enumerate(
+                data.decode("utf-8", errors="replace").split("\n")[skip + 1 :], start=skip + 2
+            )
+            if delimiter not in line and line.count(other) == width - 1
+        ]
+        where = (
+            f"line(s) use {_delimiter_name(other)} (line {_first_few(lines)})"
+            if len(lines) >= len(rows)
+            else f"row(s) use {_delimiter_name(other)} (data row {_first_few(rows + 1)})"
+        )
+        raise DataError(
+            f"the file mixes two delimiters: the header uses {_delimiter_name(delimiter)} but "
+            f"{max(len(lines), len(rows)):,} {where}; export the table again so every line "
+            "uses the same one"
+        )
+
+
+def _first_few(numbers: Sequence[int], shown: int = 5) -> str:
+    text = ", ".join(f"{n:,}" for n in list(numbers)[:shown])
+    return text + (" ..." if len(numbers) > shown else "")
+
+
+#: A plausible year, allowed as a column name (a pivot of spend per year: ``2021,2022``).
+_YEAR = re.compile(r"(19|20)[0-9]{2}")
+_NUMBER_NAME = re.compile(r"[+-]?([0-9]+([.,][0-9]*)?|[.,][0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def _reject_data_as_header(header: Sequence[Any], frame: pd.DataFrame) -> None:
+    """Refuse a file without a header row: its first line of data would become the names.
+
+    A name counts as data when it is a number (other than a year), a date, or a value that
+    also appears in its own column (``Female`` in a column of ``Female``/``Male``). Most
+    names being data means there is no header. Names that just number the columns
+    (``0,1,2`` or ``,0,1`` as pandas writes them) are a header, however poor.
+    """
+    names = [_clean_name(v) for v in header]
+    n = len(frame.columns)
+    numbered = [v for v in names if v]
+    if n < 2 or numbered in (
+        [str(i) for i in range(len(numbered))],
+        [str(i + 1) for i in range(len(numbered))],
+    ):
+        return
+    data_like = []
+    for text, name in zip(names, frame.columns, strict=False):
+        if not text:
+            continue
+        if _NUMBER_NAME.fullmatch(text):
+            if not _YEAR.fullmatch(text):
+                data_like.append(text)
+            continue
+        column = frame[name]
+        is_text = column.dtype == object or column.dtype == "str"
+        # The first rows are enough: a value repeated as a name is a common one.
+        seen = is_text and column.iloc[:_CHECK_VALUES].eq(text).any()
+        if seen or _date_shape(pd.Series([text])).iloc[0]:
+            data_like.append(text)
+    if len(data_like) >= max(2, (n + 1) // 2):
+        shown = ", ".join(repr(v) for v in data_like[:3])
+        raise DataError(
+            "the first line looks like data, not column names: add a header row naming the "
+            f"columns (the first line holds {shown}, ...)"
+        )
 
 
 def _to_utf8(data: bytes) -> bytes:
     """Return UTF-8 bytes without BOM, transcoding UTF-16 and Latin-1/cp1252 content."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if data.startswith(_UTF16_BOMS):
         try:
             return data.decode("utf-16").encode("utf-8")
         except UnicodeDecodeError:
             pass  # fall through to the binary checks
-    _reject_binary(data[:8192])
+    encoding = _utf16_encoding(data)
+    if encoding is not None:
+        try:
+            return data.decode(encoding).encode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    _reject_binary(data[:_BINARY_HEAD])
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     head = _sample_bytes(data)
@@ -381,22 +621,6 @@ def _decode_legacy(data: bytes) -> str:
         return data.decode("cp1252")
     except UnicodeDecodeError:  # the five bytes cp1252 leaves undefined
         return data.decode("latin-1")
-
-
-def _reject_binary(head: bytes) -> None:
-    for magic, what in _MAGIC:
-        if head.startswith(magic):
-            raise DataError(
-                f"this file is not a table (it looks like {what}); upload a CSV or .xlsx export"
-            )
-    if not head:
-        return
-    controls = sum(head.count(bytes([b])) for b in (*range(0, 9), *range(14, 32), 127))
-    if b"\x00" in head or controls / len(head) > 0.05:
-        raise DataError(
-            "this file is not a table (it looks like an image/binary file); "
-            "upload a CSV or .xlsx export"
-        )
 
 
 def _sample_bytes(data: bytes) -> bytes:
@@ -431,7 +655,10 @@ def _detect_delimiter(sample: str) -> tuple[str, list[str]]:
     single_column = True
     for delimiter in DELIMITERS:
         reader = csv.reader(io.StringIO(sample), delimiter=delimiter)
-        records = [r for r in itertools.islice(reader, _SNIFF_RECORDS + 1) if r]
+        try:
+            records = [r for r in itertools.islice(reader, _SNIFF_RECORDS + 1) if r]
+        except csv.Error:  # e.g. a bare carriage return outside quotes: it does not fit
+            continue
         if not records:
             continue
         header, body = records[0], records[1:_SNIFF_RECORDS]
@@ -448,7 +675,10 @@ def _detect_delimiter(sample: str) -> tuple[str, list[str]]:
         if consistent >= 0.5 or len(scores) == 1:
             return delimiter, header
     elif single_column:
-        first = next((r for r in csv.reader(io.StringIO(sample)) if r), [""])
+        try:
+            first = next((r for r in csv.reader(io.StringIO(sample)) if r), [""])
+        except csv.Error:
+            first = sample.splitlines()[:1] or [""]
         return _SINGLE_COLUMN_SEP, first[:1]
     raise DataError(
         "could not find a delimiter: rows do not split into the same number of columns with "
@@ -456,11 +686,16 @@ def _detect_delimiter(sample: str) -> tuple[str, list[str]]:
     )
 
 
+def _clean_name(value: object) -> str:
+    """A header field without BOM, surrounding spaces or runs of inner whitespace."""
+    return re.sub(r"\s+", " ", str(value).replace("\ufeff", "")).strip()
+
+
 def _clean_names(raw: Sequence[str]) -> list[str]:
     """Strip, collapse whitespace, name empty headers by position and number duplicates."""
     names = []
     for i, value in enumerate(raw, start=1):
-        name = re.sub(r"\s+", " ", str(value).replace("\ufeff", "")).strip()
+        name = _clean_name(value)
         names.append(name or f"column_{i}")
     taken = set(names)
     seen: dict[str, int] = {}
@@ -496,14 +731,18 @@ def _parse_csv_arrow(
     data: bytes, delimiter: str, names: list[str], *, skip: int, quoted_newlines: bool
 ) -> pd.DataFrame:
     """Parse with ``pyarrow.csv``; raises ``ArrowInvalid`` on rows of the wrong width."""
+    # A block must hold a whole row: a header of tens of thousands of columns is longer
+    # than the 4 MiB blocks that are fastest otherwise (rows are about as long as the header).
+    first_line = data.find(b"\n")
+    block_size = max(1 << 22, 4 * (first_line if first_line >= 0 else len(data)))
     read_options = pa_csv.ReadOptions(
-        column_names=names, skip_rows=skip + 1, block_size=1 << 22, use_threads=True
+        column_names=names, skip_rows=skip + 1, block_size=block_size, use_threads=True
     )
     parse_options = pa_csv.ParseOptions(
         delimiter=delimiter, newlines_in_values=quoted_newlines, quote_char='"'
     )
     convert_options = pa_csv.ConvertOptions(
-        null_values=_ARROW_NULLS,
+        null_values=ARROW_NULL_VALUES,
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
         true_values=[],  # "true"/"false" stay text, as in the pandas fallback
@@ -635,6 +874,11 @@ def _convert_columns(df: pd.DataFrame, *, delimiter: str) -> pd.DataFrame:
             column = _convert_text_column(column, european=delimiter == ";")
             if "unparsed" in column.attrs:
                 unparsed[name] = column.attrs.pop("unparsed")
+        elif pd.api.types.is_float_dtype(column):
+            values, bad = clean_numeric(column.to_numpy())
+            if bad.any():
+                column = pd.Series(values, index=column.index, name=name)
+                unparsed[name] = _bad_rows(bad)
         elif pd.api.types.is_datetime64_any_dtype(column):
             if isinstance(column.dtype, pd.DatetimeTZDtype):
                 column = column.dt.tz_convert(None)
@@ -689,19 +933,27 @@ def _numbers_or_none(text: pd.Series, *, european: bool) -> pd.Series | None:
     cleaned = cleaned.mask(grouped, converted)
     numbers = pd.to_numeric(cleaned, errors="coerce").astype("float64")
     failed = present & numbers.isna()
+    # "inf", "1e400", a 400-digit number: numbers, but unusable; reported like typos.
+    values, unusable = clean_numeric(numbers.to_numpy())
+    numbers = pd.Series(values, index=numbers.index)
+    bad = failed.to_numpy() | unusable
     n_present = int(present.sum())
-    if failed.sum() > (1 - PARSE_THRESHOLD) * n_present:
+    if bad.sum() > (1 - PARSE_THRESHOLD) * n_present:
         return None
     if failed.any() and text[failed].str.contains(_HAS_DIGIT).any():
         return None  # codes such as "C536379" among numbers: keep the column as text
     if text[present].str.fullmatch(_ZERO_PADDED.pattern).any():
         return None  # codes such as "007" or "01234": numbers would lose the zeros
-    if not failed.any() and n_present == len(numbers) and _integral(numbers):
+    if not bad.any() and n_present == len(numbers) and _integral(numbers):
         return numbers.astype("int64")
-    if failed.any():
-        rows = (np.flatnonzero(failed.to_numpy())[:10] + 1).tolist()
-        numbers.attrs["unparsed"] = (int(failed.sum()), rows)
+    if bad.any():
+        numbers.attrs["unparsed"] = _bad_rows(bad)
     return numbers
+
+
+def _bad_rows(bad: np.ndarray) -> tuple[int, list[int]]:
+    """``(count, first 1-based rows)``, the form of ``attrs["unparsed_values"]`` entries."""
+    return int(bad.sum()), (np.flatnonzero(bad)[:10] + 1).tolist()
 
 
 def _integral(numbers: pd.Series) -> bool:

@@ -34,6 +34,13 @@ NA_TOKENS: tuple[str, ...] = (
 #: :data:`NA_TOKENS` lower-cased: the set a stripped, lower-cased cell is looked up in.
 NA_LOWER: frozenset[str] = frozenset(token.lower() for token in NA_TOKENS)
 
+#: :data:`NA_TOKENS` in the spellings a file is likely to use, for ``pyarrow.csv``'s
+#: ``null_values`` (pyarrow matches them exactly; the rest, such as ``" NA "`` or ``"nULL"``,
+#: are caught by the case-insensitive pass over text columns).
+ARROW_NULL_VALUES: list[str] = sorted(
+    {variant for t in NA_TOKENS for variant in (t, t.lower(), t.upper(), t.title())}
+)
+
 #: First characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection).
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 
@@ -130,12 +137,16 @@ class FeatureReport:
         ``{column: count}`` of empty cells that will be imputed.
     extra_columns : list
         Table columns the model does not use; they pass through unchanged.
+    replaced_columns : list
+        Table columns named like the labels (:data:`OUTPUT_COLUMNS`): the labeled output
+        replaces them, so the user is told.
     """
 
     renamed: dict[str, str] = field(default_factory=dict)
     bad_values: dict[str, tuple[int, list[int]]] = field(default_factory=dict)
     missing_values: dict[str, int] = field(default_factory=dict)
     extra_columns: list[str] = field(default_factory=list)
+    replaced_columns: list[str] = field(default_factory=list)
 
     def warnings(self) -> list[str]:
         """One human sentence per problem found."""
@@ -149,6 +160,12 @@ class FeatureReport:
                 f"{count:,} value(s) in {column!r} are not numbers (rows {shown}{more}); "
                 "they were imputed"
             )
+        if self.replaced_columns:
+            out.append(
+                f"the input already has column(s) {', '.join(map(repr, self.replaced_columns))}; "
+                "the labeled output replaces them with the model's (rename them in the input to "
+                "keep them)"
+            )
         return out
 
 
@@ -156,7 +173,10 @@ def zero_padded_columns(sample: str, delimiter: str, names: Sequence[str]) -> se
     """Columns whose values in ``sample`` (the start of a CSV, header included) are codes
     written with leading zeros, such as ``007`` or ``01234``: they must stay text, or
     reading them as numbers would silently change IDs and postcodes."""
-    rows = list(csv.reader(io.StringIO(sample), delimiter=delimiter))[1:-1]  # last: partial
+    try:
+        rows = list(csv.reader(io.StringIO(sample), delimiter=delimiter))[1:-1]  # last: partial
+    except csv.Error:  # a stray carriage return: the general reader copes or reports it
+        return set()
     found = set()
     for i, name in enumerate(names):
         if any(len(r) > i and _ZERO_PADDED.match(r[i].strip()) for r in rows):

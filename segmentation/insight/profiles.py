@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from segmentation.data.schema import Schema, normalize_name
+from segmentation.data.rules import normalize_name
+from segmentation.data.schema import Schema
 from segmentation.viz.style import MISSING, fmt_rounded, fmt_share
 
 #: Meanings recognised from column names: (meaning, sign, name fragments). A sign of -1

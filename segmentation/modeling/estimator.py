@@ -15,6 +15,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from segmentation.config import MAX_K, MAX_SEED
 from segmentation.data.rules import OUTPUT_COLUMNS, FeatureReport, normalize_name
 from segmentation.data.schema import ROLES, infer_schema
 from segmentation.errors import DataError, SchemaError, SegmentationError
@@ -39,13 +40,6 @@ DISTANCE_DECIMALS = 6
 
 #: Rows labeled at a time: bounds the memory of the dense transformed matrix.
 PREDICT_CHUNK = 200_000
-
-#: The most segments a model may have, and the top of a sweep: beyond it no analyst can
-#: act on every segment, and a sweep would run for hours.
-MAX_K = 50
-
-#: Largest accepted seed (NumPy's seeds are 32-bit).
-MAX_SEED = 2**32 - 1
 
 
 @dataclass

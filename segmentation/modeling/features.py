@@ -15,7 +15,13 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from segmentation.data.rules import NA_LOWER, FeatureReport, category_text, match_columns
+from segmentation.data.rules import (
+    NA_LOWER,
+    OUTPUT_COLUMNS,
+    FeatureReport,
+    category_text,
+    match_columns,
+)
 from segmentation.data.schema import Schema
 from segmentation.errors import SchemaError
 
@@ -76,6 +82,7 @@ def prepare_features(
     report = FeatureReport(
         renamed={m: t for m, t in found.items() if m != t},
         extra_columns=[c for c in df.columns if c not in set(found.values())],
+        replaced_columns=[str(c) for c in df.columns if c in OUTPUT_COLUMNS],
     )
     out = {}
     n_rows = len(df)

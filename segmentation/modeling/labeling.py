@@ -38,8 +38,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from segmentation.data.rules import (
+    ARROW_NULL_VALUES,
     FORMULA_PREFIXES,
-    NA_TOKENS,
     OUTPUT_COLUMNS,
     FeatureReport,
     category_text,
@@ -54,10 +54,6 @@ CHUNK_ROWS = 250_000
 STREAM_BLOCK_BYTES = 1 << 20
 #: Decimals kept of ``cluster_distance`` in labeled files (as the general path writes).
 DISTANCE_DECIMALS = 6
-#: The reader's missing-value tokens in the spellings pyarrow can match exactly; a cell
-#: in another spelling (" NA ", "nULL") is caught by :func:`category_text` in a category
-#: column, and sends a numeric column to the general path, which reads it as missing.
-_ARROW_NULLS = sorted({v for t in NA_TOKENS for v in (t, t.lower(), t.upper(), t.title())})
 #: Version of the saved labeler's layout; a store version with another loads the model.
 LABELER_FORMAT = 1
 _US_PER_DAY = 86_400_000_000
@@ -534,7 +530,7 @@ def _header(source: str | os.PathLike | bytes) -> tuple[list[str], int, set[str]
 def _batches(source, column_types: dict):
     """Record batches of the file, streamed block by block so memory stays small."""
     convert = pa_csv.ConvertOptions(
-        null_values=_ARROW_NULLS, strings_can_be_null=True, column_types=column_types
+        null_values=ARROW_NULL_VALUES, strings_can_be_null=True, column_types=column_types
     )
     stream = pa.BufferReader(source) if isinstance(source, bytes) else str(source)
     try:
@@ -654,6 +650,7 @@ def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) ->
         renamed={m: t for m, t in found.items() if m != t},
         missing_values=missing,
         extra_columns=[c for c in names if c not in set(found.values())],
+        replaced_columns=[c for c in names if c in OUTPUT_COLUMNS],
     )
     return LabelReport(
         rows, True, report, {str(labeler.names[i]): int(c) for i, c in enumerate(counts) if c}

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from segmentation.data.files import atomic_write_text
 from segmentation.errors import ModelStoreError
 
 if TYPE_CHECKING:  # the store is read without pandas or scikit-learn when only labeling
@@ -268,7 +269,7 @@ class ModelStore:
                 try:
                     # Atomic: the version appears whole or not at all.
                     os.rename(staging, self.root / version)
-                    _atomic_write_text(self.root / COUNTER_FILE, version[1:])
+                    atomic_write_text(self.root / COUNTER_FILE, version[1:] + "\n")
                     break
                 except OSError:
                     if not (self.root / version).exists():
@@ -288,7 +289,7 @@ class ModelStore:
                 f"model {version} does not exist; "
                 f"the versions are {', '.join(self.versions()) or 'none'}"
             )
-        _atomic_write_text(self.root / ACTIVE_FILE, version)
+        atomic_write_text(self.root / ACTIVE_FILE, version + "\n")
 
     def delete(self, version: str) -> None:
         """Delete a version. The active version cannot be deleted: activate another first."""
@@ -334,15 +335,8 @@ def _write_parquet(data: pd.DataFrame, path: Path) -> None:
     frame.to_parquet(path, index=False)
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    """Write a small file so readers see the old or the new content, never a mix."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text + "\n")
-    os.replace(tmp, path)
-
-
 def _write_json(path: Path, data: dict) -> None:
-    path.write_text(json.dumps(json_safe(data), indent=2, allow_nan=False))
+    atomic_write_text(path, json.dumps(json_safe(data), indent=2, allow_nan=False))
 
 
 def json_safe(value: object) -> object:

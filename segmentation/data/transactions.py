@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from segmentation.data.read import parse_datetimes
+from segmentation.data.rules import normalize_name
 from segmentation.errors import DataError
 
 __all__ = [
@@ -293,7 +293,7 @@ def detect_transaction_columns(df: pd.DataFrame) -> dict[str, str | None]:
     """
     by_key: dict[str, str] = {}
     for name in df.columns:
-        by_key.setdefault(_name_key(name), name)
+        by_key.setdefault(normalize_name(name), name)
     found: dict[str, str | None] = dict.fromkeys(ROLES)
     used: set[str] = set()
     for role in ("date", "customer", "invoice", "amount", "quantity", "price"):
@@ -537,13 +537,9 @@ def _column_list(df: pd.DataFrame, limit: int = 20) -> str:
     return ", ".join(names) + more
 
 
-def _name_key(name: object) -> str:
-    return re.sub(r"[^0-9a-z]", "", str(name).lower())
-
-
 def _first_match(df: pd.DataFrame, used: set[str], accept: Any, role: str) -> str | None:
     for name in df.columns:
-        if name not in used and accept(_name_key(name)) and _fits_role(df[name], role):
+        if name not in used and accept(normalize_name(name)) and _fits_role(df[name], role):
             return name
     return None
 

@@ -22,7 +22,6 @@ import json
 import os
 import queue
 import sys
-import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -37,6 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from segmentation.data.files import is_replaceable, open_output
 from segmentation.data.rules import (
     ARROW_NULL_VALUES,
     FORMULA_PREFIXES,
@@ -683,37 +683,28 @@ def _in_order(pool: ThreadPoolExecutor, fn, items, ahead: int = 2):
 def _csv_sink(dest):
     """A binary sink for ``dest`` that can be given up if the fast path must fall back.
 
-    A path is written to a temporary file and renamed into place only when everything was
-    written (atomic: never a half-written file). A seekable stream is rewound and truncated
-    on failure. Standard output and other one-way streams cannot be rewound: the output is
-    collected and written only at the end.
+    A file path goes through :func:`segmentation.data.files.open_output`: a temporary
+    file renamed into place only when everything was written (never a half-written file).
+    A seekable stream is rewound and truncated on failure. Standard output, a FIFO or a
+    device cannot be rewound: the output is collected and written only at the end.
     """
+    if isinstance(dest, str | os.PathLike) and str(dest) != "-" and is_replaceable(dest):
+        with open_output(dest) as handle:
+            yield handle
+        return
     if isinstance(dest, str) and dest == "-":
         dest = sys.stdout.buffer
-    if not isinstance(dest, str | os.PathLike):
-        seekable = getattr(dest, "seekable", lambda: False)()
-        start = dest.tell() if seekable else 0
-        sink = dest if seekable else pa.BufferOutputStream()
+    seekable = not isinstance(dest, str | os.PathLike) and dest.seekable()
+    if seekable:
+        start = dest.tell()
         try:
-            yield sink
+            yield dest
         except BaseException:
-            if seekable:
-                dest.seek(start)
-                dest.truncate()
+            dest.seek(start)
+            dest.truncate()
             raise
-        if not seekable:
-            dest.write(sink.getvalue())
-            dest.flush()
         return
-    path = Path(dest)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    collected = pa.BufferOutputStream()
+    yield collected
+    with open_output(dest) as out:
+        out.write(collected.getvalue())

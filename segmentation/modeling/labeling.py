@@ -59,6 +59,10 @@ LABELER_FORMAT = 1
 _US_PER_DAY = 86_400_000_000
 
 
+#: In-memory payloads the fast path reads without copying (an upload's buffer included).
+_BYTES = (bytes, bytearray, memoryview)
+
+
 class _NotFast(Exception):
     """The fast path cannot take this input as it is; use the general path."""
 
@@ -493,8 +497,8 @@ def _header(source: str | os.PathLike | bytes) -> tuple[list[str], int, set[str]
     """The column names of a clean comma-separated UTF-8 CSV and an estimate of its rows
     (from the first 64 KiB), or :class:`_NotFast` when the file needs the general reader's
     detection and cleaning."""
-    if isinstance(source, bytes):
-        head, size = source[:65536], len(source)
+    if isinstance(source, _BYTES):
+        head, size = bytes(source[:65536]), memoryview(source).nbytes
     else:
         path = Path(source)
         if not path.is_file() or path.suffix.lower() not in (".csv", ".txt", ""):
@@ -532,7 +536,7 @@ def _batches(source, column_types: dict):
     convert = pa_csv.ConvertOptions(
         null_values=ARROW_NULL_VALUES, strings_can_be_null=True, column_types=column_types
     )
-    stream = pa.BufferReader(source) if isinstance(source, bytes) else str(source)
+    stream = pa.BufferReader(pa.py_buffer(source)) if isinstance(source, _BYTES) else str(source)
     try:
         reader = pa_csv.open_csv(
             stream,

@@ -75,12 +75,12 @@ def _start_measuring() -> float:
 
 # -- steps: each runs in its own process and prints one JSON line ---------------------
 def _step_label(args: list[str]) -> dict:
-    """Ours: exactly the CLI's predict path (label_file)."""
+    """Ours: exactly the CLI's predict path (the stored labeler, label_file)."""
     from segmentation.modeling.labeling import label_file
     from segmentation.store import ModelStore
 
     models, src, dst = args
-    model, _ = ModelStore(models).load()
+    model, _ = ModelStore(models).load_labeler()
     before = _start_measuring()
     start = time.perf_counter()
     report = label_file(model, src, dst)

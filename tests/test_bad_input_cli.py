@@ -26,6 +26,7 @@ from segmentation import cli, config
 from segmentation.cli import main
 from segmentation.data.synthetic import generate_customers
 from segmentation.errors import DataError
+from tests.helpers import EndlessStream, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX pipes and file types")
@@ -54,16 +55,7 @@ def run_main(capsys, *args) -> tuple[int, str, str]:
     return status, out, err
 
 
-def run_module(*args, stdin=None, env=None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "segmentation", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        input=stdin,
-        env={**os.environ, **(env or {})},
-        timeout=300,
-    )
+run_module = run_cli
 
 
 def assert_one_error(status: int, err: str, match: str) -> None:
@@ -365,23 +357,8 @@ def test_predict_file_over_the_size_limit(capsys, tmp_path, customers_csv, model
     assert_one_error(status, err, "larger than the 0 bytes limit")
 
 
-class _Endless(io.RawIOBase):
-    """Standard input that never ends (``yes | python -m segmentation predict --data -``)."""
-
-    def __init__(self) -> None:
-        self.served = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        buffer[:] = b"1" * len(buffer)
-        self.served += len(buffer)
-        return len(buffer)
-
-
 def test_predict_stdin_is_read_only_up_to_the_limit(capsys, tmp_path, models, monkeypatch):
-    endless = _Endless()
+    endless = EndlessStream(b"1")
     stdin = io.TextIOWrapper(io.BufferedReader(endless))
     monkeypatch.setattr(sys, "stdin", stdin)
     monkeypatch.setattr(config, "MAX_UPLOAD_MB", 1)

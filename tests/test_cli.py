@@ -1,13 +1,12 @@
 """The command line, run as a user would: a subprocess, its exit status, stdout and stderr."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from tests.helpers import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORD = (
@@ -16,16 +15,7 @@ RECORD = (
 )
 
 
-def run(*args, stdin=None, env=None):
-    return subprocess.run(
-        [sys.executable, "-m", "segmentation", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        input=stdin,
-        env={**os.environ, **(env or {})},
-        timeout=300,
-    )
+run = run_cli
 
 
 @pytest.fixture(scope="module")

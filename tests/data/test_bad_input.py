@@ -24,6 +24,7 @@ from segmentation.data.read import (
     read_table,
 )
 from segmentation.errors import DataError
+from tests.helpers import EndlessStream
 
 HEADER = "id,age,gender,income"
 
@@ -320,23 +321,8 @@ def test_check_input_size_refuses_what_read_table_refuses(tmp_path, monkeypatch)
         check_input_size(tmp_path)
 
 
-class _Endless(io.RawIOBase):
-    """A stream that never ends (like ``yes | python -m segmentation ...``), counting reads."""
-
-    def __init__(self) -> None:
-        self.served = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        buffer[:] = b"a" * len(buffer)
-        self.served += len(buffer)
-        return len(buffer)
-
-
 def test_read_bounded_stops_after_the_limit():
-    stream = _Endless()
+    stream = EndlessStream(b"a")
 
     with pytest.raises(DataError, match="larger than the 1.0 MB limit"):
         read_bounded(io.BufferedReader(stream), max_bytes=1 << 20)

@@ -7,6 +7,7 @@ import pytest
 
 from segmentation import config
 from segmentation.store import ModelStore
+from segmentation.workflows import load_default_data
 from tests.app.conftest import open_page, plain
 
 
@@ -15,6 +16,10 @@ def upload(at, key_prefix, name, data):
     uploader.set_value((name, data, "text/csv"))
     at.run()
     return at
+
+
+def csv_of(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False).encode()
 
 
 def errors(at) -> str:
@@ -45,11 +50,31 @@ def messy_customers() -> bytes:
     return ("\n".join(rows) + "\n").encode("latin-1")
 
 
+def _customer_rows(n: int) -> list[str]:
+    return [
+        f"C{i:04d},{20 + i % 50},{'Female' if i % 2 else 'Male'},{30000 + i * 100}"
+        for i in range(n)
+    ]
+
+
+def _with_header(rows: list[str]) -> bytes:
+    return ("CustomerID,Age,Gender,Income\n" + "\n".join(rows) + "\n").encode()
+
+
 BAD_FILES = {
     "empty": (b"", "empty"),
     "header-only": (b"a,b,c\n", "no data rows"),
     "image": (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "not a table"),
     "json": (b'[{"a": 1}, {"a": 2}]', "JSON"),
+    # Silently wrong before issue 8: half the rows read into the id column.
+    "mixed-delimiters": (
+        _with_header(_customer_rows(30) + [r.replace(",", ";") for r in _customer_rows(60)[30:]]),
+        "mixes two delimiters",
+    ),
+    # Silently wrong before: trained on columns named "20" and "Male".
+    "no-header": (("\n".join(_customer_rows(60)) + "\n").encode(), "looks like data"),
+    # A NUL byte past the first block (accepted by predict, refused by train, before).
+    "nul-byte": (_with_header(_customer_rows(600) + ["C9999,3\x004,Male,1"]), "NUL"),
 }
 
 
@@ -71,6 +96,19 @@ def test_bad_upload_shows_error_and_keeps_working(app, page, key, case):
     assert message in errors(at)
     if page != "3_Predict.py":
         assert "customers.csv (bundled default)" in plain("\n".join(c.value for c in at.caption))
+
+
+def test_infinite_numbers_are_reported_and_the_rest_labeled(app):
+    """As an analyst whose export has 'inf' and '1e400' in a number column, my file is labeled
+    with those cells imputed, and I am told which rows they were on."""
+    data = load_default_data().head(40).astype({"Income": object})
+    data.loc[[4, 9], "Income"] = ["inf", "1e400"]
+    at = upload(open_page(app, "3_Predict.py"), "predict.uploader", "inf.csv", csv_of(data))
+    assert not at.exception
+    warnings = plain("\n".join(w.value for w in at.warning))
+    assert "2 value(s) in 'Income' are not numbers (rows 5, 10)" in warnings
+    result = at.session_state["predict.result"]["labeled"].result
+    assert result.n_rows == 40 and not result.fast
 
 
 def test_oversized_upload_is_refused(app, monkeypatch):

@@ -50,6 +50,10 @@ _ZERO_PADDED = re.compile(r"0[0-9]+")
 #: The three columns labeling adds to a table.
 OUTPUT_COLUMNS: tuple[str, ...] = ("cluster", "segment", "cluster_distance")
 
+#: Decimals kept of ``cluster_distance`` in outputs, on both labeling paths: ample for
+#: ranking, shorter files.
+DISTANCE_DECIMALS = 6
+
 
 def is_missing_token(text: str) -> bool:
     """True when a text cell means "no value" (see :data:`NA_TOKENS`)."""

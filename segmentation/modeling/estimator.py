@@ -16,7 +16,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from segmentation.config import MAX_K, MAX_SEED
-from segmentation.data.rules import OUTPUT_COLUMNS, FeatureReport, normalize_name
+from segmentation.data.rules import DISTANCE_DECIMALS, OUTPUT_COLUMNS, FeatureReport, normalize_name
 from segmentation.data.schema import ROLES, infer_schema
 from segmentation.errors import DataError, SchemaError, SegmentationError
 from segmentation.insight.profiles import SegmentProfile, profile_segments
@@ -34,9 +34,6 @@ from segmentation.types import Progress
 
 __all__ = ["OUTPUT_COLUMNS", "Prediction", "SegmentationModel"]
 
-
-#: Decimals kept of ``cluster_distance`` in outputs: ample for ranking, shorter files.
-DISTANCE_DECIMALS = 6
 
 #: Rows labeled at a time: bounds the memory of the dense transformed matrix.
 PREDICT_CHUNK = 200_000

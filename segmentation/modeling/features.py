@@ -24,9 +24,7 @@ from segmentation.data.rules import (
 )
 from segmentation.data.schema import Schema
 from segmentation.errors import SchemaError
-
-#: Microseconds in a day: date features are whole days, floored, on every path.
-_US_PER_DAY = 86_400_000_000
+from segmentation.modeling.transforms import US_PER_DAY
 
 
 def table_columns(df: pd.DataFrame, schema: Schema, mapping: Mapping[str, str] | None = None):
@@ -164,7 +162,7 @@ def _days_before(raw: pd.Series, reference: pd.Timestamp | None) -> np.ndarray:
     stamps = raw.astype("datetime64[us]").to_numpy().astype("int64")
     missing = raw.isna().to_numpy()
     ref = np.datetime64(reference.to_datetime64(), "us").astype("int64")
-    days = np.floor_divide(ref - stamps, _US_PER_DAY).astype(float)
+    days = np.floor_divide(ref - stamps, US_PER_DAY).astype(float)
     days[missing] = np.nan
     return days
 

@@ -39,6 +39,7 @@ import pyarrow.csv as pa_csv
 from segmentation.data.files import is_replaceable, open_output
 from segmentation.data.rules import (
     ARROW_NULL_VALUES,
+    DISTANCE_DECIMALS,
     FORMULA_PREFIXES,
     OUTPUT_COLUMNS,
     FeatureReport,
@@ -46,17 +47,15 @@ from segmentation.data.rules import (
     match_columns,
     zero_padded_columns,
 )
+from segmentation.modeling.transforms import US_PER_DAY, signed_log1p
 from segmentation.types import Progress
 
 #: Rows computed and written at a time when a file is read whole.
 CHUNK_ROWS = 250_000
 #: Bytes of CSV parsed per block when a file is streamed.
 STREAM_BLOCK_BYTES = 1 << 20
-#: Decimals kept of ``cluster_distance`` in labeled files (as the general path writes).
-DISTANCE_DECIMALS = 6
 #: Version of the saved labeler's layout; a store version with another loads the model.
 LABELER_FORMAT = 1
-_US_PER_DAY = 86_400_000_000
 
 
 #: In-memory payloads the fast path reads without copying (an upload's buffer included).
@@ -104,11 +103,6 @@ def _strings(texts: list[str]) -> pa.Array:
 
 def _single(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-
-
-def signed_log1p(x: np.ndarray) -> np.ndarray:
-    """``sign(x) * log1p(|x|)``: tames skewed money columns and is safe for negatives."""
-    return np.sign(x) * np.log1p(np.abs(x))
 
 
 @dataclass
@@ -356,7 +350,7 @@ class CompiledLabeler:
             if self.reference_us is None:
                 return np.full(len(values), np.nan)
             stamps = pc.cast(pc.cast(_single(values), pa.timestamp("us")), pa.int64())
-            days = np.floor_divide(self.reference_us - _values(stamps, np.int64), _US_PER_DAY)
+            days = np.floor_divide(self.reference_us - _values(stamps, np.int64), US_PER_DAY)
             days = days.astype(float)
             days[_nulls(stamps)] = np.nan
             return days

@@ -11,6 +11,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, RobustScaler, StandardScaler
 
 from segmentation.data.schema import Schema
+from segmentation.modeling.transforms import signed_log1p
 
 SCALERS = ("standard", "robust")
 OUTLIER_METHODS = ("iqr", "isolation_forest", "none")
@@ -22,11 +23,6 @@ IQR_FACTOR = 1.5
 #: Never drop more than this share of training rows as outliers: on wide or odd tables
 #: only the most extreme rows go.
 MAX_OUTLIER_SHARE = 0.05
-
-
-def signed_log1p(x: np.ndarray) -> np.ndarray:
-    """``sign(x) * log1p(|x|)``: tames skewed money columns and is safe for negatives."""
-    return np.sign(x) * np.log1p(np.abs(x))
 
 
 def build_preprocessor(schema: Schema, *, scaler: str = "standard") -> ColumnTransformer:

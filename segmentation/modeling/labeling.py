@@ -18,6 +18,7 @@ in a fraction of a second.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import queue
@@ -487,9 +488,10 @@ def _is_frame(source: object) -> bool:
     return type(source).__name__ == "DataFrame" and hasattr(source, "columns")
 
 
-def _header(source: str | os.PathLike | bytes) -> tuple[list[str], int, set[str]]:
-    """The column names of a clean comma-separated UTF-8 CSV and an estimate of its rows
-    (from the first 64 KiB), or :class:`_NotFast` when the file needs the general reader's
+def _header(source: str | os.PathLike | bytes) -> tuple[list[str], bytes, int, set[str]]:
+    """The column names of a clean comma-separated UTF-8 CSV, its header line as written
+    (without the final line feed), an estimate of its rows (from the first 64 KiB) and its columns
+    of zero-padded codes, or :class:`_NotFast` when the file needs the general reader's
     detection and cleaning."""
     if isinstance(source, _BYTES):
         head, size = bytes(source[:65536]), memoryview(source).nbytes
@@ -501,6 +503,8 @@ def _header(source: str | os.PathLike | bytes) -> tuple[list[str], int, set[str]
             head = handle.read(65536)
         size = path.stat().st_size
     first_line = head.split(b"\n", 1)[0].rstrip(b"\r")
+    if len(head.split(b"\n", 1)[0]) == len(head):
+        raise _NotFast("no complete header line in the first 64 KiB")
     if (
         not head
         or head.startswith((b"\xef\xbb\xbf", b"PK"))
@@ -521,31 +525,107 @@ def _header(source: str | os.PathLike | bytes) -> tuple[list[str], int, set[str]
     padded = zero_padded_columns(head.decode("utf-8", errors="ignore"), ",", names)
     lines_in_head = head.count(b"\n")
     if len(head) >= size:
-        return names, max(lines_in_head - (0 if head.endswith(b"\n") else -1) - 1, 0), padded
-    return names, int(size * max(lines_in_head - 1, 1) / len(head)), padded
+        rows = max(lines_in_head - (0 if head.endswith(b"\n") else -1) - 1, 0)
+    else:
+        rows = int(size * max(lines_in_head - 1, 1) / len(head))
+    return names, head.split(b"\n", 1)[0], rows, padded
 
 
-def _batches(source, column_types: dict):
-    """Record batches of the file, streamed block by block so memory stays small."""
-    convert = pa_csv.ConvertOptions(
-        null_values=ARROW_NULL_VALUES, strings_can_be_null=True, column_types=column_types
-    )
-    stream = pa.BufferReader(pa.py_buffer(source)) if isinstance(source, _BYTES) else str(source)
+def _chunks(source, first_line_bytes: int):
+    """The file's rows after the header, in blocks of whole lines (about
+    :data:`STREAM_BLOCK_BYTES` each), so memory stays small and every block parses alone."""
+    handle = io.BytesIO(source) if isinstance(source, _BYTES) else open(source, "rb")  # noqa: SIM115
+    with handle:
+        handle.seek(first_line_bytes)
+        carry = b""
+        while block := handle.read(STREAM_BLOCK_BYTES):
+            block = carry + block if carry else block
+            cut = block.rfind(b"\n") + 1
+            if cut == 0:
+                carry = block
+                continue
+            carry = block[cut:]
+            yield block[:cut]
+        if carry:
+            yield carry + b"\n"
+
+
+def _parse(chunk: bytes, names: list[str], convert: pa_csv.ConvertOptions) -> pa.Table:
     try:
-        reader = pa_csv.open_csv(
-            stream,
-            read_options=pa_csv.ReadOptions(block_size=STREAM_BLOCK_BYTES),
+        return pa_csv.read_csv(
+            pa.BufferReader(pa.py_buffer(chunk)),
+            read_options=pa_csv.ReadOptions(column_names=names, use_threads=False),
             parse_options=pa_csv.ParseOptions(newlines_in_values=False),
             convert_options=convert,
         )
-        while True:
-            try:
-                batch = reader.read_next_batch()
-            except StopIteration:
-                return
-            yield batch
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
         raise _NotFast(str(exc)) from exc
+
+
+def _text_array(data: bytes | pa.Buffer, ends: np.ndarray) -> pa.Array:
+    """The pieces ``data[ends[i-1]:ends[i]]`` (from 0) as one Arrow string array, no copy."""
+    offsets = np.empty(len(ends) + 1, dtype=np.int32)  # a block is far below 2 GiB
+    offsets[0] = 0
+    offsets[1:] = ends
+    buffer = data if isinstance(data, pa.Buffer) else pa.py_buffer(data)
+    return pa.Array.from_buffers(pa.string(), len(ends), [None, pa.py_buffer(offsets), buffer])
+
+
+def _append_columns(chunk: bytes, suffix: pa.Array, rows: int) -> pa.Buffer | None:
+    """Every line of ``chunk`` with the matching text of ``suffix`` appended after a comma,
+    or ``None`` when the lines do not match the parsed rows one to one (a value with a line
+    break inside quotes) and the block must be formatted instead.
+
+    The lines are cut from ``chunk`` without copying, each with the line break before it
+    (``"\\nline"``, the first without), so the joined array's bytes are the output.
+    """
+    raw = np.frombuffer(chunk, dtype=np.uint8)
+    ends = np.flatnonzero(raw == 10)
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    lengths = ends - starts
+    has_cr = chunk.find(b"\r") >= 0
+    if has_cr:
+        lengths = lengths - (raw[np.maximum(ends - 1, 0)] == 13)
+    # The parser skips empty lines (a lone CR counts as empty there too).
+    keep = lengths > 0
+    if int(keep.sum()) != rows:
+        return None
+    lines = _text_array(chunk, ends)
+    if has_cr:
+        lines = pc.utf8_rtrim(lines, "\r")
+    if not keep.all():
+        lines = lines.filter(_bool_array(keep))
+    joined = pc.binary_join_element_wise(lines, suffix, _text_scalar(","))
+    offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32)
+    first, last = offsets[joined.offset], offsets[joined.offset + len(joined)]
+    body = joined.buffers()[2][first:last]
+    if not keep[0]:  # the first kept line carries the break of the empty line before it
+        body = body[1:]
+    return body
+
+
+def _label_text(clusters: np.ndarray, distances: np.ndarray, prefixes: pa.Array) -> pa.Array:
+    """``cluster,"segment",distance`` per row, formatted as pyarrow's CSV writer would.
+
+    ``prefixes`` holds ``cluster,"segment",`` per segment, so one lookup formats two
+    columns (a three-way join is several times slower in Arrow than two two-way ones).
+    """
+    return pc.binary_join_element_wise(
+        prefixes.take(_arrow(clusters, pa.int64())),
+        pc.cast(_arrow(np.round(distances, DISTANCE_DECIMALS), pa.float64()), pa.string()),
+        _text_scalar(""),
+    )
+
+
+def _text_scalar(text: str) -> pa.Scalar:
+    """An Arrow string scalar (``pa.scalar`` and plain ``str`` arguments import pandas)."""
+    return _strings([text])[0]
+
+
+def _bool_array(mask: np.ndarray) -> pa.Array:
+    """A boolean Arrow array from a numpy mask (``pa.array`` would import pandas)."""
+    bits = np.packbits(mask, bitorder="little")
+    return pa.Array.from_buffers(pa.bool_(), len(mask), [None, pa.py_buffer(bits)])
 
 
 def _neutralize(column: pa.Array) -> pa.Array:
@@ -560,7 +640,7 @@ def _neutralize(column: pa.Array) -> pa.Array:
 
 
 def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) -> LabelReport:
-    names, estimated_rows, zero_padded = _header(source)
+    names, first_line, estimated_rows, zero_padded = _header(source)
     found, missing = match_columns(
         names, labeler.features, renames=labeler.renames, mapping=mapping
     )
@@ -573,31 +653,52 @@ def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) ->
     column_types |= {found[f]: pa.string() for f, _, _ in labeler.categorical}
     # Codes written with leading zeros (IDs, postcodes) pass through as the text they are.
     column_types |= {c: pa.string() for c in zero_padded if c not in column_types}
-    segment_names = _strings(labeler.names)
+    segment_names = _neutralize(_strings(labeler.names))
+    prefixes = _strings(
+        [f"{i},{_quoted(_neutralize_name(name))}," for i, name in enumerate(labeler.names)]
+    )
     counts = np.zeros(len(labeler.names), dtype=np.int64)
+    convert = pa_csv.ConvertOptions(
+        null_values=ARROW_NULL_VALUES, strings_can_be_null=True, column_types=column_types
+    )
+    replaced = [c for c in names if c in OUTPUT_COLUMNS]
+    out_names = [_neutralize_name(n) for n in names if n not in OUTPUT_COLUMNS]
+    # The common case: the input's lines are written back as they are, with the three new
+    # columns appended, so only the new columns are formatted. A file that already has
+    # label columns, or a cell the CSV-injection guard must change, is formatted instead.
+    passthrough = not replaced and out_names == names
+    if passthrough:
+        header = first_line.rstrip(b"\r") + b"," + _header_line(list(OUTPUT_COLUMNS))
+    else:
+        header = _header_line([*out_names, *OUTPUT_COLUMNS])
+    header_bytes = len(first_line) + 1
 
-    def label_batch(batch: pa.RecordBatch) -> tuple:
+    def label_chunk(chunk: bytes) -> tuple:
+        table = _parse(chunk, names, convert)
         empty: dict[str, int] = {}
         clusters, distances = labeler.assign(
-            {feature: batch.column(column) for feature, column in found.items()}, empty
+            {feature: table.column(column) for feature, column in found.items()}, empty
         )
-        kept = [i for i, name in enumerate(batch.schema.names) if name not in OUTPUT_COLUMNS]
-        segment = pa.DictionaryArray.from_arrays(
-            _arrow(clusters.astype(np.int32), pa.int32()), segment_names
-        ).cast(pa.string())
-        columns = [_neutralize(batch.column(i)) for i in kept]
-        columns += [
+        labels = [
             _arrow(clusters, pa.int64()),
-            segment,
+            pa.DictionaryArray.from_arrays(
+                _arrow(clusters.astype(np.int32), pa.int32()), segment_names
+            ).cast(pa.string()),
             _arrow(np.round(distances, DISTANCE_DECIMALS), pa.float64()),
         ]
-        out_names = [_neutralize_name(batch.schema.names[i]) for i in kept]
-        table = pa.table(columns, names=[*out_names, *OUTPUT_COLUMNS])
-        # Formatting the CSV is the costliest step (the output is larger than the input),
-        # so every batch is formatted here, in parallel, and only written in order.
-        text = pa.BufferOutputStream()
-        pa_csv.write_csv(table, text, write_options=pa_csv.WriteOptions(include_header=False))
-        return table.schema, text.getvalue(), np.bincount(clusters, minlength=len(counts)), empty
+        kept = [i for i, name in enumerate(names) if name not in OUTPUT_COLUMNS]
+        columns = [_single(table.column(i)) for i in kept]
+        guarded = [_neutralize(column) for column in columns]
+        text = None
+        if passthrough and all(g is c for g, c in zip(guarded, columns, strict=True)):
+            suffix = _label_text(clusters, distances, prefixes)
+            body = _append_columns(chunk, suffix, table.num_rows)
+            text = None if body is None else [body, b"\n"] if table.num_rows else []
+        if text is None:
+            # Formatting the CSV is the costliest step, so every block is formatted in the
+            # pool, in parallel, and only written in order.
+            text = [_csv_text([*guarded, *labels], [*out_names, *OUTPUT_COLUMNS])]
+        return text, np.bincount(clusters, minlength=len(counts)), empty
 
     # Three stages overlap: this thread reads (pyarrow parses without the GIL), a pool
     # labels and formats batches, a writer thread writes them; a few batches in flight.
@@ -606,8 +707,9 @@ def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) ->
 
     def write_all(sink) -> None:
         try:
-            while (text := written.get()) is not None:
-                sink.write(text)
+            while (pieces := written.get()) is not None:
+                for piece in pieces:
+                    sink.write(piece)
         except BaseException as exc:  # re-raised in the main thread
             failure.append(exc)
             while written.get() is not None:
@@ -619,13 +721,13 @@ def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) ->
         try:
             rows = 0
             missing: dict[str, int] = {}
-            for schema, text, chunk_counts, chunk_missing in _in_order(
-                pool, label_batch, _batches(source, column_types)
+            for text, chunk_counts, chunk_missing in _in_order(
+                pool, label_chunk, _chunks(source, header_bytes)
             ):
                 if failure:
                     break
                 if rows == 0:
-                    written.put(_header_line(schema.names))
+                    written.put([header])
                 written.put(text)
                 counts += chunk_counts
                 for feature, n in chunk_missing.items():
@@ -655,10 +757,24 @@ def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) ->
     )
 
 
+def _csv_text(columns: list[pa.Array], names: list[str]) -> pa.Buffer:
+    """Rows of CSV text, no header, as pyarrow's writer formats them."""
+    text = pa.BufferOutputStream()
+    pa_csv.write_csv(
+        pa.table(columns, names=names),
+        text,
+        write_options=pa_csv.WriteOptions(include_header=False),
+    )
+    return text.getvalue()
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
 def _header_line(names: list[str]) -> bytes:
     """The CSV header as pyarrow's writer quotes it (every name in double quotes)."""
-    quoted = ('"' + name.replace('"', '""') + '"' for name in names)
-    return (",".join(quoted) + "\n").encode("utf-8")
+    return (",".join(map(_quoted, names)) + "\n").encode("utf-8")
 
 
 def _neutralize_name(name: str) -> str:

@@ -1,12 +1,14 @@
 """The fast labeling path gives exactly what the general path gives, on clean and messy files."""
 
 import io
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from segmentation.data.read import read_table
+from segmentation.modeling import labeling
 from segmentation.modeling.estimator import OUTPUT_COLUMNS
 from segmentation.modeling.labeling import label_file
 
@@ -83,10 +85,26 @@ def test_failed_write_leaves_no_file(fitted, table, tmp_path, monkeypatch):
     out = tmp_path / "out.csv"
     out.write_text("the user's old file\n")
 
-    def boom(*args, **kwargs):
-        raise OSError("disk full")
+    real_open_output = labeling.open_output
 
-    monkeypatch.setattr("segmentation.modeling.labeling.pa_csv.write_csv", boom)
+    class FullDisk:
+        """The real temporary file, whose writes fail once the header is written."""
+
+        def __init__(self, handle):
+            self.handle, self.calls = handle, 0
+
+        def write(self, data):
+            self.calls += 1
+            if self.calls > 1:
+                raise OSError("disk full")
+            return self.handle.write(data)
+
+    @contextmanager
+    def full_disk(dest):
+        with real_open_output(dest) as handle:
+            yield FullDisk(handle)
+
+    monkeypatch.setattr(labeling, "open_output", full_disk)
     with pytest.raises(OSError, match="disk full"):
         label_file(fitted, path, out)
     assert out.read_text() == "the user's old file\n"
@@ -95,8 +113,9 @@ def test_failed_write_leaves_no_file(fitted, table, tmp_path, monkeypatch):
     ) == {"in.csv", "out.csv"}
 
 
-def test_stream_that_changes_type_midway_falls_back_whole(fitted, table, tmp_path, monkeypatch):
-    """A pass-through column of numbers that turns to text after the first block."""
+def test_stream_that_changes_type_midway_stays_fast(fitted, table, tmp_path, monkeypatch):
+    """A pass-through column of numbers that turns to text after the first block: every
+    block is parsed on its own, so the stream neither stops nor falls back."""
     monkeypatch.setattr("segmentation.modeling.labeling.STREAM_BLOCK_BYTES", 2048)
     df = table.copy()
     df["Note"] = [str(i) if i < 300 else f"text {i}" for i in range(len(df))]
@@ -105,9 +124,10 @@ def test_stream_that_changes_type_midway_falls_back_whole(fitted, table, tmp_pat
     df.to_csv(path, index=False)
     out = tmp_path / "out.csv"
     report = label_file(fitted, path, out)
-    assert not report.fast
+    assert report.fast
     labeled = pd.read_csv(out)
     assert len(labeled) == 400 and labeled["Note"].iloc[350] == "text 350"
+    assert labeled["Empty at first"].iloc[250] == "later"
     np.testing.assert_array_equal(labeled["cluster"], fitted.label(table).labels["cluster"])
 
 
@@ -139,3 +159,83 @@ def test_zero_padded_codes_survive_labeling(fitted, table, tmp_path, fast):
     labeled = pd.read_csv(out, dtype=str)
     assert labeled["CustomerID"].iloc[7] == "000007"
     assert labeled["Postcode"].iloc[0] == "01000"
+
+
+# -- the input's lines pass through unchanged --------------------------------------------
+
+
+def _lines_and_labels(fitted, table, data: bytes, monkeypatch, block: int = 1500):
+    """Label ``data`` in small blocks; the output's lines and the general path's labels."""
+    monkeypatch.setattr("segmentation.modeling.labeling.STREAM_BLOCK_BYTES", block)
+    sink = io.BytesIO()
+    report = label_file(fitted, data, sink)
+    expected = fitted.label(table).labels
+    return report, sink.getvalue().decode().split("\n"), expected
+
+
+def _suffix(expected, i: int) -> str:
+    row = expected.iloc[i]
+    return f',{row["cluster"]},"{row["segment"]}",{float(row["cluster_distance"])!r}'
+
+
+def test_input_lines_are_written_back_as_they_are(fitted, table, monkeypatch):
+    """Quoting, spacing of numbers and leading zeros stay exactly as the customer file had
+    them; only the three label columns are added at the end of every line."""
+    df = table.head(120).copy()
+    df["Postcode"] = [f"{i:05d}" for i in range(len(df))]
+    df["Note"] = ['said "hi", twice' if i % 7 == 0 else "" for i in range(len(df))]
+    data = df.to_csv(index=False).encode()
+    report, lines, expected = _lines_and_labels(fitted, df, data, monkeypatch)
+    assert report.fast
+    source = data.decode().split("\n")
+    assert lines[0] == source[0] + ',"cluster","segment","cluster_distance"'
+    assert lines[-1] == "" and len(lines) == len(source)
+    for i, (out, line) in enumerate(zip(lines[1:-1], source[1:-1], strict=True)):
+        assert out == line + _suffix(expected, i)
+
+
+@pytest.mark.parametrize("ending", ["crlf", "blank-lines", "no-final-newline"])
+def test_line_endings_and_blank_lines(fitted, table, monkeypatch, ending):
+    df = table.head(90)
+    text = df.to_csv(index=False)
+    if ending == "crlf":
+        text = text.replace("\n", "\r\n")
+    elif ending == "blank-lines":
+        rows = text.split("\n")
+        text = "\n".join(r if i % 10 else r + "\n" for i, r in enumerate(rows)) + "\n\n"
+    else:
+        text = text.rstrip("\n")
+    report, lines, expected = _lines_and_labels(fitted, df, text.encode(), monkeypatch)
+    assert report.fast
+    labeled = pd.read_csv(io.StringIO("\n".join(lines)))
+    assert len(labeled) == 90
+    np.testing.assert_array_equal(labeled["cluster"], expected["cluster"])
+    assert not any("\r" in line for line in lines)
+
+
+def test_line_break_inside_a_quoted_value(fitted, table, monkeypatch):
+    """A value with a line break inside quotes cannot be cut by lines: the file is still
+    labeled, every row once, with the general path's segments."""
+    df = table.head(90).copy()
+    df["Note"] = ["two\nlines" if i == 40 else "x" for i in range(len(df))]
+    report, lines, expected = _lines_and_labels(
+        fitted, df, df.to_csv(index=False).encode(), monkeypatch
+    )
+    labeled = pd.read_csv(io.StringIO("\n".join(lines)))
+    assert len(labeled) == 90 and labeled["Note"].iloc[40] == "two\nlines"
+    np.testing.assert_array_equal(labeled["cluster"], expected["cluster"])
+
+
+def test_a_formula_in_one_block_is_guarded_and_the_rest_passes_through(
+    fitted, table, monkeypatch
+):
+    df = table.head(200).copy()
+    df["Note"] = ["=HYPERLINK(1)" if i == 150 else "ok" for i in range(len(df))]
+    data = df.to_csv(index=False).encode()
+    report, lines, expected = _lines_and_labels(fitted, df, data, monkeypatch)
+    assert report.fast
+    labeled = pd.read_csv(io.StringIO("\n".join(lines)))
+    assert labeled["Note"].iloc[150] == "'=HYPERLINK(1)"
+    assert not any(",=" in line or line.startswith("=") for line in lines)
+    np.testing.assert_array_equal(labeled["cluster"], expected["cluster"])
+    assert lines[1] == data.decode().split("\n")[1] + _suffix(expected, 0)

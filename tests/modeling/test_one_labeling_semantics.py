@@ -10,10 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pytest
 
 from segmentation.data.read import read_table
-from segmentation.data.rules import match_columns
+from segmentation.data.rules import ARROW_NULL_VALUES, match_columns
 from segmentation.data.synthetic import generate_customers
 from segmentation.modeling import labeling
 from segmentation.modeling.estimator import SegmentationModel
@@ -103,11 +104,15 @@ def test_fast_and_general_paths_agree(stored, case, tmp_path):
     # path's to 1e-9 (the file keeps 6 decimals).
     if case[0] in ("na-category", "unseen-category", "renamed-headers", "clean"):
         assert report.fast, "this file should take the fast path"
-        names, _, _ = labeling._header(path)
+        names, first_line, _, _ = labeling._header(path)
         found, _ = match_columns(names, labeler.features, renames=labeler.renames)
         types = {found[f]: pa.float64() for f in labeler.numeric if f not in labeler.dates}
         types |= {found[f]: pa.string() for f, _, _ in labeler.categorical}
-        batches = list(labeling._batches(path, types))
+        convert = pa_csv.ConvertOptions(
+            null_values=ARROW_NULL_VALUES, strings_can_be_null=True, column_types=types
+        )
+        chunks = labeling._chunks(path, len(first_line) + 1)
+        batches = [labeling._parse(chunk, names, convert) for chunk in chunks]
         assigned = [labeler.assign({f: b.column(c) for f, c in found.items()}) for b in batches]
         clusters = np.concatenate([a[0] for a in assigned])
         distances = np.concatenate([a[1] for a in assigned])

@@ -351,6 +351,17 @@ def _strptime(text: pd.Series, fmt: str) -> pd.Series:
     return parsed.astype("datetime64[us]")
 
 
+def _is_big_file(source: Any, size: int) -> bool:
+    """Whether ``source`` is the path of a regular file larger than ``size`` bytes."""
+    if not isinstance(source, (str, os.PathLike)) or str(source) == "-":
+        return False
+    try:
+        path = Path(source)
+        return path.is_file() and path.stat().st_size > size
+    except OSError:
+        return False
+
+
 def _read_source(source: Any, limit: int, *, default_limit: bool) -> tuple[bytes, str]:
     """Return the payload bytes and a name for messages, enforcing the size limit."""
     if isinstance(source, (bytes, bytearray, memoryview)):
@@ -1006,6 +1017,16 @@ def read_head(source: Any, *, max_bytes: int = 1 << 20) -> pd.DataFrame:
         view = memoryview(source)
         data = bytes(view[: max_bytes + 1]) if view.nbytes > max_bytes else bytes(view)
         whole = view
+    elif _is_big_file(source, max_bytes):
+        # Only the head is read: a labeled file may be far larger than the preview needs.
+        try:
+            with open(source, "rb") as handle:
+                data = handle.read(max_bytes + 1)
+        except OSError:
+            data = b""
+        whole = source
+        if not data or data.startswith(_ZIP_MAGIC):
+            return read_table(source)
     else:
         data, _ = _read_source(source, config.MAX_UPLOAD_MB * 1024 * 1024, default_limit=True)
         whole = data

@@ -585,3 +585,22 @@ def test_zero_padded_codes_stay_text():
     assert df["id"].tolist() == ["007", "010", "123"]
     assert df["zip"].tolist() == ["01234", "02345", "10001"]
     assert df["amount"].dtype == "float64"
+
+
+def test_read_head_of_a_big_file_reads_only_its_head(tmp_path, monkeypatch):
+    """The Predict page previews a labeled file of hundreds of megabytes: only the first
+    bytes are read (a whole read of this file would fail on its damaged tail)."""
+    from segmentation.data import read as read_module
+    from segmentation.data.read import read_head
+
+    path = tmp_path / "big.csv"
+    rows = "".join(f"C{i},{i % 90},{1000 + i}\n" for i in range(2000))
+    path.write_bytes(b"id,age,income\n" + rows.encode() + b"\xff\xfe,\x00broken tail\n" * 50)
+
+    def whole_read(*args, **kwargs):
+        raise AssertionError("the whole file was read")
+
+    monkeypatch.setattr(read_module, "_read_source", whole_read)
+    head = read_head(path, max_bytes=4096)
+    assert list(head.columns) == ["id", "age", "income"]
+    assert 100 < len(head) < 2000 and head["age"].iloc[5] == 5

@@ -137,3 +137,20 @@ def test_compare_versions_on_the_newer_training_table(tmp_path):
         compare_versions(store, "v1", "v9")
     with pytest.raises(SchemaError):
         compare_versions(store, "v1", "v2", data=table.drop(columns=["Spend"]))
+
+
+def test_match_undoes_any_reordering_of_the_fitted_ids(tmp_path):
+    """Size order usually survives a 5% drop; when it does not, the match restores the ids."""
+    from segmentation.modeling.estimator import SegmentationModel
+    from segmentation.workflows import match_to_version
+
+    store = ModelStore(tmp_path / "models")
+    table = planted()
+    train_and_save(table, data_name="export", store=store, k=6, random_state=0)
+    kept = _drop(table, 1).reset_index(drop=True)
+    model = SegmentationModel(k=6, random_state=1).fit(kept)
+    model.renumber_segments([5, 4, 3, 2, 1, 0], names={i: f"Fitted {i}" for i in range(6)})
+    result, identity = match_to_version(model, kept, store, "v1")
+    assert identity["fitted_ids"] == {str(i): 5 - i for i in range(6)}
+    assert result.kept_share() == 1.0
+    assert model.segment_names == store.load("v1")[0].segment_names

@@ -8,12 +8,16 @@ from segmentation.insight import explore
 from segmentation.modeling.estimator import SegmentationModel
 from segmentation.modeling.preprocess import OUTLIER_METHODS, SCALERS
 from segmentation.modeling.selection import RULE
-from segmentation.viz.style import fmt_int, md_escape
+from segmentation.viz import charts
+from segmentation.viz.style import fmt_int, fmt_share, md_escape
+from segmentation.workflows import match_to_version
 
 ui.require_frame()
 
 #: Session state owned by this page.
-CANDIDATE = "retrain.candidate"  # {"model", "data", "data_name"}: trained, not saved yet
+#: {"model", "data", "data_name", "transactions", "migration", "identity"}: trained (and
+#: matched to the active version), not saved yet
+CANDIDATE = "retrain.candidate"
 SETTINGS = "retrain.settings"  # the user's choices, kept across page switches
 FLASH = "retrain.flash"  # a success message shown after a rerun
 CONFIRM_DELETE = "retrain.confirm_delete"  # the version waiting for a confirmed delete
@@ -105,11 +109,19 @@ if st.button("Train", type="primary", icon=":material/model_training:", disabled
             roles=roles,
             random_state=DEFAULT_SEED,
         ).fit(dataset.frame, progress=ui.progress_callback(bar))
+        # Matched segments take the active version's ids and names before anything is shown.
+        migration, identity = (
+            match_to_version(candidate, dataset.frame, store, active_version)
+            if active_version
+            else (None, None)
+        )
         st.session_state[CANDIDATE] = {
             "model": candidate,
             "data": dataset.frame,
             "data_name": dataset.name,
             "transactions": dataset.transactions,
+            "migration": migration,
+            "identity": identity,
         }
     bar.empty()
 
@@ -141,19 +153,43 @@ if candidate := st.session_state.get(CANDIDATE):
     with right:
         st.markdown("**New model segments**")
         st.dataframe(explore.segments_table(new_meta), hide_index=True)
+    identity = candidate.get("identity")
+    if (migration := candidate.get("migration")) is not None:
+        st.markdown(f"**Where the customers of {identity['matched_against']} go**")
+        st.caption(
+            f"Customers of the new training table, by their segment in "
+            f"{identity['matched_against']} (rows) and in the new model (columns). A new "
+            "segment that shares most of its customers with an active one keeps that "
+            "segment's number and name; the others are new. "
+            f"{fmt_share(migration.kept_share())} of the customers stay in a segment with the "
+            "same number and name."
+        )
+        st.dataframe(migration.frame(), hide_index=True)
+        st.plotly_chart(
+            charts.migration_sankey(
+                migration.counts,
+                migration.old_names,
+                migration.new_names,
+                sides=(identity["matched_against"], "New"),
+            ),
+            config={"displayModeBar": False},
+        )
+    elif identity:
+        st.caption(f"Segments were not matched to the active model: {identity['reason']}.")
     buttons = st.container(horizontal=True)
     if buttons.button(
         "Save as a new version and activate it", type="primary", icon=":material/save:"
     ):
         with ui.user_errors("The model could not be saved"):
+            extra = {"identity": identity} if identity else {}
+            if candidate.get("transactions") is not None:
+                extra["transactions"] = candidate["transactions"].to_dict()
             saved = store.save(
                 model,
                 data=candidate["data"],
                 data_name=candidate["data_name"],
                 activate=True,
-                extra={"transactions": candidate["transactions"].to_dict()}
-                if candidate.get("transactions") is not None
-                else None,
+                extra=extra or None,
             )
             st.session_state.pop(CANDIDATE, None)
             st.session_state[FLASH] = f"Saved as {saved} and activated: every page now uses it."

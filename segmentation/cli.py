@@ -140,6 +140,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     models = sub.add_parser("models", help="list the saved model versions as JSON")
     models.add_argument("--models-dir", help="model store")
+
+    compare = sub.add_parser(
+        "compare",
+        help="where each segment's customers went between two versions, as JSON",
+    )
+    compare.add_argument("--from", dest="old", required=True, metavar="VERSION", help="e.g. v1")
+    compare.add_argument("--to", dest="new", required=True, metavar="VERSION", help="e.g. v2")
+    compare.add_argument(
+        "--data",
+        help="customer table both versions label (default: the newer version's training table)",
+    )
+    compare.add_argument("--models-dir", help="model store")
     return parser
 
 
@@ -231,14 +243,16 @@ def cmd_train(args: argparse.Namespace) -> None:
     SegmentationModel(**params)._validate_params()
     data, report = _customers(args, _read(args.data))
     _warn_unparsed(data)
+    store = _store(args)
     version, model = train_and_save(
         data,
         data_name=args.data,
-        store=_store(args),
+        store=store,
         **params,
         extra={"transactions": report.to_dict()} if report is not None else None,
     )
-    _print_json({"version": version, **model.summary()})
+    identity = store.metadata(version).get("identity")
+    _print_json({"version": version, **model.summary(), "identity": identity})
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
@@ -418,12 +432,25 @@ def cmd_models(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_compare(args: argparse.Namespace) -> None:
+    from segmentation.workflows import compare_versions
+
+    store = _store(args)
+    for version in (args.old, args.new):
+        store.metadata(version)  # a wrong name fails here, before any table is read
+    data = _read(args.data) if args.data is not None else None
+    migration, table = compare_versions(store, args.old, args.new, data)
+    table = args.data if args.data is not None else table
+    _print_json({"from": args.old, "to": args.new, "table": table, **migration.to_dict()})
+
+
 COMMANDS = {
     "generate": cmd_generate,
     "train": cmd_train,
     "predict": cmd_predict,
     "models": cmd_models,
     "rfm": cmd_rfm,
+    "compare": cmd_compare,
 }
 
 

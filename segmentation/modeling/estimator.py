@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from numbers import Integral
 
 import numpy as np
@@ -451,6 +451,58 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
             "recommendations": list(profile.recommendations),
             "warnings": warnings,
         }
+
+    # -- identity across versions -----------------------------------------------------
+    def renumber_segments(self, ids, *, names: Mapping[int, str] | None = None):
+        """Give the fitted segments other ids (and optionally names), in place.
+
+        Used when a new version is matched to the one it replaces
+        (:mod:`segmentation.modeling.matching`): a matched segment takes the old id and
+        name. Everything indexed by id follows: the centroids (so :meth:`label`, the
+        compiled labeler and ``predict`` agree), ``labels_`` and ``profiles_``.
+
+        Parameters
+        ----------
+        ids : array-like of int, shape (k_,)
+            A permutation of ``0..k_-1``: ``ids[j]`` is the new id of segment ``j``.
+        names : dict, optional
+            ``{new id: name}`` for the segments to rename; names must stay unique.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        SegmentationError
+            When ``ids`` is not a permutation of the segment ids or names clash.
+        """
+        self._check_fitted()
+        ids = np.asarray(ids, dtype=np.int64)
+        if ids.shape != (self.k_,) or set(ids.tolist()) != set(range(self.k_)):
+            raise SegmentationError(
+                f"segment ids must be a reordering of 0 to {self.k_ - 1}; got {ids.tolist()}"
+            )
+        order = np.argsort(ids)  # order[new id] = current id
+        renamed = dict(names or {})
+        profiles = [
+            replace(
+                self.profiles_[old], cluster=new, name=renamed.get(new, self.profiles_[old].name)
+            )
+            for new, old in enumerate(order.tolist())
+        ]
+        if len({p.name for p in profiles}) != len(profiles):
+            raise SegmentationError(
+                f"segment names must be unique; got {[p.name for p in profiles]}"
+            )
+        clusterer = self.clusterer_
+        # Only centroid clusterers are registered; an algorithm that labels by other
+        # per-segment arrays (means, weights) must permute them here too.
+        clusterer.cluster_centers_ = clusterer.cluster_centers_[order]
+        clusterer.labels_ = ids[clusterer.labels_].astype(clusterer.labels_.dtype)
+        self.labels_ = ids[self.labels_]
+        self.profiles_ = profiles
+        return self
 
     # -- reporting --------------------------------------------------------------------
     def summary(self) -> dict:

@@ -962,3 +962,59 @@ def category_mix_chart(
     )
     fig.update_yaxes(autorange="reversed", automargin=True)
     return fig
+
+
+def migration_sankey(
+    counts: np.ndarray,
+    old_names: Sequence[str],
+    new_names: Sequence[str],
+    *,
+    sides: tuple[str, str] = ("Before", "After"),
+) -> go.Figure:
+    """Where each segment's customers go between two segmentations, as a Sankey diagram.
+
+    Parameters
+    ----------
+    counts : ndarray of shape (k_old, k_new)
+        Customers per old segment x new segment
+        (:attr:`segmentation.modeling.matching.Migration.counts`).
+    old_names, new_names : sequence of str
+        Segment names by id.
+    sides : (str, str), default=("Before", "After")
+        What each side is, e.g. the version names; shown in the node labels.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One Sankey trace: old segments on the left, new ones on the right, coloured by
+        id, so a segment that keeps its id keeps its colour; each flow has its source's
+        colour.
+    """
+    counts = np.asarray(counts)
+    k_old, k_new = counts.shape
+    labels = [f"{sides[0]}: {i} {n}" for i, n in enumerate(old_names)]
+    labels += [f"{sides[1]}: {j} {n}" for j, n in enumerate(new_names)]
+    colors = [PALETTE[i % len(PALETTE)] for i in range(k_old)]
+    colors += [PALETTE[j % len(PALETTE)] for j in range(k_new)]
+    source, target = np.nonzero(counts)
+    fig = go.Figure(
+        go.Sankey(
+            arrangement="snap",
+            node={
+                "label": [plotly_text(t) for t in labels],
+                "color": colors,
+                "pad": 12,
+                "thickness": 16,
+                "hovertemplate": "%{label}<br>%{value:,} customers<extra></extra>",
+            },
+            link={
+                "source": source.tolist(),
+                "target": (target + k_old).tolist(),
+                "value": counts[source, target].tolist(),
+                "color": [_with_alpha(colors[s], 0.35) for s in source],
+                "hovertemplate": "%{source.label} → %{target.label}<br>"
+                "%{value:,} customers<extra></extra>",
+            },
+        )
+    )
+    return _layout(fig, height=max(300, 60 + 38 * max(k_old, k_new)))

@@ -148,3 +148,28 @@ def test_unloadable_active_model_offers_retraining(app):
     store = ui.store()
     assert store.metadata(store.active_version())["k"] == 4
     assert not at.error
+
+
+def test_new_model_is_matched_to_the_active_one_before_saving(retrain):
+    """As an analyst I retrain and see, before saving, where each segment's customers go;
+    the saved version keeps the active segments' numbers and names."""
+    at = retrain
+    store = ui.store()
+    before = store.active_version()
+    active = store.metadata(before)
+    at.slider(key="retrain.k").set_value(active["k"])
+    click(at, "Train")
+    assert not at.exception
+    migration = next(d.value for d in at.dataframe if "Segment before" in d.value.columns)
+    assert len(migration) == active["k"] and set(migration["Became"]) == {"matched"}
+    assert migration.shape[1] == 2 + active["k"]
+    assert f"Where the customers of {before} go" in texts(at)
+    assert "100.0% of the customers stay in a segment with the same number and name" in texts(at)
+    assert any(
+        chart.proto.spec and "sankey" in chart.proto.spec for chart in at.get("plotly_chart")
+    )
+    click(at, "Save as a new version and activate it")
+    assert not at.exception
+    saved = store.metadata(store.active_version())
+    assert saved["identity"]["matched_against"] == before
+    assert [s["name"] for s in saved["segments"]] == [s["name"] for s in active["segments"]]

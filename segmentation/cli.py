@@ -238,7 +238,11 @@ def cmd_train(args: argparse.Namespace) -> None:
         **params,
         extra={"transactions": report.to_dict()} if report is not None else None,
     )
-    _print_json({"version": version, **model.summary()})
+    summary = model.summary()
+    if summary["k_choice"] and summary["k_choice"]["verdict"] != "clear":
+        # Said on stderr so the JSON on stdout stays machine-readable.
+        print(model.k_choice_.describe(), file=sys.stderr)
+    _print_json({"version": version, **summary})
 
 
 def cmd_predict(args: argparse.Namespace) -> None:

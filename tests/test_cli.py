@@ -51,7 +51,12 @@ def test_train_prints_summary_json(data_csv, tmp_path):
     ):
         assert key in summary
     assert summary["version"] == "v1" and summary["n_rows"] == 600
-    assert {"cluster", "name", "size"} == set(summary["segments"][0])
+    assert {"cluster", "name", "size", "stability", "stability_word"} == set(summary["segments"][0])
+    assert {"rule", "verdict", "at_edge", "near_ties", "candidates"} <= set(summary["k_choice"])
+    assert {"k", "silhouette", "stability", "prediction_strength", "min_segment_share"} <= set(
+        summary["k_choice"]["candidates"][0]
+    )
+    assert {"overall", "segments"} <= set(summary["stability"])
     assert sum(s["size"] for s in summary["segments"]) == 600
 
 

@@ -144,7 +144,7 @@ def _write(tmp_path, name, content):
         ),
         (
             lambda t: ["train", "--data", _write(t, "few.csv", b"id,x\na,1\nb,2\n"), "--k", "3"],
-            "usable row",
+            "at least 30",
         ),
         (
             lambda t: ["train", "--data", _write(t, "ids.csv", b"id,c\na,1\nb,1\nc,1\nd,1\n")],

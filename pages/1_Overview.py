@@ -6,6 +6,7 @@ import streamlit as st
 from segmentation.app import ui
 from segmentation.data.write import to_csv_bytes
 from segmentation.insight.profiles import humanize
+from segmentation.modeling.stability import stability_word
 from segmentation.viz import charts
 from segmentation.viz.style import fmt_int, fmt_metric, fmt_number, fmt_share, md_escape
 
@@ -125,6 +126,8 @@ if meta.get("n_outliers_removed"):
         f"{fmt_int(meta['n_outliers_removed'])} extreme customers screened out in training (they "
         "are still counted in the sizes and the key numbers above)."
     )
+# Versions trained before stability was measured have none; their cards say nothing of it.
+stability = getattr(model, "stability_", None)
 PER_ROW = 3
 for start in range(0, len(profiles), PER_ROW):
     for column, profile in zip(
@@ -135,6 +138,14 @@ for start in range(0, len(profiles), PER_ROW):
             st.caption(
                 f"{fmt_int(profile.size)} customers - {fmt_share(profile.share)} of all customers"
             )
+            if stability is not None:
+                value = stability.segments[profile.cluster]
+                st.markdown(
+                    f"**{stability_word(value).capitalize()}**",
+                    help=f"Stability {value:.2f}: the share of this segment that reappears "
+                    "when customers are resampled and segmented again (stable from 0.85, "
+                    "fairly stable from 0.6, fragile below).",
+                )
             st.markdown("**Key traits**\n" + ui.bullets(profile.traits))
             st.markdown("**What to do**\n" + ui.bullets(profile.recommendations))
 

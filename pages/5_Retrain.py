@@ -95,7 +95,7 @@ else:
         key="retrain.k_range",
     )
     settings["k_range"] = k_range
-    st.caption(f"Each k in the range is tried; the recommended one is {RULE}.")
+    st.caption(f"Each k in the range is tried. The rule: {RULE}.")
 settings.update(outlier_method=outlier_method, scaler=scaler, mode=mode)
 
 if st.button("Train", type="primary", icon=":material/model_training:", disabled=schema is None):
@@ -130,14 +130,22 @@ if candidate := st.session_state.get(CANDIDATE):
     new_meta = explore.model_metadata(model, candidate["data_name"])
     st.subheader("4. The new model", anchor=False)
     st.caption(f"Trained on **{md_escape(candidate['data_name'])}**; not saved yet.")
+    choice = model.k_choice_
+    verdict_box = {"clear": st.success, "weak": st.warning, "none": st.error}[choice.verdict]
+    verdict_box(f"**Choice of k: {choice.verdict}.** {choice.describe()}")
     if model.sweep_ is not None:
         st.markdown(f"**Choosing k: the recommended k is {model.sweep_.recommended_k}**")
         st.plotly_chart(explore.sweep_chart(model.sweep_), config={"displayModeBar": False})
         st.caption(
-            f"The recommended k is {model.sweep_.rule}. Tried on "
-            f"{fmt_int(model.sweep_.n_rows)} customers. The elbow is where adding segments stops "
-            "making them much tighter."
+            f"The rule: {model.sweep_.rule}. Tried on {fmt_int(model.sweep_.n_rows)} "
+            "customers. The elbow is where adding segments stops making them much tighter; "
+            "the dotted line on the stability chart is the bar a k must pass."
         )
+    st.caption(
+        f"Overall stability: **{model.stability_.word()}** "
+        f"({model.stability_.overall:.2f}): how far the segments reappear when customers "
+        "are resampled (stable from 0.85, fairly stable from 0.6, fragile below)."
+    )
     st.dataframe(
         explore.comparison_table(active_meta, new_meta, names=("Active model", "New model")),
         hide_index=True,

@@ -251,8 +251,12 @@ def cmd_train(args: argparse.Namespace) -> None:
         **params,
         extra={"transactions": report.to_dict()} if report is not None else None,
     )
+    summary = model.summary()
+    if summary["k_choice"] and summary["k_choice"]["verdict"] != "clear":
+        # Said on stderr so the JSON on stdout stays machine-readable.
+        print(model.k_choice_.describe(), file=sys.stderr)
     identity = store.metadata(version).get("identity")
-    _print_json({"version": version, **model.summary(), "identity": identity})
+    _print_json({"version": version, **summary, "identity": identity})
 
 
 def cmd_predict(args: argparse.Namespace) -> None:

@@ -51,7 +51,12 @@ def test_train_prints_summary_json(data_csv, tmp_path):
     ):
         assert key in summary
     assert summary["version"] == "v1" and summary["n_rows"] == 600
-    assert {"cluster", "name", "size"} == set(summary["segments"][0])
+    assert {"cluster", "name", "size", "stability", "stability_word"} == set(summary["segments"][0])
+    assert {"rule", "verdict", "at_edge", "near_ties", "candidates"} <= set(summary["k_choice"])
+    assert {"k", "silhouette", "stability", "prediction_strength", "min_segment_share"} <= set(
+        summary["k_choice"]["candidates"][0]
+    )
+    assert {"overall", "segments"} <= set(summary["stability"])
     assert sum(s["size"] for s in summary["segments"]) == 600
 
 
@@ -139,7 +144,7 @@ def _write(tmp_path, name, content):
         ),
         (
             lambda t: ["train", "--data", _write(t, "few.csv", b"id,x\na,1\nb,2\n"), "--k", "3"],
-            "usable row",
+            "at least 30",
         ),
         (
             lambda t: ["train", "--data", _write(t, "ids.csv", b"id,c\na,1\nb,1\nc,1\nd,1\n")],

@@ -24,7 +24,8 @@ from segmentation.data.schema import Schema
 from segmentation.insight.profiles import humanize
 from segmentation.modeling.estimator import SegmentationModel
 from segmentation.modeling.features import prepare_features, table_columns
-from segmentation.modeling.selection import Sweep
+from segmentation.modeling.selection import PS_THRESHOLD, Sweep
+from segmentation.modeling.stability import stability_word
 from segmentation.types import Progress
 from segmentation.viz.style import (
     ACCENT,
@@ -637,12 +638,18 @@ def sweep_frame(sweep: Sweep | Mapping) -> tuple[pd.DataFrame, int]:
     """A sweep (object or its metadata dict) as a table of metrics per k, and the chosen k."""
     if isinstance(sweep, Sweep):
         sweep = sweep.to_dict()
-    table = pd.DataFrame(sweep["metrics"]).sort_values("k").reset_index(drop=True)
+    table = pd.DataFrame(sweep["metrics"])
+    candidates = (sweep.get("k_choice") or {}).get("candidates")
+    if candidates:  # versions saved before the choice of k had evidence lack them
+        evidence = pd.DataFrame(candidates)[["k", "prediction_strength", "stability"]]
+        table = table.merge(evidence, on="k", how="left")
+    table = table.sort_values("k").reset_index(drop=True)
     return table, int(sweep["recommended_k"])
 
 
 def sweep_chart(sweep: Sweep | Mapping) -> go.Figure:
-    """Elbow (inertia), silhouette and Davies-Bouldin against k, the recommended k marked.
+    """Elbow (inertia), silhouette, Davies-Bouldin and stability (prediction strength)
+    against k, the recommended k marked; every y axis starts at zero.
 
     Parameters
     ----------
@@ -653,8 +660,8 @@ def sweep_chart(sweep: Sweep | Mapping) -> go.Figure:
     Returns
     -------
     Figure
-        Three small charts side by side; a dashed line and a larger orange marker show
-        the recommended k on each.
+        Small charts side by side (stability only when the sweep has it); a dashed line
+        and a larger orange marker show the recommended k on each.
     """
     table, best = sweep_frame(sweep)
     panels = (
@@ -662,8 +669,10 @@ def sweep_chart(sweep: Sweep | Mapping) -> go.Figure:
         ("silhouette", "Silhouette (higher is better)", ".3f"),
         ("davies_bouldin", "Davies-Bouldin (lower is better)", ".3f"),
     )
+    if "prediction_strength" in table:
+        panels += (("prediction_strength", "Stability: prediction strength", ".2f"),)
     fig = make_subplots(
-        rows=1, cols=3, subplot_titles=[p[1] for p in panels], horizontal_spacing=0.08
+        rows=1, cols=len(panels), subplot_titles=[p[1] for p in panels], horizontal_spacing=0.06
     )
     chosen = table[table["k"] == best]
     for col, (metric, title, fmt) in enumerate(panels, start=1):
@@ -695,7 +704,16 @@ def sweep_chart(sweep: Sweep | Mapping) -> go.Figure:
         )
         fig.add_vline(x=best, line_dash="dash", line_color=ACCENT, row=1, col=col)
         fig.update_xaxes(title_text="Number of segments (k)", dtick=1, row=1, col=col)
-        fig.update_yaxes(tickformat="," if metric == "inertia" else ".2f", row=1, col=col)
+        # From zero, so a small difference between k does not look like a large one.
+        fig.update_yaxes(
+            tickformat="," if metric == "inertia" else ".2f",
+            rangemode="tozero",
+            range=[0, 1.05] if metric == "prediction_strength" else None,
+            row=1,
+            col=col,
+        )
+    if "prediction_strength" in table:
+        fig.add_hline(y=PS_THRESHOLD, line_dash="dot", line_color="grey", row=1, col=len(panels))
     fig.update_yaxes(title_text="Inertia", row=1, col=1)
     fig.update_yaxes(title_text="Silhouette", row=1, col=2)
     fig.update_yaxes(title_text="Davies-Bouldin", row=1, col=3)
@@ -1341,6 +1359,13 @@ def model_metadata(model: SegmentationModel, data_name: str) -> dict:
     }
 
 
+def _stability_text(stability: Mapping | None) -> str:
+    """Overall stability in words with the number, e.g. ``"stable (0.93)"``."""
+    if not stability:
+        return "-"
+    return f"{stability_word(stability['overall'])} ({fmt_metric(stability['overall'])})"
+
+
 #: Rows of :func:`comparison_table`: label, metadata key, formatter, which way is better.
 _COMPARED: tuple[tuple[str, str, Callable[[object], str], str], ...] = (
     ("Version", "version", lambda v: str(v or "-"), ""),
@@ -1349,6 +1374,8 @@ _COMPARED: tuple[tuple[str, str, Callable[[object], str], str], ...] = (
     ("Davies-Bouldin", "davies_bouldin", fmt_metric, "lower is better"),
     ("Calinski-Harabasz", "calinski_harabasz", fmt_metric, "higher is better"),
     ("Inertia", "inertia", fmt_metric, "lower is tighter"),
+    ("Stability", "stability", _stability_text, "stable is better"),
+    ("Choice of k", "k_choice", lambda v: (v or {}).get("verdict") or "-", "clear is better"),
     ("Customers", "n_rows", fmt_int, ""),
     ("Used to fit", "n_train_rows", fmt_int, ""),
     ("Outliers left out", "n_outliers_removed", fmt_int, ""),
@@ -1392,7 +1419,8 @@ def comparison_table(
 
 
 def segments_table(meta: Mapping) -> pd.DataFrame:
-    """A model's segments from its metadata: ``Segment``, ``Customers``, ``Share`` (text)."""
+    """A model's segments from its metadata: ``Segment``, ``Customers``, ``Share`` and
+    ``Stability`` (in words with the number; "unknown" for older versions), as text."""
     segments = list(meta.get("segments") or [])
     total = sum(s["size"] for s in segments) or 1
     return pd.DataFrame(
@@ -1400,6 +1428,11 @@ def segments_table(meta: Mapping) -> pd.DataFrame:
             "Segment": [s["name"] for s in segments],
             "Customers": [fmt_int(s["size"]) for s in segments],
             "Share": [fmt_share(s["size"] / total) for s in segments],
+            "Stability": [
+                f"{stability_word(s.get('stability'))}"
+                + (f" ({fmt_metric(s['stability'])})" if s.get("stability") is not None else "")
+                for s in segments
+            ],
         }
     )
 

@@ -29,7 +29,8 @@ from segmentation.modeling.preprocess import (
     numeric_block,
     outlier_mask,
 )
-from segmentation.modeling.selection import evaluate, sweep_k
+from segmentation.modeling.selection import MIN_CUSTOMERS, assess_k, evaluate, sweep_k
+from segmentation.modeling.stability import segment_stability
 from segmentation.types import Progress
 
 __all__ = ["OUTPUT_COLUMNS", "Prediction", "SegmentationModel"]
@@ -96,6 +97,11 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         The segment of every training row (outliers included).
     sweep_ : Sweep or None
         Set when k was chosen automatically.
+    k_choice_ : KChoice
+        The evidence for k and the verdict (``clear``, ``weak``, ``none``); for a k given
+        by hand, the evidence for that k alone.
+    stability_ : Stability
+        Bootstrap stability of every segment and overall.
     metrics_ : Metrics
         Of the final clustering, on the training rows.
     profiles_ : list of SegmentProfile
@@ -188,7 +194,7 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         SegmentationError
             Invalid parameters (one sentence naming the parameter).
         DataError
-            Too few rows for the requested k.
+            Fewer than 30 usable customers, or too few for the requested k.
         SchemaError
             No usable feature column.
         """
@@ -214,10 +220,11 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         n_usable = int(usable.sum())
         k_range = _k_range(self.k_range)
         k_min = self.k or k_range[0]
-        if n_usable < k_min + 1:
+        if n_usable < MIN_CUSTOMERS:
             raise DataError(
-                f"only {n_usable} usable row(s) for k = {k_min}; a table needs more rows "
-                "than segments: load more customers or lower k"
+                f"only {n_usable} usable customer(s); segmenting needs at least "
+                f"{MIN_CUSTOMERS}, since fewer cannot show whether segments are real: "
+                "load more customers"
             )
 
         report(0.1, "Screening outliers")
@@ -261,6 +268,22 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         metrics = evaluate(
             X_train, clusterer.labels_, clusterer.inertia_, random_state=self.random_state
         )
+        report(0.85, "Checking how stable the segments are")
+        k_choice = (
+            sweep.choice
+            if sweep is not None
+            else assess_k(
+                X_train,
+                k,
+                labels=clusterer.labels_,
+                silhouette=metrics.silhouette,
+                random_state=self.random_state,
+                fit=algorithm.fit,
+            )
+        )
+        stability = segment_stability(
+            X_train, clusterer.labels_, k, fit=algorithm.fit, random_state=self.random_state
+        )
         self.pipeline_ = Pipeline(
             [("features", preparer), ("preprocess", preprocess), ("cluster", clusterer)]
         )
@@ -275,6 +298,8 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         self.k_ = int(k)
         self.labels_ = labels
         self.sweep_ = sweep
+        self.k_choice_ = k_choice
+        self.stability_ = stability
         self.metrics_ = metrics
         self.profiles_ = profile_segments(features, labels, schema, k=k, typical=train)
         self.n_rows_ = len(X)
@@ -502,12 +527,21 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         clusterer.labels_ = ids[clusterer.labels_].astype(clusterer.labels_.dtype)
         self.labels_ = ids[self.labels_]
         self.profiles_ = profiles
+        stability = getattr(self, "stability_", None)
+        if stability is not None:
+            self.stability_ = replace(
+                stability, segments=tuple(stability.segments[j] for j in order.tolist())
+            )
         return self
 
     # -- reporting --------------------------------------------------------------------
     def summary(self) -> dict:
-        """JSON-safe summary of the fitted model: k, metrics, rows, features, segments."""
+        """JSON-safe summary of the fitted model: k, metrics, rows, features, segments,
+        the choice of k (``k_choice``) and ``stability``."""
         self._check_fitted()
+        # Versions saved before the choice of k and stability were measured lack them.
+        k_choice = getattr(self, "k_choice_", None)
+        stability = getattr(self, "stability_", None)
         return {
             "k": self.k_,
             "algorithm": self.algorithm,
@@ -517,8 +551,17 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
             "n_outliers_removed": self.n_outliers_removed_,
             "features": self.schema_.features,
             "segments": [
-                {"cluster": p.cluster, "name": p.name, "size": p.size} for p in self.profiles_
+                {
+                    "cluster": p.cluster,
+                    "name": p.name,
+                    "size": p.size,
+                    "stability": stability.segments[p.cluster] if stability else None,
+                    "stability_word": stability.word(p.cluster) if stability else "unknown",
+                }
+                for p in self.profiles_
             ],
+            "k_choice": k_choice.to_dict() if k_choice else None,
+            "stability": stability.to_dict() if stability else None,
         }
 
 

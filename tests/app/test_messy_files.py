@@ -211,7 +211,7 @@ def test_nothing_to_cluster_is_a_clear_error(app):
 
 
 def test_too_few_rows_for_k_is_a_clear_error(app):
-    """As an analyst with a tiny file I am told it has fewer rows than segments."""
+    """As an analyst with a tiny file I am told it has too few customers to segment."""
     data = io.StringIO("id,x,y\na,1,2\nb,2,3\nc,3,1\n")
     at = upload(
         open_page(app, "5_Retrain.py"), "retrain.upload", "tiny.csv", data.getvalue().encode()
@@ -220,4 +220,4 @@ def test_too_few_rows_for_k_is_a_clear_error(app):
     next(b for b in at.button if b.label == "Train").click()
     at.run()
     assert not at.exception
-    assert "usable row" in errors(at)
+    assert "at least 30" in errors(at)

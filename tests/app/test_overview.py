@@ -48,6 +48,19 @@ def test_overview_describes_every_segment(app):
     assert "Each dot is a customer" in captions
 
 
+def test_overview_says_how_stable_each_segment_is(app):
+    """As a marketer I see on each card whether the segment is stable, the number on hover."""
+    at = open_page(app, "1_Overview.py")
+    assert not at.exception, at.exception
+    words = [
+        m for m in at.markdown if m.value in ("**Stable**", "**Fairly stable**", "**Fragile**")
+    ]
+    assert len(words) == len(segment_names())
+    assert all(
+        m.help and m.help.startswith("Stability 0.") or "Stability 1." in m.help for m in words
+    )
+
+
 def test_overview_offers_the_clustered_customers_for_download(app):
     """As an analyst I download the customers with their segments to use them in my CRM."""
     at = open_page(app, "1_Overview.py")

@@ -59,7 +59,7 @@ def test_choices_and_trained_model_survive_a_page_switch(retrain):
 
 
 def test_automatic_k_shows_the_sweep(retrain):
-    """As an analyst I let the studio find k and see the elbow, silhouette and Davies-Bouldin."""
+    """As an analyst I let the studio find k and see the evidence, the rule and its verdict."""
     at = retrain
     at.radio(key="retrain.mode").set_value("Find the best k automatically")
     at.run()
@@ -68,8 +68,10 @@ def test_automatic_k_shows_the_sweep(retrain):
     click(at, "Train")
     assert not at.exception
     assert at.get("plotly_chart"), "the sweep chart is missing"
-    assert "the k with the highest silhouette score" in texts(at)
+    assert "prediction strength (Tibshirani & Walther, 2005)" in texts(at)
     assert "Choosing k: the recommended k is" in texts(at)
+    assert "Choice of k: clear." in texts(at)
+    assert "Overall stability: **stable**" in texts(at)
 
 
 def test_changed_role_is_used(retrain):

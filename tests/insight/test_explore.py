@@ -188,10 +188,14 @@ def test_roles_table_and_changed_roles(customers):
 def test_sweep_chart_marks_the_recommended_k(fitted):
     sweep = fitted.sweep_
     fig = explore.sweep_chart(sweep)
-    lines = [s for s in fig.layout.shapes if s.type == "line"]
-    assert len(lines) == 3 and all(s.x0 == sweep.recommended_k for s in lines)
+    marks = [s for s in fig.layout.shapes if s.type == "line" and s.x0 == s.x1]
+    assert len(marks) == 4 and all(s.x0 == sweep.recommended_k for s in marks)
+    bar = [s for s in fig.layout.shapes if s.type == "line" and s.y0 == s.y1]
+    assert [s.y0 for s in bar] == [0.8]  # the prediction-strength bar a k must pass
     titles = [a.text for a in fig.layout.annotations]
     assert any("Silhouette" in t for t in titles) and any("Davies-Bouldin" in t for t in titles)
+    assert any("Stability" in t for t in titles)
+    assert all(fig.layout[f"yaxis{i}"].rangemode == "tozero" for i in ("", 2, 3, 4))
     assert fig.layout.xaxis.title.text == "Number of segments (k)"
     # The metadata form of a sweep draws the same chart.
     again = explore.sweep_chart(sweep.to_dict())

@@ -115,7 +115,7 @@ def test_any_table_not_only_the_default():
 @pytest.mark.parametrize(
     "df,error,match",
     [
-        (pd.DataFrame({"id": ["a", "b", "c"], "x": [1.0, 2.0, 3.0]}), DataError, "usable row"),
+        (pd.DataFrame({"id": ["a", "b", "c"], "x": [1.0, 2.0, 3.0]}), DataError, "at least 30"),
         (
             pd.DataFrame({"id": [f"a{i}" for i in range(30)], "c": 1.0}),
             SchemaError,

@@ -36,6 +36,8 @@ def test_ids_names_labels_and_profiles_follow(pair):
         if new != 0:
             assert after.profiles_[new].name == before.profiles_[old].name
     assert after.profiles_[0].name == "Analyst's Favourites"
+    for old, new in enumerate(IDS):  # each segment's stability travels with it
+        assert after.stability_.segments[new] == before.stability_.segments[old]
     assert after.profile(0).name == after.segment_names[0]
     labels = after.label(data).labels
     assert (labels["segment"] == labels["cluster"].map(after.segment_names)).all()

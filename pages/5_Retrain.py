@@ -41,15 +41,17 @@ if active is None and active_version:
 st.subheader("1. Data", anchor=False)
 dataset = ui.dataset_picker("retrain.upload")
 
-st.subheader("2. Column roles", anchor=False)
+st.subheader("2. Column roles and purposes", anchor=False)
 st.caption(
     "How each column is used: numeric and categorical columns are features, a date becomes "
     "a number of days before the latest date (tenure, or days since); identifiers are "
-    "carried through to the outputs; ignored columns are left out. Change a role in the "
-    "Role column; the choice is saved with the model, so next month's file is read the "
-    "same way."
+    "carried through to the outputs; ignored columns are left out. Each feature either "
+    "**segments** (forms the segments) or **describes** them (profiled and shown, not used "
+    "to form them): by default behaviour and value columns segment, demographics and "
+    "outcome flags describe. Change a role or a purpose in the table; the choice is saved "
+    "with the model, so next month's file is read the same way."
 )
-schema, roles = ui.column_roles_editor(dataset, "retrain.roles")
+schema, roles, purposes = ui.column_roles_editor(dataset, "retrain.roles")
 
 st.subheader("3. Preprocessing and number of segments", anchor=False)
 cols = st.columns(2)
@@ -103,6 +105,7 @@ if st.button("Train", type="primary", icon=":material/model_training:", disabled
             scaler=scaler,
             outlier_method=outlier_method,
             roles=roles,
+            purposes=purposes,
             random_state=DEFAULT_SEED,
         ).fit(dataset.frame, progress=ui.progress_callback(bar))
         st.session_state[CANDIDATE] = {
@@ -131,6 +134,21 @@ if candidate := st.session_state.get(CANDIDATE):
         hide_index=True,
         height="content",
     )
+    st.caption(
+        md_escape(
+            f"Segments formed by: {', '.join(model.schema_.features)}. "
+            + (
+                f"Described by: {', '.join(model.schema_.descriptors)}. "
+                if model.schema_.descriptors
+                else ""
+            )
+            + explore.outlier_note(model)
+        )
+    )
+    left_out = explore.outliers_table(model)
+    if not left_out.empty:
+        st.markdown(f"**Customers left out of the fit** ({fmt_int(len(left_out))})")
+        st.dataframe(left_out, hide_index=True)
     left, right = st.columns(2)
     with left:
         st.markdown(f"**Active model segments** ({active_version or 'none'})")

@@ -43,9 +43,11 @@ def test_roles_and_reasons(table):
 def test_default_columns_roles(customers):
     schema = infer_schema(customers[0])
     assert schema.id_column == "CustomerID"
-    assert schema.categorical == ["Gender", "Region"]
+    # Demographics describe the segments by default; behaviour and value form them.
+    assert schema.categorical == []
+    assert schema.descriptors == ["Age", "Gender", "Region"]
+    assert schema.with_descriptors().categorical == ["Gender", "Region"]
     assert set(schema.numeric) == {
-        "Age",
         "Income",
         "SpendingScore",
         "PurchaseFrequency",

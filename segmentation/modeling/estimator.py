@@ -523,6 +523,9 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
     def summary(self) -> dict:
         """JSON-safe summary of the fitted model: k, metrics, rows, features, segments."""
         self._check_fitted()
+        # Models pickled before the outlier record existed have neither attribute.
+        screen = getattr(self, "outlier_screen_", {"method": self.outlier_method, "note": ""})
+        left_out = getattr(self, "outliers_", pd.DataFrame())
         return {
             "k": self.k_,
             "algorithm": self.algorithm,
@@ -531,12 +534,12 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
             "n_train_rows": self.n_train_rows_,
             "n_outliers_removed": self.n_outliers_removed_,
             "outliers": {
-                "method": self.outlier_screen_["method"],
+                "method": screen["method"],
                 "n_removed": self.n_outliers_removed_,
-                "note": self.outlier_screen_["note"],
+                "note": screen["note"],
                 "rows": [
                     {key: _json_value(value) for key, value in row.items()}
-                    for row in self.outliers_.head(OUTLIERS_LISTED).to_dict("records")
+                    for row in left_out.head(OUTLIERS_LISTED).to_dict("records")
                 ],
             },
             "features": self.schema_.features,

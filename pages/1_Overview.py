@@ -5,6 +5,7 @@ import streamlit as st
 
 from segmentation.app import ui
 from segmentation.data.write import to_csv_bytes
+from segmentation.insight import explore
 from segmentation.insight.profiles import humanize
 from segmentation.modeling.stability import stability_word
 from segmentation.viz import charts
@@ -125,6 +126,18 @@ if meta.get("n_outliers_removed"):
         f"Traits compare each segment's average with the average customer, leaving out the "
         f"{fmt_int(meta['n_outliers_removed'])} extreme customers screened out in training (they "
         "are still counted in the sizes and the key numbers above)."
+    )
+left_out = explore.outliers_table(model)
+if not left_out.empty:
+    with st.expander(f"Customers left out of the fit ({fmt_int(len(left_out))}) and why"):
+        st.caption(md_escape(explore.outlier_note(model)))
+        st.dataframe(left_out, hide_index=True)
+if model.schema_.descriptors:
+    st.caption(
+        md_escape(
+            f"Segments are formed by {', '.join(model.schema_.features)}; "
+            f"{', '.join(model.schema_.descriptors)} only describe them (traits marked so)."
+        )
     )
 # Versions trained before stability was measured have none; their cards say nothing of it.
 stability = getattr(model, "stability_", None)

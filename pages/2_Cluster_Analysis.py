@@ -29,7 +29,7 @@ def customers(root: str, version: str, _model) -> pd.DataFrame:
 def filter_choices(root: str, version: str, _model) -> tuple[dict, dict, int]:
     """Slider bounds, category values and the number of customers of a version."""
     frame = customers(root, version, _model)
-    schema = _model.schema_
+    schema = _model.schema_.with_descriptors()
     return (
         charts.numeric_ranges(frame, schema.numeric),
         charts.category_values(frame, schema.categorical),
@@ -42,7 +42,7 @@ def filtered_view(root: str, version: str, _model, filters: dict):
     """``(matching customers, segment summaries, statistics table, point sample)``."""
     frame = customers(root, version, _model)
     subset = frame[charts.filter_mask(frame, **filters)]
-    schema = _model.schema_
+    schema = _model.schema_.with_descriptors()
     profiles = charts.summarize_segments(
         subset,
         [p.name for p in _model.profiles_],
@@ -78,7 +78,7 @@ try:
 except SegmentationError as exc:  # e.g. a version saved without its training customers
     ui.show_error(exc, "The active model's customers cannot be analysed")
     st.stop()
-schema = model.schema_
+schema = model.schema_.with_descriptors()  # describing columns are compared too
 names = [p.name for p in model.profiles_]
 persist = {"persist_state": "session"}
 ns = f"{PREFIX}{version}."  # namespace of this page's widget keys for the active version

@@ -45,15 +45,17 @@ if active is None and active_version:
 st.subheader("1. Data", anchor=False)
 dataset = ui.dataset_picker("retrain.upload")
 
-st.subheader("2. Column roles", anchor=False)
+st.subheader("2. Column roles and purposes", anchor=False)
 st.caption(
     "How each column is used: numeric and categorical columns are features, a date becomes "
     "a number of days before the latest date (tenure, or days since); identifiers are "
-    "carried through to the outputs; ignored columns are left out. Change a role in the "
-    "Role column; the choice is saved with the model, so next month's file is read the "
-    "same way."
+    "carried through to the outputs; ignored columns are left out. Each feature either "
+    "**segments** (forms the segments) or **describes** them (profiled and shown, not used "
+    "to form them): by default behaviour and value columns segment, demographics and "
+    "outcome flags describe. Change a role or a purpose in the table; the choice is saved "
+    "with the model, so next month's file is read the same way."
 )
-schema, roles = ui.column_roles_editor(dataset, "retrain.roles")
+schema, roles, purposes = ui.column_roles_editor(dataset, "retrain.roles")
 
 st.subheader("3. Preprocessing and number of segments", anchor=False)
 cols = st.columns(2)
@@ -107,6 +109,7 @@ if st.button("Train", type="primary", icon=":material/model_training:", disabled
             scaler=scaler,
             outlier_method=outlier_method,
             roles=roles,
+            purposes=purposes,
             random_state=DEFAULT_SEED,
         ).fit(dataset.frame, progress=ui.progress_callback(bar))
         # Matched segments take the active version's ids and names before anything is shown.
@@ -131,7 +134,7 @@ if candidate := st.session_state.get(CANDIDATE):
     st.subheader("4. The new model", anchor=False)
     st.caption(f"Trained on **{md_escape(candidate['data_name'])}**; not saved yet.")
     choice = model.k_choice_
-    verdict_box = {"clear": st.success, "weak": st.warning, "none": st.error}[choice.verdict]
+    verdict_box = {"clear": st.success, "weak": st.warning, "none": st.warning}[choice.verdict]
     verdict_box(f"**Choice of k: {choice.verdict}.** {choice.describe()}")
     if model.sweep_ is not None:
         st.markdown(f"**Choosing k: the recommended k is {model.sweep_.recommended_k}**")
@@ -151,6 +154,21 @@ if candidate := st.session_state.get(CANDIDATE):
         hide_index=True,
         height="content",
     )
+    st.caption(
+        md_escape(
+            f"Segments formed by: {', '.join(model.schema_.features)}. "
+            + (
+                f"Described by: {', '.join(model.schema_.descriptors)}. "
+                if model.schema_.descriptors
+                else ""
+            )
+            + explore.outlier_note(model)
+        )
+    )
+    left_out = explore.outliers_table(model)
+    if not left_out.empty:
+        st.markdown(f"**Customers left out of the fit** ({fmt_int(len(left_out))})")
+        st.dataframe(left_out, hide_index=True)
     left, right = st.columns(2)
     with left:
         st.markdown(f"**Active model segments** ({active_version or 'none'})")

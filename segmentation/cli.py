@@ -99,6 +99,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="columns to leave out",
     )
     train.add_argument(
+        "--segment-on",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="COL",
+        help="columns that form the segments (overriding their default; by default "
+        "behaviour and value columns segment)",
+    )
+    train.add_argument(
+        "--describe-with",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="COL",
+        help="columns that only describe the segments: profiled, not used for distances "
+        "(by default demographics and campaign or outcome flags)",
+    )
+    train.add_argument(
         "--algorithm",
         choices=sorted(ALGORITHMS),
         default="kmeans",
@@ -114,7 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--outliers",
         choices=("iqr", "isolation_forest", "none"),
         default="iqr",
-        help="how outlying customers are kept out of the fit (default iqr)",
+        help="how extreme customers are kept out of the fit (default iqr: a far-out fence "
+        "on each customer's distance from the median customer over all segmenting "
+        "columns; isolation_forest: a clear anomaly score; none). The screen is left "
+        "out when it would flag more than 5%% of customers",
     )
     train.add_argument("--seed", type=_seed, default=DEFAULT_SEED, help=_SEED_HELP)
     train.add_argument(
@@ -229,12 +250,21 @@ def cmd_train(args: argparse.Namespace) -> None:
     from segmentation.modeling.estimator import SegmentationModel
     from segmentation.workflows import train_and_save
 
+    both = sorted(set(args.segment_on) & set(args.describe_with))
+    if both:
+        raise _UsageError(
+            f"column(s) {', '.join(both)} given to both --segment-on and --describe-with; "
+            "choose one purpose for each column"
+        )
+    purposes = {column: "segment" for column in args.segment_on}
+    purposes |= {column: "describe" for column in args.describe_with}
     params = {
         "k": args.k,
         "k_range": (args.k_min, args.k_max),
         "algorithm": args.algorithm,
         "scaler": args.scaler,
         "outlier_method": args.outliers,
+        "purposes": purposes or None,
         "id_column": args.id_column,
         "exclude": args.exclude,
         "random_state": args.seed,

@@ -335,3 +335,48 @@ def test_more_bad_files(tmp_path, content, match, env):
     result = run("train", "--data", str(path), env=env)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and match in result.stderr
+
+
+def test_train_segment_on_and_describe_with_override_the_defaults(data_csv, tmp_path):
+    """Age describes by default; --segment-on makes it segment, --describe-with moves Recency."""
+    result = run(
+        "train",
+        "--data",
+        str(data_csv),
+        "--k",
+        "3",
+        "--segment-on",
+        "Age",
+        "--describe-with",
+        "recency",
+        "--models-dir",
+        str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert "Age" in summary["features"] and "Recency" not in summary["features"]
+    assert "Recency" in summary["descriptors"] and "Gender" in summary["descriptors"]
+    columns = {c["name"]: c for c in summary["columns"]}
+    assert columns["Age"]["purpose"] == "segment"
+    assert columns["Age"]["reason"] == "segment: chosen by the user"
+    assert columns["Gender"]["reason"].startswith("describe: a demographic")
+    assert columns["CustomerID"]["purpose"] is None
+    assert set(summary["outliers"]) >= {"method", "n_removed", "note"}
+    params = json.loads((tmp_path / "v1" / "metadata.json").read_text())["params"]
+    assert params["purposes"] == {"Age": "segment", "recency": "describe"}
+
+
+@pytest.mark.parametrize(
+    "flags, match",
+    [
+        (["--segment-on", "Nope"], "column 'Nope' is not in the table"),
+        (["--describe-with", "Age", "Missing"], "column 'Missing' is not in the table"),
+        (["--segment-on", "Age", "--describe-with", "Age"], "both --segment-on and"),
+    ],
+    ids=["segment-on-unknown", "describe-with-unknown", "both"],
+)
+def test_purpose_flags_with_bad_columns_exit_2_one_line(data_csv, tmp_path, flags, match):
+    result = run("train", "--data", str(data_csv), "--models-dir", str(tmp_path), *flags)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and match in result.stderr
+    assert not (tmp_path / "v1").exists()

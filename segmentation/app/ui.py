@@ -43,6 +43,7 @@ DATASET_KEY = "dataset"
 #: Session-state key of the column roles the user chose, ``{dataset name: {column: role}}``;
 #: shared by Explorer and Retrain, so a choice made on one shows on the other.
 ROLES_KEY = "column_roles"
+PURPOSES_KEY = "column_purposes"
 
 
 @dataclass(frozen=True)
@@ -331,11 +332,15 @@ def dataset_picker(key: str, label: str = "Upload a customer file (CSV or Excel)
     return current
 
 
-def column_roles_editor(dataset: Dataset, key: str) -> tuple[object | None, dict[str, str]]:
-    """The mapping step: every column's inferred role, type and reason, editable.
+def column_roles_editor(
+    dataset: Dataset, key: str
+) -> tuple[object | None, dict[str, str], dict[str, str]]:
+    """The mapping step: every column's inferred role and purpose, with type and reasons,
+    editable; a toggle segments on every column (demographics and outcome flags too).
 
-    The user's changes are kept per dataset in session state under :data:`ROLES_KEY`, so
-    Explorer and Retrain show and edit the same choice, and it survives page switches.
+    The user's changes are kept per dataset in session state under :data:`ROLES_KEY` and
+    :data:`PURPOSES_KEY`, so Explorer and Retrain show and edit the same choice, and it
+    survives page switches.
 
     Returns
     -------
@@ -343,37 +348,59 @@ def column_roles_editor(dataset: Dataset, key: str) -> tuple[object | None, dict
         The inferred schema (None when the table could not be read; an error is shown).
     roles : dict
         ``{column: role}`` the user changed, for ``SegmentationModel(roles=...)``.
+    purposes : dict
+        ``{column: purpose}`` the user changed, for ``SegmentationModel(purposes=...)``.
     """
-    from segmentation.data.schema import ROLES, infer_schema
+    from segmentation.data.schema import PURPOSES, ROLES, infer_schema
     from segmentation.insight import explore
 
     try:
         schema = dataset_view(dataset, infer_schema)
     except SegmentationError as exc:
         show_error(exc, "The columns could not be read")
-        return None, {}
+        return None, {}, {}
     chosen = st.session_state.setdefault(ROLES_KEY, {}).get(dataset.name, {})
-    table = explore.roles_table(schema, chosen)
+    purposes = st.session_state.setdefault(PURPOSES_KEY, {}).get(dataset.name, {})
+    everything = st.toggle(
+        "Segment on every column, demographics and outcome flags too",
+        key=f"{key}.everything.{dataset.name}",
+        help="By default demographics (age, gender, region, ...) and campaign or outcome "
+        "flags only describe the segments: they are profiled but do not form them.",
+    )
+    if everything:
+        purposes = {**explore.every_column_segments(schema), **purposes}
+    table = explore.roles_table(schema, chosen, purposes)
     kinds = dataset_view(dataset, explore.column_kinds)
     table.insert(1, "type", [kinds[c] for c in table["column"]])
     edited = st.data_editor(
         table,
-        key=f"{key}.{dataset.name}",
+        key=f"{key}.{dataset.name}.{'all' if everything else 'default'}",
         hide_index=True,
-        disabled=["column", "type", "reason"],
+        disabled=["column", "type", "reason", "purpose_reason"],
         column_config={
             "column": st.column_config.TextColumn("Column"),
             "type": st.column_config.TextColumn("Type"),
             "role": st.column_config.SelectboxColumn("Role", options=list(ROLES), required=True),
-            "reason": st.column_config.TextColumn("Why", width="large"),
+            "reason": st.column_config.TextColumn("Why this role", width="medium"),
+            "purpose": st.column_config.SelectboxColumn(
+                "Purpose",
+                options=list(PURPOSES),
+                help="segment: forms the segments; describe: profiled and shown, not used "
+                "to form them",
+            ),
+            "purpose_reason": st.column_config.TextColumn("Why this purpose", width="medium"),
         },
     )
     roles = explore.changed_roles(edited, schema)
+    purposes = explore.changed_purposes(edited, schema)
     st.session_state[ROLES_KEY][dataset.name] = roles
-    if roles:
-        changed = "; ".join(f"{column} is {role}" for column, role in roles.items())
-        st.caption(md_escape(f"Changed by you: {changed}"))
-    return schema, roles
+    if not everything:
+        st.session_state[PURPOSES_KEY][dataset.name] = purposes
+    changes = [f"{column} is {role}" for column, role in roles.items()]
+    changes += [f"{column} is used to {purpose}" for column, purpose in purposes.items()]
+    if changes:
+        st.caption(md_escape(f"Changed by you: {'; '.join(changes)}"))
+    return schema, roles, purposes
 
 
 def show_error(exc: Exception, what: str = "") -> None:

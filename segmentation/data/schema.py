@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
@@ -11,6 +12,97 @@ from segmentation.data.rules import normalize_name
 from segmentation.errors import SchemaError
 
 ROLES = ("id", "numeric", "categorical", "date", "ignored")
+#: What a feature column is for: ``segment`` columns form the segments (they enter the
+#: distances); ``describe`` columns are profiled and shown beside them but never move a
+#: customer from one segment to another.
+PURPOSES = ("segment", "describe")
+#: Roles that make a column a feature, which then has a purpose.
+FEATURE_ROLES = ("numeric", "categorical", "date")
+
+#: Name words (after splitting camelCase, digits and punctuation) that make a column
+#: describe the segments by default, with the reason shown to the analyst. Whole words
+#: only: ``Average`` is not ``age``, ``Usage`` is not ``age``, ``Sexton`` is not ``sex``.
+_DESCRIBE_WORDS: tuple[tuple[str, frozenset[str]], ...] = (
+    (
+        "describe: a demographic (who the customer is, not how they buy)",
+        frozenset(
+            {
+                "age",
+                "gender",
+                "sex",
+                "region",
+                "country",
+                "city",
+                "marital",
+                "married",
+                "education",
+                "children",
+                "child",
+                "kid",
+                "kids",
+                "kidhome",
+                "teen",
+                "teens",
+                "teenhome",
+                "birth",
+                "birthyear",
+                "dob",
+                "nationality",
+            }
+        ),
+    ),
+    (
+        "describe: a campaign or outcome flag (a result to explain with the segments)",
+        frozenset(
+            {
+                "response",
+                "responded",
+                "responder",
+                "accepted",
+                "acceptedcmp",
+                "complain",
+                "complained",
+                "complaint",
+                "complaints",
+                "churn",
+                "churned",
+            }
+        ),
+    ),
+)
+#: Name words of behaviour and value columns: they segment (the reason says so).
+_SEGMENT_WORDS = frozenset(
+    {
+        "spend",
+        "spent",
+        "spending",
+        "income",
+        "salary",
+        "frequency",
+        "recency",
+        "order",
+        "orders",
+        "value",
+        "balance",
+        "purchase",
+        "purchases",
+        "tenure",
+        "count",
+        "num",
+        "visits",
+        "mnt",
+        "amount",
+        "payment",
+        "payments",
+        "revenue",
+        "monetary",
+        "transactions",
+        "credit",
+        "cash",
+        "score",
+        "customer",
+    }
+)
 
 #: Normalized column names that mark an identifier even before looking at the values.
 _ID_NAMES = {
@@ -48,12 +140,30 @@ class ColumnSpec:
         A short human explanation, e.g. ``"categorical: 4 values"``.
     log_transform : bool
         Whether a skewed non-negative numeric feature is log-transformed before scaling.
+    purpose : {"segment", "describe"} or None
+        For features: whether the column forms the segments or only describes them.
+        None for id and ignored columns (and, read as ``segment``, in schemas stored
+        before purposes existed).
+    purpose_reason : str
+        Why, e.g. ``"describe: a demographic (who the customer is, not how they buy)"``.
     """
 
     name: str
     role: str
     reason: str
     log_transform: bool = False
+    purpose: str | None = None
+    purpose_reason: str = ""
+
+    @property
+    def is_feature(self) -> bool:
+        """True for numeric, categorical and date columns."""
+        return self.role in FEATURE_ROLES
+
+    @property
+    def segments(self) -> bool:
+        """True when the column is a feature that forms the segments."""
+        return self.is_feature and self.purpose != "describe"
 
 
 @dataclass(frozen=True)
@@ -72,25 +182,45 @@ class Schema:
     columns: tuple[ColumnSpec, ...]
     reference_date: str | None = None
     renames: dict[str, str] = field(default_factory=dict)
+    #: Set by :meth:`with_descriptors`: descriptors then count as features too.
+    descriptors_as_features: bool = field(default=False, repr=False, compare=False)
 
     def names(self, *roles: str) -> list[str]:
-        """Names of the columns with any of the given roles, in table order."""
+        """Names of the columns with any of the given roles, in table order (any purpose)."""
         return [c.name for c in self.columns if c.role in roles]
+
+    def _used(self, *roles: str) -> list[str]:
+        return [
+            c.name
+            for c in self.columns
+            if c.role in roles and (c.segments or self.descriptors_as_features)
+        ]
 
     @property
     def features(self) -> list[str]:
-        """Input columns the model uses (numeric, categorical and date)."""
-        return self.names("numeric", "categorical", "date")
+        """Input columns that form the segments (numeric, categorical and date, purpose
+        ``segment``): all that preprocessing, distances and labeling need."""
+        return self._used(*FEATURE_ROLES)
 
     @property
     def numeric(self) -> list[str]:
-        """Numeric input columns, date columns included (they become day counts)."""
-        return self.names("numeric", "date")
+        """Segmenting numeric columns, date columns included (they become day counts)."""
+        return self._used("numeric", "date")
 
     @property
     def categorical(self) -> list[str]:
-        """Categorical input columns."""
-        return self.names("categorical")
+        """Segmenting categorical columns."""
+        return self._used("categorical")
+
+    @property
+    def descriptors(self) -> list[str]:
+        """Feature columns that describe the segments without forming them."""
+        return [c.name for c in self.columns if c.is_feature and not c.segments]
+
+    def with_descriptors(self) -> Schema:
+        """This schema with descriptors counted as features, for preparing and profiling
+        every column a segment is described by (never for distances or labeling)."""
+        return replace(self, descriptors_as_features=True)
 
     @property
     def id_column(self) -> str | None:
@@ -111,6 +241,8 @@ class Schema:
             "columns": [asdict(c) for c in self.columns],
             "reference_date": self.reference_date,
             "renames": dict(self.renames),
+            "features": self.features,
+            "descriptors": self.descriptors,
         }
 
     @classmethod
@@ -178,8 +310,9 @@ def infer_schema(
     roles: dict[str, str] | None = None,
     id_column: str | None = None,
     exclude: list[str] | tuple[str, ...] = (),
+    purposes: dict[str, str] | None = None,
 ) -> Schema:
-    """Infer every column's role in a customer table, with the reason for each.
+    """Infer every column's role and purpose in a customer table, with the reason for each.
 
     Parameters
     ----------
@@ -192,6 +325,10 @@ def infer_schema(
         The identifier column; it is excluded from features and carried to outputs.
     exclude : sequence of str, optional
         Columns to ignore.
+    purposes : dict, optional
+        Overrides ``{column: purpose}``, a purpose one of :data:`PURPOSES`; the other
+        features keep the default of :func:`default_purpose`. When no feature would
+        segment, every feature segments (the reasons say so).
 
     Returns
     -------
@@ -200,7 +337,8 @@ def infer_schema(
     Raises
     ------
     SchemaError
-        When an override names a column the table does not have or an unknown role.
+        When an override names a column the table does not have, an unknown role or
+        purpose, or gives a purpose to a column that is not a feature.
     """
     overrides: dict[str, str] = {}
     requested = dict(roles or {})
@@ -234,6 +372,8 @@ def infer_schema(
             id_taken = id_taken or spec.role == "id"
         specs.append(spec)
 
+    specs = _with_purposes(specs, _purpose_overrides(df.columns, purposes))
+
     reference = None
     dates = [s.name for s in specs if s.role == "date"]
     if dates:
@@ -259,3 +399,79 @@ def resolve_column(columns: pd.Index | list[str], wanted: str) -> str:
             f"column {wanted!r} is not in the table; its columns are {', '.join(map(str, columns))}"
         )
     return match
+
+
+def name_words(name: object) -> list[str]:
+    """A column name as lower-case words: camelCase, digits and punctuation split
+    (``"AcceptedCmp1"`` -> ``["accepted", "cmp", "1"]``, ``"Year_Birth"`` ->
+    ``["year", "birth"]``)."""
+    text = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", str(name))
+    text = re.sub(r"(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])", " ", text)
+    return [w for w in re.split(r"[^0-9a-z]+", text.lower()) if w]
+
+
+def default_purpose(name: object) -> tuple[str, str]:
+    """``(purpose, reason)`` a feature column gets from its name.
+
+    Demographics (age, gender, region, marital status, education, children, ...) and
+    campaign or outcome flags (responded, accepted a campaign, complained, churned)
+    describe the segments; everything else, behaviour and value first (spend, income,
+    frequency, recency, balance, purchases, tenure, counts), segments. Names are compared
+    word by word (see :func:`name_words`), never by substring.
+    """
+    words = set(name_words(name))
+    for reason, describe_words in _DESCRIBE_WORDS:
+        if words & describe_words:
+            return "describe", reason
+    if words & _SEGMENT_WORDS:
+        return "segment", "segment: behaviour or value (how the customer buys)"
+    return "segment", "segment: not a demographic or outcome column"
+
+
+def _purpose_overrides(columns: pd.Index, purposes: dict[str, str] | None) -> dict[str, str]:
+    overrides = {}
+    for column, purpose in (purposes or {}).items():
+        if purpose not in PURPOSES:
+            raise SchemaError(
+                f"unknown purpose {purpose!r} for column {column!r}; use one of {PURPOSES}"
+            )
+        overrides[resolve_column(columns, column)] = purpose
+    return overrides
+
+
+def _with_purposes(specs: list[ColumnSpec], overrides: dict[str, str]) -> list[ColumnSpec]:
+    """Give every feature its purpose and reason: the user's choice, else the default;
+    when nothing would segment, every feature segments."""
+    for spec in specs:
+        if spec.name in overrides and not spec.is_feature:
+            raise SchemaError(
+                f"column {spec.name!r} is not used as a feature ({spec.reason}), so it cannot "
+                f"{'form' if overrides[spec.name] == 'segment' else 'describe'} segments; "
+                "give it a numeric, categorical or date role first"
+            )
+    out = []
+    for spec in specs:
+        if not spec.is_feature:
+            out.append(replace(spec, purpose=None, purpose_reason=""))
+        elif spec.name in overrides:
+            purpose = overrides[spec.name]
+            out.append(
+                replace(spec, purpose=purpose, purpose_reason=f"{purpose}: chosen by the user")
+            )
+        else:
+            purpose, reason = default_purpose(spec.name)
+            out.append(replace(spec, purpose=purpose, purpose_reason=reason))
+    if any(s.is_feature for s in out) and not any(s.segments for s in out):
+        chosen = [s.name for s in out if s.name in overrides]
+        note = (
+            "segment: every column was set to describe, so all of them form the segments"
+            if chosen
+            else "segment: no behaviour or value column, so every column forms the segments"
+        )
+        out = [
+            replace(s, purpose="segment", purpose_reason=f"{note} (by default: {s.purpose_reason})")
+            if s.is_feature
+            else s
+            for s in out
+        ]
+    return out

@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from segmentation.data.rules import OUTPUT_COLUMNS, FeatureReport
-from segmentation.data.schema import Schema
+from segmentation.data.schema import FEATURE_ROLES, Schema, default_purpose
 from segmentation.insight.profiles import humanize
 from segmentation.modeling.estimator import SegmentationModel
 from segmentation.modeling.features import prepare_features, table_columns
@@ -53,8 +53,8 @@ SEARCH_CHUNK = 200_000
 
 #: Human labels for the outlier methods of :data:`segmentation.modeling.preprocess.OUTLIER_METHODS`.
 OUTLIER_LABELS = {
-    "iqr": "Leave out extreme values (interquartile range rule)",
-    "isolation_forest": "Leave out unusual customers (isolation forest)",
+    "iqr": "Leave out customers far from everybody (distance fence)",
+    "isolation_forest": "Leave out clear anomalies (isolation forest)",
     "none": "Keep every customer",
 }
 #: Human labels for :data:`segmentation.modeling.preprocess.SCALERS`.
@@ -572,8 +572,13 @@ def describe_filter(result: FilteredRows, n_rows: int, limit: int = ROW_LIMIT) -
 # --------------------------------------------------------------------------------------
 
 
-def roles_table(schema: Schema, overrides: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """The inferred role of every column, with the reason, for showing or editing.
+def roles_table(
+    schema: Schema,
+    overrides: Mapping[str, str] | None = None,
+    purposes: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """The inferred role and purpose of every column, with the reasons, for showing or
+    editing.
 
     Parameters
     ----------
@@ -581,20 +586,96 @@ def roles_table(schema: Schema, overrides: Mapping[str, str] | None = None) -> p
         From :func:`segmentation.data.schema.infer_schema`.
     overrides : dict, optional
         ``{column: role}`` the user chose earlier; they replace the inferred role.
+    purposes : dict, optional
+        ``{column: purpose}`` the user chose earlier; they replace the default purpose.
 
     Returns
     -------
     DataFrame
-        ``column``, ``role``, ``reason`` (str), one row per column in table order.
+        ``column``, ``role``, ``reason``, ``purpose`` (``segment`` or ``describe``; None
+        for columns that are not features) and ``purpose_reason``, one row per column in
+        table order.
     """
-    overrides = dict(overrides or {})
+    overrides, purposes = dict(overrides or {}), dict(purposes or {})
+    roles = [overrides.get(str(c.name), c.role) for c in schema.columns]
+    chosen, why = [], []
+    for column, role in zip(schema.columns, roles, strict=True):
+        name = str(column.name)
+        default, reason = _default_purpose(column)
+        if role not in FEATURE_ROLES:
+            chosen.append(None)
+            why.append("")
+        elif name in purposes:
+            chosen.append(purposes[name])
+            why.append(reason if purposes[name] == default else f"{purposes[name]}: chosen by you")
+        else:
+            chosen.append(default)
+            why.append(reason)
     return pd.DataFrame(
         {
             "column": [str(c.name) for c in schema.columns],
-            "role": [overrides.get(str(c.name), c.role) for c in schema.columns],
+            "role": roles,
             "reason": [c.reason for c in schema.columns],
+            "purpose": chosen,
+            "purpose_reason": why,
         }
     )
+
+
+def _default_purpose(column) -> tuple[str, str]:
+    """A column's purpose and reason when the user leaves it alone."""
+    if column.purpose is not None:
+        return column.purpose, column.purpose_reason
+    return default_purpose(column.name)
+
+
+def outliers_table(model: SegmentationModel) -> pd.DataFrame:
+    """The customers a fitted model left out of its fit, and why, for showing.
+
+    Returns
+    -------
+    DataFrame
+        ``Row`` (1-based, as in the file), the id column when the model has one,
+        ``How far`` (distance in units of the screen's threshold) and ``Why``; empty when
+        nobody was left out (or the model predates the record).
+    """
+    table = getattr(model, "outliers_", None)
+    if table is None or table.empty:
+        return pd.DataFrame(columns=["Row", "How far", "Why"])
+    out = pd.DataFrame({"Row": table["row"].to_numpy() + 1})
+    if "id" in table:
+        out[str(model.schema_.id_column or "id")] = table["id"].astype(str).to_numpy()
+    out["How far"] = table["score"].map(lambda v: f"{v:.1f} x the threshold").to_numpy()
+    out["Why"] = table["reason"].to_numpy()
+    return out
+
+
+def outlier_note(model: SegmentationModel) -> str:
+    """What the outlier screen of a fitted model did, in a sentence."""
+    screen = getattr(model, "outlier_screen_", None)
+    if not screen:
+        return ""
+    return f"Outlier screen: {screen['note']}."
+
+
+def changed_purposes(edited: pd.DataFrame, schema: Schema) -> dict[str, str]:
+    """The purposes the user changed in a :func:`roles_table`: ``{column: purpose}``, for
+    ``SegmentationModel(purposes=...)``. Only feature columns have one."""
+    specs = {str(c.name): c for c in schema.columns}
+    changed = {}
+    for name, role, purpose in zip(
+        edited["column"], edited["role"], edited["purpose"], strict=True
+    ):
+        name = str(name)
+        if role in FEATURE_ROLES and purpose and purpose != _default_purpose(specs[name])[0]:
+            changed[name] = str(purpose)
+    return changed
+
+
+def every_column_segments(schema: Schema) -> dict[str, str]:
+    """``{column: "segment"}`` for every describing column: segmenting on demographics
+    and outcome flags too, in one choice."""
+    return {name: "segment" for name in schema.descriptors}
 
 
 def column_kind(values: pd.Series) -> str:

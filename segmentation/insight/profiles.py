@@ -169,6 +169,10 @@ _ARCHETYPES: tuple[tuple[str, object, tuple[str, ...]], ...] = (
 
 _N_SPECIFIC = 5
 
+#: Added to a trait that comes from a describing column, so nobody reads it as the
+#: reason a customer is in the segment.
+DESCRIBES_MARK = " (describing column, not used to form segments)"
+
 _GENERIC_RECOMMENDATIONS = (
     "Test a tailored offer on this segment against a control group",
     "Track its size and spend month by month to see it move",
@@ -263,6 +267,10 @@ def profile_segments(
     labels : ndarray of int, shape (n_rows,)
         Cluster id of every row, 0 to k-1.
     schema : Schema
+        Its numeric and categorical columns are profiled: pass
+        ``schema.with_descriptors()`` to profile the describing columns too. Traits from
+        describing columns are marked (:data:`DESCRIBES_MARK`), and descriptive names use
+        them only after the segmenting columns.
     k : int, optional
         Number of clusters (so empty ones still get a profile); defaults to max label + 1.
     typical : ndarray of bool, optional
@@ -288,14 +296,23 @@ def profile_segments(
     meaning_scores = [
         _meaning_scores(stats.z.loc[c]) if numeric else _empty_scores() for c in range(k)
     ]
-    names, recommendations = _name_segments(meaning_scores, stats.z, stats.cat_z)
+    describes = frozenset(schema.descriptors)
+    names, recommendations = _name_segments(meaning_scores, stats.z, stats.cat_z, describes)
     return [
         stats.profile(
             c,
             names[c],
             size=int(sizes[c]),
             n_rows=n_rows,
-            traits=_traits(c, stats.z, stats.means, stats.overall_mean, stats.shares, stats.cat_z),
+            traits=_traits(
+                c,
+                stats.z,
+                stats.means,
+                stats.overall_mean,
+                stats.shares,
+                stats.cat_z,
+                describes=describes,
+            ),
             recommendations=recommendations[c],
         )
         for c in range(k)
@@ -430,20 +447,32 @@ def _meaning_scores(z_row: pd.Series) -> dict[str, float]:
     return scores
 
 
-def _describe(z_row: pd.Series, cat_row: dict[str, pd.Series], n_traits: int) -> str:
-    """A descriptive name from the strongest traits, e.g. ``"High Balance, Low Purchases"``."""
-    candidates = [(abs(v), f"{'High' if v > 0 else 'Low'} {humanize(c)}") for c, v in z_row.items()]
+def _describe(
+    z_row: pd.Series,
+    cat_row: dict[str, pd.Series],
+    n_traits: int,
+    describes: frozenset[str] = frozenset(),
+) -> str:
+    """A descriptive name from the strongest traits, e.g. ``"High Balance, Low Purchases"``;
+    traits of segmenting columns come before those of describing ones."""
+    candidates = [
+        (c in describes, abs(v), f"{'High' if v > 0 else 'Low'} {humanize(c)}")
+        for c, v in z_row.items()
+    ]
     for column, row in cat_row.items():
         for value, v in row.items():
             if v > 0:
-                candidates.append((v, f"Mostly {value} ({humanize(column)})"))
-    candidates.sort(key=lambda t: -t[0])
-    strong = [text for score, text in candidates if score >= 0.3][:n_traits]
+                candidates.append((column in describes, v, f"Mostly {value} ({humanize(column)})"))
+    candidates.sort(key=lambda t: (t[0], -t[1]))
+    strong = [text for _, score, text in candidates if score >= 0.3][:n_traits]
     return ", ".join(strong) if strong else "Typical Customers"
 
 
 def _name_segments(
-    scores: list[dict[str, float]], z: pd.DataFrame, cat_z: dict[str, pd.DataFrame]
+    scores: list[dict[str, float]],
+    z: pd.DataFrame,
+    cat_z: dict[str, pd.DataFrame],
+    describes: frozenset[str] = frozenset(),
 ) -> tuple[list[str], list[list[str]]]:
     """Give every segment a unique name and 2-4 recommendations, by rules over its profile."""
     k = len(scores)
@@ -468,7 +497,10 @@ def _name_segments(
         cat_row = {col: table.loc[c] for col, table in cat_z.items()}
         for n_traits in (2, 3, 4):
             name = _describe(
-                z.loc[c] if len(z.columns) else pd.Series(dtype=float), cat_row, n_traits
+                z.loc[c] if len(z.columns) else pd.Series(dtype=float),
+                cat_row,
+                n_traits,
+                describes,
             )
             if name not in names:
                 break
@@ -504,8 +536,10 @@ def _traits(
     shares: dict[str, pd.DataFrame],
     cat_z: dict[str, pd.DataFrame],
     limit: int = 4,
+    describes: frozenset[str] = frozenset(),
 ) -> list[str]:
-    """The segment's strongest differences from the whole population, in words."""
+    """The segment's strongest differences from the whole population, in words (those of
+    describing columns marked with :data:`DESCRIBES_MARK`)."""
     items = []
     for column in z.columns:
         v = float(z.at[c, column])
@@ -517,7 +551,8 @@ def _traits(
                     abs(v),
                     f"{humanize(column)} {strength}{direction} than average "
                     f"({_format(means.at[c, column], column)} vs "
-                    f"{_format(overall_mean[column], column)})",
+                    f"{_format(overall_mean[column], column)})"
+                    + (DESCRIBES_MARK if column in describes else ""),
                 )
             )
     for column, table in cat_z.items():
@@ -525,6 +560,9 @@ def _traits(
         value = row.idxmax() if len(row) else None
         if value is not None and row[value] >= 0.5:
             share = shares[column].at[c, value]
-            items.append((float(row[value]), f"{fmt_share(share, 0)} {value} ({humanize(column)})"))
+            mark = DESCRIBES_MARK if column in describes else ""
+            items.append(
+                (float(row[value]), f"{fmt_share(share, 0)} {value} ({humanize(column)}){mark}")
+            )
     items.sort(key=lambda t: -t[0])
     return [text for _, text in items[:limit]] or ["Close to the average customer on every feature"]

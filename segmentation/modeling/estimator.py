@@ -17,17 +17,18 @@ from sklearn.utils.validation import check_is_fitted
 
 from segmentation.config import MAX_K, MAX_SEED
 from segmentation.data.rules import DISTANCE_DECIMALS, OUTPUT_COLUMNS, FeatureReport, normalize_name
-from segmentation.data.schema import ROLES, infer_schema
+from segmentation.data.schema import PURPOSES, ROLES, infer_schema
 from segmentation.errors import DataError, SchemaError, SegmentationError
 from segmentation.insight.profiles import SegmentProfile, profile_segments
 from segmentation.modeling.algorithms import ALGORITHMS, NEAREST_CENTROID, get_algorithm
-from segmentation.modeling.features import FeaturePreparer
+from segmentation.modeling.features import FeaturePreparer, prepare_features
 from segmentation.modeling.preprocess import (
     OUTLIER_METHODS,
     SCALERS,
     build_preprocessor,
-    numeric_block,
-    outlier_mask,
+    outlier_reasons,
+    outlier_screen,
+    output_features,
 )
 from segmentation.modeling.selection import MIN_CUSTOMERS, assess_k, evaluate, sweep_k
 from segmentation.modeling.stability import segment_stability
@@ -38,6 +39,8 @@ __all__ = ["OUTPUT_COLUMNS", "Prediction", "SegmentationModel"]
 
 #: Rows labeled at a time: bounds the memory of the dense transformed matrix.
 PREDICT_CHUNK = 200_000
+#: Outliers listed in :meth:`SegmentationModel.summary` (all are in ``outliers_``).
+OUTLIERS_LISTED = 50
 
 
 @dataclass
@@ -76,10 +79,16 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         A name in :data:`segmentation.modeling.algorithms.ALGORITHMS`.
     scaler : {"standard", "robust"}, default="standard"
     outlier_method : {"iqr", "isolation_forest", "none"}, default="iqr"
-        How training rows are screened for outliers; they are left out of the fit but
-        still labeled.
+        How training rows are screened for outliers, on the model's scaled space as a
+        whole (see :func:`segmentation.modeling.preprocess.outlier_screen`); they are
+        left out of the fit but still labeled. When a screen would flag more than 5% of
+        the rows it is left out.
     roles : dict, optional
         Role overrides ``{column: role}`` (see :func:`segmentation.data.schema.infer_schema`).
+    purposes : dict, optional
+        Purpose overrides ``{column: "segment" | "describe"}``; other features keep their
+        default purpose (see :func:`segmentation.data.schema.default_purpose`). Only
+        ``segment`` columns enter the distances; ``describe`` columns are profiled.
     id_column : str, optional
     exclude : sequence of str, default=()
     random_state : int, default=42
@@ -92,6 +101,8 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         ``features`` (:class:`FeaturePreparer`) -> ``preprocess`` (``ColumnTransformer``)
         -> ``cluster`` (the fitted clusterer). Fitted once.
     schema_ : Schema
+        Every column's role and purpose; ``schema_.features`` are the segmenting columns
+        (all a new table needs for labeling), ``schema_.descriptors`` the describing ones.
     k_ : int
     labels_ : ndarray of int, shape (n_rows,)
         The segment of every training row (outliers included).
@@ -106,6 +117,13 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         Of the final clustering, on the training rows.
     profiles_ : list of SegmentProfile
     n_rows_, n_train_rows_, n_outliers_removed_ : int
+    outliers_ : DataFrame
+        The training rows left out of the fit: ``row`` (0-based position in ``X``),
+        ``id`` (the id column's value, when there is one), ``score`` (distance in units
+        of the screen's threshold) and ``reason``. Empty when nobody was left out.
+    outlier_screen_ : dict
+        ``method``, ``n_flagged``, ``n_removed`` and ``note`` (what the screen did, e.g.
+        that it was left out because it would have flagged too many customers).
     fit_report_ : FeatureReport
 
     Examples
@@ -123,6 +141,7 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         "scaler": [StrOptions(set(SCALERS))],
         "outlier_method": [StrOptions(set(OUTLIER_METHODS))],
         "roles": [dict, None],
+        "purposes": [dict, None],
         "id_column": [str, None],
         "exclude": [tuple, list],
         "random_state": [Interval(Integral, 0, MAX_SEED, closed="both")],
@@ -137,6 +156,7 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         scaler: str = "standard",
         outlier_method: str = "iqr",
         roles: Mapping[str, str] | None = None,
+        purposes: Mapping[str, str] | None = None,
         id_column: str | None = None,
         exclude: tuple[str, ...] | list[str] = (),
         random_state: int = 42,
@@ -147,6 +167,7 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         self.scaler = scaler
         self.outlier_method = outlier_method
         self.roles = roles
+        self.purposes = purposes
         self.id_column = id_column
         self.exclude = exclude
         self.random_state = random_state
@@ -171,6 +192,11 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
             if role not in ROLES:
                 raise SchemaError(
                     f"unknown role {role!r} for column {column!r}; use one of {ROLES}"
+                )
+        for column, purpose in (self.purposes or {}).items():
+            if purpose not in PURPOSES:
+                raise SchemaError(
+                    f"unknown purpose {purpose!r} for column {column!r}; use one of {PURPOSES}"
                 )
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -206,7 +232,11 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
             raise DataError("the table has no rows; load a file with customers in it")
         report(0.02, "Reading columns")
         schema = infer_schema(
-            X, roles=dict(self.roles or {}), id_column=self.id_column, exclude=self.exclude
+            X,
+            roles=dict(self.roles or {}),
+            id_column=self.id_column,
+            exclude=self.exclude,
+            purposes=dict(self.purposes or {}),
         )
         if not schema.features:
             reasons = "; ".join(f"{c.name}: {c.reason}" for c in schema.columns)
@@ -215,7 +245,10 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
                 "add numeric or categorical columns or change the column roles"
             )
         preparer = FeaturePreparer(schema=schema)
-        features, fit_report = preparer.prepare(X)
+        # Prepared once with the describing columns too (for the profiles); the pipeline
+        # and every distance see only the segmenting ones.
+        described, fit_report = prepare_features(X, schema.with_descriptors())
+        features = described[schema.features]
         usable = ~features.isna().all(axis=1).to_numpy()
         n_usable = int(usable.sum())
         k_range = _k_range(self.k_range)
@@ -228,17 +261,18 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
             )
 
         report(0.1, "Screening outliers")
-        outliers = np.zeros(len(X), dtype=bool)
-        outliers[usable] = outlier_mask(
-            numeric_block(features[usable], schema),
-            method=self.outlier_method,
-            random_state=self.random_state,
-        )
+        outliers, outlier_table, screen, probe = self._screen_outliers(X, features, usable, schema)
         train = usable & ~outliers
         if train.sum() < k_min + 1:
             train, outliers = usable, np.zeros_like(outliers)
-        # The one fit of the preprocessing: on typical customers, not the outliers.
-        preprocess = build_preprocessor(schema, scaler=self.scaler).fit(features[train])
+            outlier_table = outlier_table.iloc[:0]
+            screen["note"] += "; too few customers would be left, so every customer was used"
+        # The preprocessing is fitted on typical customers, not the outliers: the screen's
+        # own fit on every usable row is that fit when nobody was left out.
+        if (train == usable).all():
+            preprocess = probe
+        else:
+            preprocess = build_preprocessor(schema, scaler=self.scaler).fit(features[train])
         X_train = preprocess.transform(features[train])
 
         sweep = None
@@ -301,13 +335,46 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         self.k_choice_ = k_choice
         self.stability_ = stability
         self.metrics_ = metrics
-        self.profiles_ = profile_segments(features, labels, schema, k=k, typical=train)
+        self.profiles_ = profile_segments(
+            described, labels, schema.with_descriptors(), k=k, typical=train
+        )
         self.n_rows_ = len(X)
         self.n_train_rows_ = int(train.sum())
         self.n_outliers_removed_ = int(outliers.sum())
+        self.outliers_ = outlier_table.reset_index(drop=True)
+        self.outlier_screen_ = {**screen, "n_removed": self.n_outliers_removed_}
         self.fit_report_ = fit_report
         report(1.0, "Done")
         return self
+
+    def _screen_outliers(
+        self, X: pd.DataFrame, features: pd.DataFrame, usable: np.ndarray, schema
+    ) -> tuple[np.ndarray, pd.DataFrame, dict, object]:
+        """Flag training rows extreme on the model's scale as a whole (private: ``usable``
+        has at least one row).
+
+        The screen needs the scaled space, so a preprocessor is fitted on every usable
+        row (returned last); when rows are left out, the model's own is refitted on the
+        rest.
+        """
+        flagged = np.zeros(len(X), dtype=bool)
+        rows = np.flatnonzero(usable)
+        probe = build_preprocessor(schema, scaler=self.scaler).fit(features.iloc[rows])
+        scaled = probe.transform(features.iloc[rows])
+        mask, score, note = outlier_screen(
+            scaled, method=self.outlier_method, random_state=self.random_state
+        )
+        flagged[rows[mask]] = True
+        table = pd.DataFrame({"row": rows[mask], "score": np.round(score[mask], 2)})
+        if schema.id_column is not None:
+            table.insert(1, "id", X[schema.id_column].to_numpy()[rows[mask]])
+        table["reason"] = (
+            outlier_reasons(scaled, output_features(probe), np.flatnonzero(mask))
+            if mask.any()
+            else []
+        )
+        screen = {"method": self.outlier_method, "n_flagged": int(mask.sum()), "note": note}
+        return flagged, table.sort_values("score", ascending=False), screen, probe
 
     # -- labeling ---------------------------------------------------------------------
     def __sklearn_is_fitted__(self) -> bool:
@@ -542,6 +609,9 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         # Versions saved before the choice of k and stability were measured lack them.
         k_choice = getattr(self, "k_choice_", None)
         stability = getattr(self, "stability_", None)
+        # Models pickled before the outlier record existed have neither attribute.
+        screen = getattr(self, "outlier_screen_", {"method": self.outlier_method, "note": ""})
+        left_out = getattr(self, "outliers_", pd.DataFrame())
         return {
             "k": self.k_,
             "algorithm": self.algorithm,
@@ -549,7 +619,26 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
             "n_rows": self.n_rows_,
             "n_train_rows": self.n_train_rows_,
             "n_outliers_removed": self.n_outliers_removed_,
+            "outliers": {
+                "method": screen["method"],
+                "n_removed": self.n_outliers_removed_,
+                "note": screen["note"],
+                "rows": [
+                    {key: _json_value(value) for key, value in row.items()}
+                    for row in left_out.head(OUTLIERS_LISTED).to_dict("records")
+                ],
+            },
             "features": self.schema_.features,
+            "descriptors": self.schema_.descriptors,
+            "columns": [
+                {
+                    "name": c.name,
+                    "role": c.role,
+                    "purpose": c.purpose,
+                    "reason": c.purpose_reason or c.reason,
+                }
+                for c in self.schema_.columns
+            ],
             "segments": [
                 {
                     "cluster": p.cluster,
@@ -584,6 +673,7 @@ _PARAM_HELP = {
     "scaler": f"scaler must be one of {', '.join(SCALERS)}",
     "outlier_method": f"the outlier method must be one of {', '.join(OUTLIER_METHODS)}",
     "roles": "roles must be a mapping of column to role",
+    "purposes": 'purposes must be a mapping of column to "segment" or "describe"',
     "id_column": "the id column must be a column name",
     "exclude": "exclude must be a list of column names",
     "random_state": f"the seed must be a whole number from 0 to {MAX_SEED}",
@@ -592,3 +682,12 @@ _PARAM_HELP = {
 
 def _json_float(value: float) -> float | None:
     return float(value) if np.isfinite(value) else None
+
+
+def _json_value(value: object) -> object:
+    """A cell of the outlier table as JSON: numpy scalars as Python ones."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value if isinstance(value, (int, float, str, bool, type(None))) else str(value)

@@ -56,7 +56,10 @@ CHUNK_ROWS = 250_000
 #: Bytes of CSV parsed per block when a file is streamed.
 STREAM_BLOCK_BYTES = 1 << 20
 #: Version of the saved labeler's layout; a store version with another loads the model.
-LABELER_FORMAT = 1
+#: Format 2 adds the one-hot block weights; a format 1 file is read with weights of 1,
+#: which is what the pipelines of that time computed.
+LABELER_FORMAT = 2
+_READABLE_FORMATS = (1, 2)
 
 
 #: In-memory payloads the fast path reads without copying (an upload's buffer included).
@@ -128,6 +131,9 @@ class CompiledLabeler:
         Whether the feature is log-transformed before scaling.
     categorical : list of (str, list of str, str)
         Each categorical feature, its one-hot categories and its imputed category.
+    weight : ndarray of shape (n_categorical,)
+        The value a categorical feature's one-hot column takes when set (the block
+        weight of :class:`~segmentation.modeling.preprocess.BalancedOneHotEncoder`).
     centers : ndarray of shape (k, n_numeric + n_onehot)
         The centroids in the preprocessed space.
     dates : list of str
@@ -150,6 +156,7 @@ class CompiledLabeler:
     dates: list[str]
     reference_us: int | None
     names: list[str]
+    weight: np.ndarray | None = None
     #: Loads the full estimator for the general path (set by the model store).
     loader: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
 
@@ -167,7 +174,7 @@ class CompiledLabeler:
             return None
         pre = model.pipeline_.named_steps["preprocess"]
         schema = model.schema_
-        numeric, fill, log, center, scale, categorical = [], [], [], [], [], []
+        numeric, fill, log, center, scale, categorical, weight = [], [], [], [], [], [], []
         for name, pipeline, columns in pre.transformers_:
             if name == "remainder" or pipeline == "drop":
                 continue
@@ -176,6 +183,7 @@ class CompiledLabeler:
                 for i, column in enumerate(columns):
                     cats = [str(c) for c in steps["onehot"].categories_[i]]
                     categorical.append((column, cats, str(steps["impute"].statistics_[i])))
+                weight += list(getattr(steps["onehot"], "weights_", np.ones(len(columns))))
                 continue
             scaler = steps["scale"]
             numeric += list(columns)
@@ -201,7 +209,12 @@ class CompiledLabeler:
             dates=list(schema.names("date")),
             reference_us=reference,
             names=[p.name for p in model.profiles_],
+            weight=np.asarray(weight, dtype=float),
         )
+
+    def __post_init__(self) -> None:
+        if self.weight is None:
+            self.weight = np.ones(len(self.categorical))
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the labeler as one ``.npz`` (arrays, and the rest as JSON text)."""
@@ -224,6 +237,7 @@ class CompiledLabeler:
                 center=self.center,
                 scale=self.scale,
                 centers=self.centers,
+                weight=self.weight,
             )
 
     @classmethod
@@ -237,7 +251,7 @@ class CompiledLabeler:
         """
         with np.load(path, allow_pickle=False) as arrays:
             meta = json.loads(str(arrays["meta"]))
-            if meta.get("format") != LABELER_FORMAT:
+            if meta.get("format") not in _READABLE_FORMATS:
                 raise ValueError(f"labeler format {meta.get('format')!r}")
             return cls(
                 features=meta["features"],
@@ -252,6 +266,7 @@ class CompiledLabeler:
                 dates=meta["dates"],
                 reference_us=meta["reference_us"],
                 names=meta["names"],
+                weight=arrays["weight"] if "weight" in arrays.files else None,
             )
 
     # -- labeling ---------------------------------------------------------------------
@@ -319,27 +334,29 @@ class CompiledLabeler:
         for j, values in enumerate(scaled):
             diff = values - chosen[:, j]
             exact += diff * diff
-        for (codes, start), (_, cats, _) in zip(codes_list, self.categorical, strict=True):
+        blocks = zip(codes_list, self.categorical, self.weight, strict=True)
+        for (codes, start), (_, cats, _), w in blocks:
             block = chosen[:, start : start + len(cats)]
             exact += (block * block).sum(axis=1)
             known = codes >= 0
             rows = np.flatnonzero(known)
             picked = block[rows, codes[known]]
-            # (1 - c)^2 = c^2 - 2c + 1 for the one-hot column that is set.
-            exact[rows] += 1 - 2 * picked
+            # (w - c)^2 = c^2 - 2wc + w^2 for the one-hot column that is set (to w).
+            exact[rows] += w * w - 2 * w * picked
         return clusters.astype(np.int64), np.sqrt(np.maximum(exact, 0.0))
 
     @property
     def _onehot_terms(self) -> list[np.ndarray]:
-        """Per categorical feature, ``(n_categories + 1, k)``: -2 c_j + |c_block|^2 for each
-        category j, and |c_block|^2 alone in the last row for an unseen category (code -1)."""
+        """Per categorical feature, ``(n_categories + 1, k)``: -2 w c_j + |c_block|^2 for
+        each category j (w the block weight), and |c_block|^2 alone in the last row for an
+        unseen category (code -1)."""
         if not hasattr(self, "_terms"):
             terms, offset = [], len(self.numeric)
-            for _, cats, _ in self.categorical:
+            for (_, cats, _), w in zip(self.categorical, self.weight, strict=True):
                 block = self.centers[:, offset : offset + len(cats)]
                 offset += len(cats)
                 squared = (block**2).sum(axis=1)
-                terms.append(np.vstack([-2 * block.T + squared, squared]))
+                terms.append(np.vstack([-2 * w * block.T + squared, squared]))
             self._terms = terms
         return self._terms
 

@@ -160,7 +160,8 @@ def analysis_frame(model, labeled: pd.DataFrame) -> pd.DataFrame:
         ordered from most to least frequent, ``segment`` as a categorical in cluster order,
         and the id column first when the model has one. Same index as ``labeled``.
     """
-    schema = model.schema_
+    # Describing columns are filtered and charted like the segmenting ones.
+    schema = model.schema_.with_descriptors()
     features, _ = prepare_features(labeled, schema)
     out = {}
     if schema.id_column and schema.id_column in labeled.columns:

@@ -27,8 +27,10 @@ def test_bundled_data_is_explored(explorer):
     assert "Showing all 1,000 rows." in captions(at)
     frames = [d.value for d in at.dataframe]
     assert any("Median" in f.columns for f in frames), "summary statistics are missing"
-    roles = next(f for f in frames if list(f.columns) == ["column", "type", "role", "reason"])
+    roles = next(f for f in frames if list(f.columns)[:4] == ["column", "type", "role", "reason"])
+    assert list(roles.columns)[4:] == ["purpose", "purpose_reason"]
     assert roles.set_index("column").loc["CustomerID", "role"] == "id"
+    assert roles.set_index("column").loc["Age", "purpose"] == "describe"
     assert roles.set_index("column").loc["Income", "type"] == "number"
     assert len(at.get("plotly_chart")) >= 4  # missing, distribution, correlation, categories
 

@@ -47,11 +47,11 @@ def test_form_returns_a_segment(predict):
     """As an analyst I fill in one customer and see their segment, traits and what to do."""
     at = predict
     assert not at.exception
-    age = next(n for n in at.number_input if n.label == "Age")
-    assert age.value == 44  # the training median
-    age.set_value(24)
+    # The form asks for the segmenting columns only (Age, Gender and Region describe).
+    assert not any(n.label == "Age" for n in at.number_input)
+    recency = next(n for n in at.number_input if n.label == "Recency")
+    recency.set_value(5)
     next(n for n in at.number_input if n.label == "Purchase Frequency").set_value(60.0)
-    next(s for s in at.selectbox if s.label == "Region").set_value("West")
     next(b for b in at.button if b.label == "Find the segment").click()
     at.run()
     assert not at.exception
@@ -59,7 +59,7 @@ def test_form_returns_a_segment(predict):
     assert any(name in shown for name in segment_names())
     assert "What to do" in texts(at)
     assert at.get("plotly_chart"), "the customer-vs-segment chart is missing"
-    assert at.session_state["predict.one"]["record"]["Age"] == 24
+    assert at.session_state["predict.one"]["record"]["Recency"] == 5
 
 
 def test_file_is_labeled_and_offered_for_download(predict):
@@ -79,17 +79,17 @@ def test_file_is_labeled_and_offered_for_download(predict):
 
 
 def test_missing_column_is_matched_by_hand(predict):
-    """As an analyst whose export calls age "Years" I match it by hand and get my labels."""
-    data = load_default_data().head(50).rename(columns={"Age": "Years"})
+    """As an analyst whose export calls recency "Days" I match it by hand and get my labels."""
+    data = load_default_data().head(50).rename(columns={"Recency": "Days"})
     at = upload(predict, "renamed.csv", csv_bytes(data))
     assert not at.exception
-    assert any("lacks 1 of the model's columns: Age" in w.value for w in at.warning)
+    assert any("lacks 1 of the model's columns: Recency" in w.value for w in at.warning)
     assert not at.download_button
-    at.selectbox(key="predict.map.Age").set_value("Years")
+    at.selectbox(key="predict.map.Recency").set_value("Days")
     at.run()
     assert not at.exception
     assert any("(50 rows)" in s.value for s in at.success)
-    status = at.dataframe[0].value.set_index("Model column").loc["Age", "Status"]
+    status = at.dataframe[0].value.set_index("Model column").loc["Recency", "Status"]
     assert status == "Matched by hand"
 
 

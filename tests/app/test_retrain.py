@@ -3,7 +3,7 @@
 import pytest
 
 from segmentation.app import ui
-from tests.app.conftest import open_page, pretend_active_model_is_from_another_scikit_learn
+from tests.app.conftest import open_page, plain, pretend_active_model_is_from_another_scikit_learn
 
 PAGE = "5_Retrain.py"
 
@@ -175,3 +175,45 @@ def test_new_model_is_matched_to_the_active_one_before_saving(retrain):
     saved = store.metadata(store.active_version())
     assert saved["identity"]["matched_against"] == before
     assert [s["name"] for s in saved["segments"]] == [s["name"] for s in active["segments"]]
+
+
+def test_purposes_are_shown_and_demographics_are_one_click_away(retrain):
+    """As an analyst I see which columns form the segments and why, segment on the
+    demographics too with one click, and the choice is saved with the model."""
+    at = retrain
+    assert not at.exception
+    at.slider(key="retrain.k").set_value(3)
+    click(at, "Train")
+    model = at.session_state["retrain.candidate"]["model"]
+    assert set(model.schema_.descriptors) == {"Age", "Gender", "Region"}
+    assert "Described by: Age, Gender, Region" in plain(texts(at))
+    editor = next(t for t in at.dataframe if "purpose" in t.value.columns)
+    table = editor.value.set_index("column")
+    assert table.loc["Gender", "purpose"] == "describe"
+    assert table.loc["Gender", "purpose_reason"].startswith("describe: a demographic")
+    assert table.loc["Income", "purpose"] == "segment"
+
+    toggle = next(t for t in at.toggle if t.label.startswith("Segment on every column"))
+    toggle.set_value(True).run()
+    assert not at.exception
+    click(at, "Train")
+    model = at.session_state["retrain.candidate"]["model"]
+    assert model.schema_.descriptors == []
+    assert {"Age", "Gender", "Region"} <= set(model.schema_.features)
+    click(at, "Save as a new version and activate it")
+    store = ui.store()
+    params = store.metadata(store.active_version())["params"]
+    assert params["purposes"] == {"Age": "segment", "Gender": "segment", "Region": "segment"}
+
+
+def test_customers_left_out_are_listed_with_the_reason(retrain):
+    """As an analyst I see which customers were left out of the fit and why."""
+    at = retrain
+    at.slider(key="retrain.k").set_value(3)
+    click(at, "Train")
+    model = at.session_state["retrain.candidate"]["model"]
+    assert "Outlier screen:" in plain(texts(at))
+    if model.n_outliers_removed_:
+        shown = next(d.value for d in at.dataframe if "Why" in d.value.columns)
+        assert len(shown) == model.n_outliers_removed_
+        assert shown["Why"].str.startswith("far from typical on").all()

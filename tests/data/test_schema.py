@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from segmentation.data.rules import normalize_name
-from segmentation.data.schema import infer_schema
+from segmentation.data.schema import default_purpose, infer_schema
 from segmentation.errors import SchemaError
 from segmentation.modeling.features import prepare_features
 
@@ -43,9 +43,11 @@ def test_roles_and_reasons(table):
 def test_default_columns_roles(customers):
     schema = infer_schema(customers[0])
     assert schema.id_column == "CustomerID"
-    assert schema.categorical == ["Gender", "Region"]
+    # Demographics describe the segments by default; behaviour and value form them.
+    assert schema.categorical == []
+    assert schema.descriptors == ["Age", "Gender", "Region"]
+    assert schema.with_descriptors().categorical == ["Gender", "Region"]
     assert set(schema.numeric) == {
-        "Age",
         "Income",
         "SpendingScore",
         "PurchaseFrequency",
@@ -112,3 +114,69 @@ def test_schema_round_trips_through_dict(table):
     from segmentation.data.schema import Schema
 
     assert Schema.from_dict(schema.to_dict()) == schema
+
+
+@pytest.mark.parametrize(
+    "name, purpose",
+    [
+        ("Age", "describe"),
+        ("Gender", "describe"),
+        ("Marital_Status", "describe"),
+        ("Year_Birth", "describe"),
+        ("Kidhome", "describe"),
+        ("AcceptedCmp3", "describe"),
+        ("Complain", "describe"),
+        ("Response", "describe"),
+        ("churned", "describe"),
+        ("home city", "describe"),
+        ("Annual Income (k$)", "segment"),
+        ("MntWines", "segment"),
+        ("NumWebPurchases", "segment"),
+        ("BALANCE_FREQUENCY", "segment"),
+        ("Recency", "segment"),
+        # Word matching, not substrings: none of these is an age, a sex or a city.
+        ("AverageOrderValue", "segment"),
+        ("Usage", "segment"),
+        ("Percentage", "segment"),
+        ("Sexton", "segment"),
+        ("Capacity", "segment"),
+    ],
+)
+def test_default_purpose_by_name_words(name, purpose):
+    got, reason = default_purpose(name)
+    assert got == purpose and reason.startswith(purpose + ":")
+
+
+def test_purposes_overrides_reasons_and_descriptors(table):
+    table = table.assign(Age=np.arange(len(table)) % 60 + 18)
+    schema = infer_schema(table)
+    assert schema.descriptors == ["Age"] and "Age" not in schema.features
+    assert schema.with_descriptors().features == ["BALANCE", "Tenure", "Plan", "Age"]
+    schema = infer_schema(table, purposes={"age": "segment", "Plan": "describe"})
+    assert schema.spec("Age").purpose_reason == "segment: chosen by the user"
+    assert schema.features == ["BALANCE", "Tenure", "Age"] and schema.descriptors == ["Plan"]
+    assert schema.spec("client ref").purpose is None
+    restored = type(schema).from_dict(schema.to_dict())
+    assert restored.features == schema.features and restored.descriptors == ["Plan"]
+
+
+def test_nothing_to_segment_falls_back_to_every_column():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"Age": rng.integers(18, 80, 100), "Gender": rng.choice(["F", "M"], 100)})
+    schema = infer_schema(df)
+    assert schema.features == ["Age", "Gender"] and schema.descriptors == []
+    assert "no behaviour or value column" in schema.spec("Age").purpose_reason
+
+
+@pytest.mark.parametrize(
+    "purposes, match",
+    [
+        ({"BALANCE": "cluster"}, "unknown purpose 'cluster'"),
+        ({"nope": "segment"}, "column 'nope' is not in the table"),
+        ({"Notes": "segment"}, "'Notes' is not used as a feature"),
+    ],
+    ids=["bad-purpose", "unknown-column", "not-a-feature"],
+)
+def test_bad_purposes(table, purposes, match):
+    with pytest.raises(SchemaError, match=match):
+        infer_schema(table, purposes=purposes)

@@ -31,6 +31,14 @@ def table():
 
 
 @pytest.fixture(scope="module")
+def fitted(customers):
+    """A model segmenting on every column (Age, Gender and Region describe by default), so
+    the forms and column checks below cover numeric and categorical inputs alike."""
+    purposes = {"Age": "segment", "Gender": "segment", "Region": "segment"}
+    return SegmentationModel(random_state=42, purposes=purposes).fit(customers[0])
+
+
+@pytest.fixture(scope="module")
 def labeled(customers, fitted):
     return fitted.label(customers[0]).join(customers[0])
 

@@ -15,7 +15,9 @@ def test_profiles_complete(fitted):
     assert total == 1000
     assert sum(p.share for p in fitted.profiles_) == pytest.approx(1.0)
     for p in fitted.profiles_:
-        assert set(p.means) == set(fitted.schema_.numeric)
+        # Describing columns (Age, Gender, Region by default) are profiled too.
+        assert set(p.means) == set(fitted.schema_.with_descriptors().numeric)
+        assert "Age" in p.means and "Age" not in fitted.schema_.features
         assert set(p.category_shares) == {"Gender", "Region"}
         assert 2 <= len(p.recommendations) <= 4
         assert p.traits

@@ -31,6 +31,7 @@ def test_top_level_import_and_params_round_trip():
         "scaler",
         "outlier_method",
         "roles",
+        "purposes",
         "id_column",
         "exclude",
         "random_state",
@@ -111,8 +112,14 @@ def test_preprocessor_is_fitted_once(customers, monkeypatch):
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(ColumnTransformer, "fit_transform", counting)
-    SegmentationModel(k=3).fit(customers[0])
+    SegmentationModel(k=3, outlier_method="none").fit(customers[0])
     assert len(calls) == 1
+    # The outlier screen works in the scaled space, so it needs a fit on every row; that
+    # fit is the model's own unless customers were left out (then it is refitted on the
+    # rest, once).
+    calls.clear()
+    model = SegmentationModel(k=3).fit(customers[0])
+    assert len(calls) == (2 if model.n_outliers_removed_ else 1)
 
 
 def test_registry_describes_each_algorithm():

@@ -226,9 +226,7 @@ def test_line_break_inside_a_quoted_value(fitted, table, monkeypatch):
     np.testing.assert_array_equal(labeled["cluster"], expected["cluster"])
 
 
-def test_a_formula_in_one_block_is_guarded_and_the_rest_passes_through(
-    fitted, table, monkeypatch
-):
+def test_a_formula_in_one_block_is_guarded_and_the_rest_passes_through(fitted, table, monkeypatch):
     df = table.head(200).copy()
     df["Note"] = ["=HYPERLINK(1)" if i == 150 else "ok" for i in range(len(df))]
     data = df.to_csv(index=False).encode()

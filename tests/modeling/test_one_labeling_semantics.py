@@ -54,7 +54,11 @@ def stored(request, tmp_path_factory):
     root = tmp_path_factory.mktemp("store")
     path = root / "train.csv"
     train.to_csv(path, index=False)
-    model = SegmentationModel(k=5, scaler=scaler, random_state=0).fit(read_table(path))
+    # Gender and Region describe by default; here they segment, so the categorical
+    # labeling rules (and their block weights) are exercised on both paths.
+    model = SegmentationModel(
+        k=5, scaler=scaler, random_state=0, purposes={"Gender": "segment", "Region": "segment"}
+    ).fit(read_table(path))
     store = ModelStore(root / "models")
     store.save(model, data=train, data_name="train.csv")
     labeler, _ = store.load_labeler()

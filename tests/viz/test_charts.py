@@ -132,7 +132,7 @@ def test_filter_mask_combines_segments_ranges_and_categories(tiny):
 
 
 def test_analysis_frame_types_features(fitted, frame, labeled):
-    schema = fitted.schema_
+    schema = fitted.schema_.with_descriptors()  # describing columns are charted too
     assert list(frame.columns) == [schema.id_column, *schema.features, "segment"]
     assert list(frame["segment"].cat.categories) == [p.name for p in fitted.profiles_]
     assert (frame["segment"].astype(str) == labeled["segment"]).all()
@@ -142,8 +142,8 @@ def test_analysis_frame_types_features(fitted, frame, labeled):
 
 
 def test_numeric_ranges_and_category_values(fitted, frame):
-    ranges = charts.numeric_ranges(frame, fitted.schema_.numeric)
-    assert set(ranges) == set(fitted.schema_.numeric)
+    ranges = charts.numeric_ranges(frame, fitted.schema_.with_descriptors().numeric)
+    assert set(ranges) == set(fitted.schema_.with_descriptors().numeric)
     low, high = ranges["Age"]
     assert isinstance(low, int) and low < high
     values = charts.category_values(frame, ["Region"])["Region"]
@@ -153,7 +153,7 @@ def test_numeric_ranges_and_category_values(fitted, frame):
 
 def test_summarize_segments_matches_the_model_profiles(fitted, frame):
     names = [p.name for p in fitted.profiles_]
-    schema = fitted.schema_
+    schema = fitted.schema_.with_descriptors()
     summaries = charts.summarize_segments(
         frame, names, numeric=schema.numeric, categorical=schema.categorical
     )

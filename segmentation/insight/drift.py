@@ -449,6 +449,20 @@ class DriftReport:
             text += f" With under {FEW_ROWS} customers these shares are rough."
         return text
 
+    def moved_rows(self) -> list[dict]:
+        """The features that moved as table rows for the page: ``Feature``, ``Change``
+        (the PSI's verdict), ``PSI`` and ``Outside training`` (share of values outside
+        the training range, or of categories never seen in training)."""
+        return [
+            {
+                "Feature": f.feature,
+                "Change": f.status,
+                "PSI": round(f.psi, 3),
+                "Outside training": f.out_of_range,
+            }
+            for f in self.moved
+        ]
+
     def to_dict(self) -> dict:
         """JSON-safe: ``n_rows``, ``verdict``, ``summary``, ``thresholds``, ``moved``
         (names), ``features`` (each :meth:`FeatureDrift.to_dict`), ``segment_psi`` and

@@ -446,8 +446,9 @@ class DriftReport:
             )
         else:
             text = (
-                f"This file ({n}) has changed a lot from the training data: labels for the "
-                "features that moved are less reliable; consider retraining on recent data."
+                f"This file ({n}) has changed a lot from the training data: the segments "
+                "were learned on different customers, so its labels are less reliable. "
+                "Check the features that moved and consider retraining on recent data."
             )
         if self.few_rows:
             text += f" With under {FEW_ROWS} customers these shares are rough."

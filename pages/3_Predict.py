@@ -7,6 +7,7 @@ from segmentation.data.read import read_head
 from segmentation.data.transactions import looks_like_transactions
 from segmentation.errors import SegmentationError
 from segmentation.insight import explore
+from segmentation.insight.drift import status as drift_status
 from segmentation.viz.style import fmt_int, fmt_metric, fmt_share, md_escape
 from segmentation.workflows import load_default_data
 
@@ -88,6 +89,8 @@ with one_tab:
                 value = field_input(field)
                 record[field.name] = value.isoformat() if field.kind == "date" else value
         if st.form_submit_button("Find the segment", type="primary", icon=":material/search:"):
+            # A refused record (a negative age) must not leave the last answer on screen.
+            st.session_state.pop(ONE, None)
             with ui.user_errors("This customer could not be labeled"):
                 st.session_state[ONE] = {
                     "version": version,
@@ -100,7 +103,15 @@ with one_tab:
         result = shown["result"]
         profile = model.profile(result["cluster"])
         with st.container(border=True):
-            st.caption("This customer belongs to")
+            if result.get("outlier"):
+                st.error(
+                    "This customer is far from every segment: an outlier, not a typical "
+                    "member. The nearest segment is shown below, but check the values first.",
+                    icon=":material/error:",
+                )
+                st.caption("Nearest segment (a guess)")
+            else:
+                st.caption("This customer belongs to")
             st.subheader(md_escape(result["segment"]), anchor=False)
             cols = st.columns(3)
             cols[0].metric(
@@ -309,6 +320,39 @@ with file_tab:
                 icon=":material/download:",
                 on_click="ignore",
             )
+            drift = labeled.result.drift
+            st.markdown("**Is this file like the training data?**")
+            if drift is None:
+                st.caption(
+                    "This model was trained before files could be compared with its training "
+                    "data; retrain it to get this check."
+                )
+            else:
+                show = {"like the training data": st.success, "some change": st.warning}.get(
+                    drift.verdict, st.error
+                )
+                show(md_escape(drift.summary()), icon=":material/query_stats:")
+                if drift.moved:
+                    st.dataframe(
+                        drift.moved_rows(),
+                        hide_index=True,
+                        column_config={
+                            "PSI": st.column_config.NumberColumn(
+                                help="Population stability index against the training "
+                                "deciles: under 0.1 little change, 0.1 to 0.25 some, over "
+                                "0.25 a major change."
+                            ),
+                            "Outside training": st.column_config.NumberColumn(
+                                format="percent",
+                                help="Share of values beyond the training minimum or "
+                                "maximum, or categories never seen in training.",
+                            ),
+                        },
+                    )
+                st.caption(
+                    f"Segment mix against training: PSI {drift.segment_psi:.2f} "
+                    f"({drift_status(drift.segment_psi)})."
+                )
             mix = explore.segment_mix(labeled.result.segment_counts, model.segment_names)
             left, right = st.columns([3, 2])
             with left:

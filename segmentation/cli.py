@@ -150,6 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--out", help="labeled CSV to write, or - for standard output")
     predict.add_argument("--model", help="model version (default: the active one)")
     predict.add_argument("--models-dir", help="model store")
+    predict.add_argument(
+        "--report",
+        metavar="PATH",
+        help="with --data: write how the file compares with the training data (JSON: "
+        "verdict, PSI and out-of-range share per feature, segment mix)",
+    )
     _add_transaction_flags(predict)
 
     rfm = sub.add_parser(
@@ -297,6 +303,8 @@ def cmd_predict(args: argparse.Namespace) -> None:
         if args.out is not None:
             raise SegmentationError("--out goes with --data; --json prints its result")
         record = parse_record(args.json)
+        if args.report is not None:
+            raise SegmentationError("--report goes with --data; --json prints its warnings")
     else:
         if args.out is None:
             raise SegmentationError(
@@ -304,6 +312,8 @@ def cmd_predict(args: argparse.Namespace) -> None:
             )
         if args.out != "-" and os.path.isdir(args.out):
             raise SegmentationError(f"--out {args.out!r} is a folder; give a file name")
+        if args.report is not None and (args.report == "-" or os.path.isdir(args.report)):
+            raise SegmentationError(f"--report {args.report!r} must be a file name for the JSON")
         source = _predict_source(args)
     store = _store(args)
     if args.model is None:
@@ -323,18 +333,43 @@ def cmd_predict(args: argparse.Namespace) -> None:
     if args.transactions:
         from segmentation.data.write import write_csv
 
-        model, _ = store.load(args.model)
+        model, metadata = store.load(args.model)
+        _check_drift_reference(model, metadata, args.report)
         data, _ = _customers(args, source)
         prediction = model.label(data)
         warnings = prediction.report.warnings()
+        drift = prediction.drift
         write_csv(prediction.join(data), dest)
     else:
         # Labeling a file needs only the compiled labeler: no scikit-learn, no pandas,
         # unless the file needs the general path. It is read once and streamed out.
-        labeler, _ = store.load_labeler(args.model)
-        warnings = label_file(labeler, source, dest).report.warnings()
+        labeler, metadata = store.load_labeler(args.model)
+        _check_drift_reference(labeler, metadata, args.report)
+        labeled = label_file(labeler, source, dest)
+        warnings = labeled.report.warnings()
+        drift = labeled.drift
+    if drift is not None and drift.moved:
+        moved = ", ".join(f.feature for f in drift.moved)
+        warnings.append(f"the file differs from the training data ({drift.verdict}) in: {moved}")
+    if args.report is not None and drift is not None:
+        from segmentation.data.files import open_output
+        from segmentation.store import json_safe
+
+        document = {"model": metadata.get("version"), "data": args.data, **drift.to_dict()}
+        with open_output(args.report) as out:
+            out.write(json.dumps(json_safe(document), indent=2, allow_nan=False).encode())
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
+
+
+def _check_drift_reference(model, metadata: dict, report: str | None) -> None:
+    """Refuse ``--report`` before labeling when the model kept no drift reference."""
+    has = getattr(model, "drift", None) or getattr(model, "drift_reference_", None)
+    if report is not None and not has:
+        raise SegmentationError(
+            f"model {metadata.get('version')} was trained before files could be compared "
+            "with the training data; retrain it to get a --report"
+        )
 
 
 def _predict_source(args: argparse.Namespace):

@@ -1044,8 +1044,10 @@ def form_fields(stats: FeatureStats) -> list[FormField]:
         span = f"from {fmt_number(low)} to {fmt_number(high)}" if known else "unknown"
         help_text = f"Training customers range {span}; the field starts at the median."
         # A customer may lie beyond the training range (the model labels them all the
-        # same); only a column that never goes negative keeps a floor of zero.
-        floor = 0 if known and low >= 0 else None
+        # same, and says so). No floor either: an impossible value (a negative age) is
+        # refused with a message by ``predict_one``, where a widget floor would silently
+        # keep the previous value.
+        floor = None
         if bool(row["integer"]):
             fields.append(
                 FormField(

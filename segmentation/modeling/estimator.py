@@ -19,6 +19,7 @@ from segmentation.config import MAX_K, MAX_SEED
 from segmentation.data.rules import DISTANCE_DECIMALS, OUTPUT_COLUMNS, FeatureReport, normalize_name
 from segmentation.data.schema import PURPOSES, ROLES, infer_schema
 from segmentation.errors import DataError, SchemaError, SegmentationError
+from segmentation.insight import drift
 from segmentation.insight.profiles import SegmentProfile, profile_segments
 from segmentation.modeling.algorithms import ALGORITHMS, NEAREST_CENTROID, get_algorithm
 from segmentation.modeling.features import FeaturePreparer, prepare_features
@@ -58,6 +59,9 @@ class Prediction:
 
     labels: pd.DataFrame
     report: FeatureReport = field(default_factory=FeatureReport)
+    #: How the table compares with the training data; None for a model fitted before
+    #: drift references were kept.
+    drift: drift.DriftReport | None = None
 
     def join(self, table: pd.DataFrame) -> pd.DataFrame:
         """The input table with the three label columns appended (replacing old ones)."""
@@ -125,6 +129,11 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         ``method``, ``n_flagged``, ``n_removed`` and ``note`` (what the screen did, e.g.
         that it was left out because it would have flagged too many customers).
     fit_report_ : FeatureReport
+    drift_reference_ : dict
+        JSON-safe summary of the training table that files are compared with
+        (:func:`segmentation.insight.drift.build_reference`): per-feature ranges,
+        deciles and category shares of every training row, the segment mix, and per
+        segment the 95th percentile of its fitted customers' distances to the centre.
 
     Examples
     --------
@@ -344,6 +353,14 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         self.outliers_ = outlier_table.reset_index(drop=True)
         self.outlier_screen_ = {**screen, "n_removed": self.n_outliers_removed_}
         self.fit_report_ = fit_report
+        fit_clusters, fit_distances = self._assign(X_train)
+        self.drift_reference_ = drift.build_reference(
+            *self._drift_columns(features),
+            labels,
+            self.k_,
+            train_clusters=fit_clusters,
+            train_distances=fit_distances,
+        )
         report(1.0, "Done")
         return self
 
@@ -484,6 +501,17 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
             if progress:
                 progress(stop / n, f"Labeled {stop:,} of {n:,} customers")
         names = np.array([p.name for p in self.profiles_], dtype=object)
+        reference = getattr(self, "drift_reference_", None)
+        drifted = None
+        if reference is not None:
+            counts = drift.DriftCounts(reference)
+            numeric, categorical = self._drift_columns(features)
+            for column, values in numeric.items():
+                counts.add_numeric(column, values)
+            for column, (codes, _) in categorical.items():
+                counts.add_categorical(column, codes)
+            counts.add_segments(clusters)
+            drifted = counts.report(list(names))
         labels = pd.DataFrame(
             {
                 "cluster": clusters,
@@ -492,7 +520,29 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
             },
             index=data.index,
         )
-        return Prediction(labels, report)
+        return Prediction(labels, report, drifted)
+
+    def _drift_columns(self, features: pd.DataFrame) -> tuple[dict, dict]:
+        """Prepared features as the drift counts read them: numeric values (NaN where
+        missing) and category codes (index in the fitted categories, unseen, missing)."""
+        numeric = {
+            c: features[c].to_numpy(dtype=float, na_value=np.nan) for c in self.schema_.numeric
+        }
+        categorical = {}
+        if self.schema_.categorical:
+            onehot = self.pipeline_.named_steps["preprocess"].named_transformers_["categorical"]
+            fitted = onehot.named_steps["onehot"].categories_
+            for column, cats in zip(self.schema_.categorical, fitted, strict=True):
+                cats = [str(c) for c in cats]
+                lookup = {c: i for i, c in enumerate(cats)}
+                codes, uniques = pd.factorize(features[column], use_na_sentinel=True)
+                # Code -1 (missing) takes the trailing entry.
+                mapping = np.array(
+                    [lookup.get(str(u), drift.UNSEEN_CODE) for u in uniques] + [drift.MISSING_CODE],
+                    dtype=np.int64,
+                )
+                categorical[column] = (mapping[codes], cats)
+        return numeric, categorical
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """The segment id of every row of ``X`` (see :meth:`label` for names, distances
@@ -515,11 +565,23 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         -------
         dict
             ``cluster``, ``segment``, ``cluster_distance``, ``characteristics`` (the
-            segment's traits), ``recommendations`` and ``warnings``.
+            segment's traits), ``recommendations``, ``outlier`` and ``warnings``.
+            ``warnings`` names fields outside the training range; ``outlier`` is true
+            when the customer lies more than 3 times further from the segment's centre
+            than 95% of its training members (a sentence in ``warnings`` says so, and
+            no recommendations are given).
+
+        Raises
+        ------
+        DataError
+            When a value is impossible for its column (a negative age, income, count).
         """
         self._check_fitted()
         if not isinstance(record, Mapping):
             raise DataError("a customer record must be a JSON object of column: value pairs")
+        impossible = [m for k, v in record.items() if (m := drift.impossible_value(str(k), v))]
+        if impossible:
+            raise DataError("; ".join(impossible) + "; correct the record and try again")
         frame = pd.DataFrame({str(k): [v] for k, v in record.items()}, index=[0])
         features, report = self.prepare(frame, allow_missing=True)
         # Matching ``spending_score`` to ``SpendingScore`` is expected here, not a warning.
@@ -535,12 +597,24 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
             warnings.append(f"not used by the model: {', '.join(map(str, ignored))}")
         cluster, distance = self._assign(self.preprocess(features))
         profile = self.profiles_[int(cluster[0])]
+        outlier = None
+        reference = getattr(self, "drift_reference_", None)
+        if reference is not None:
+            values = {c: float(features[c].iloc[0]) for c in self.schema_.numeric}
+            warnings += drift.range_warnings(reference, values, self.schema_.names("date"))
+            outlier = drift.outlier_sentence(
+                reference, int(cluster[0]), float(distance[0]), profile.name
+            )
+            if outlier:
+                warnings.append(outlier)
         return {
             "cluster": int(cluster[0]),
             "segment": profile.name,
             "cluster_distance": float(distance[0]),
             "characteristics": list(profile.traits),
-            "recommendations": list(profile.recommendations),
+            # An outlier is not a confident member: no segment campaign for a typo.
+            "recommendations": [] if outlier else list(profile.recommendations),
+            "outlier": bool(outlier),
             "warnings": warnings,
         }
 
@@ -599,6 +673,8 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
             self.stability_ = replace(
                 stability, segments=tuple(stability.segments[j] for j in order.tolist())
             )
+        if hasattr(self, "drift_reference_"):
+            self.drift_reference_ = drift.permute_segments(self.drift_reference_, order.tolist())
         return self
 
     # -- reporting --------------------------------------------------------------------

@@ -48,6 +48,7 @@ from segmentation.data.rules import (
     match_columns,
     zero_padded_columns,
 )
+from segmentation.insight.drift import MISSING_CODE, UNSEEN_CODE, DriftCounts, DriftReport
 from segmentation.modeling.transforms import US_PER_DAY, signed_log1p
 from segmentation.types import Progress
 
@@ -56,10 +57,10 @@ CHUNK_ROWS = 250_000
 #: Bytes of CSV parsed per block when a file is streamed.
 STREAM_BLOCK_BYTES = 1 << 20
 #: Version of the saved labeler's layout; a store version with another loads the model.
-#: Format 2 adds the one-hot block weights; a format 1 file is read with weights of 1,
-#: which is what the pipelines of that time computed.
-LABELER_FORMAT = 2
-_READABLE_FORMATS = (1, 2)
+#: Format 2 adds the one-hot block weights (a format 1 file is read with weights of 1,
+#: which is what the pipelines of that time computed); 3 adds the drift reference.
+LABELER_FORMAT = 3
+_READABLE_FORMATS = (1, 2, 3)
 
 
 #: In-memory payloads the fast path reads without copying (an upload's buffer included).
@@ -142,6 +143,9 @@ class CompiledLabeler:
         The training reference date, in microseconds since the epoch.
     names : list of str
         Segment names by cluster id.
+    drift : dict or None
+        The model's drift reference (``drift_reference_``); None for a model fitted
+        before drift references were kept.
     """
 
     features: list[str]
@@ -157,6 +161,7 @@ class CompiledLabeler:
     reference_us: int | None
     names: list[str]
     weight: np.ndarray | None = None
+    drift: dict | None = None
     #: Loads the full estimator for the general path (set by the model store).
     loader: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
 
@@ -210,6 +215,7 @@ class CompiledLabeler:
             reference_us=reference,
             names=[p.name for p in model.profiles_],
             weight=np.asarray(weight, dtype=float),
+            drift=getattr(model, "drift_reference_", None),
         )
 
     def __post_init__(self) -> None:
@@ -227,6 +233,7 @@ class CompiledLabeler:
             "dates": self.dates,
             "reference_us": self.reference_us,
             "names": self.names,
+            "drift": self.drift,
         }
         with open(path, "wb") as handle:
             np.savez(
@@ -267,6 +274,7 @@ class CompiledLabeler:
                 reference_us=meta["reference_us"],
                 names=meta["names"],
                 weight=arrays["weight"] if "weight" in arrays.files else None,
+                drift=meta.get("drift"),
             )
 
     # -- labeling ---------------------------------------------------------------------
@@ -274,6 +282,7 @@ class CompiledLabeler:
         self,
         columns: Mapping[str, pa.Array | pa.ChunkedArray],
         missing: dict[str, int] | None = None,
+        drift: DriftCounts | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Cluster id and distance to its centre for one batch of rows.
 
@@ -283,6 +292,8 @@ class CompiledLabeler:
             ``{model feature: Arrow column}`` of equal lengths.
         missing : dict, optional
             Incremented with the number of missing (imputed) cells of each feature.
+        drift : DriftCounts, optional
+            Incremented with the batch's feature bins and segments (before imputation).
 
         Returns
         -------
@@ -308,6 +319,8 @@ class CompiledLabeler:
         for j, column in enumerate(self.numeric):
             values = self._numeric(column, columns[column])
             empty = np.isnan(values)
+            if drift is not None:
+                drift.add_numeric(column, values, empty)
             if missing is not None and empty.any():
                 missing[column] = missing.get(column, 0) + int(empty.sum())
             values[empty] = self.fill[j]
@@ -320,7 +333,7 @@ class CompiledLabeler:
                 d2[c] -= (2 * centers[c, j]) * values
         codes_list, offset = [], len(self.numeric)
         for (column, cats, fill), lookup in zip(self.categorical, self._onehot_terms, strict=True):
-            codes = self._codes(columns[column], cats, fill, missing, column)
+            codes = self._codes(columns[column], cats, fill, missing, column, drift)
             codes_list.append((codes, offset))
             offset += len(cats)
             # One-hot x: -2 x.c + |c_block|^2 is a lookup per category (|x|^2 is 1 or 0
@@ -329,6 +342,8 @@ class CompiledLabeler:
                 d2[c] += lookup[codes, c]
         clusters = d2.argmin(axis=0)
         del d2
+        if drift is not None:
+            drift.add_segments(clusters)
         chosen = centers[clusters]
         exact = np.zeros(n)
         for j, values in enumerate(scaled):
@@ -390,6 +405,7 @@ class CompiledLabeler:
         fill: str,
         missing: dict[str, int] | None = None,
         column: str = "",
+        drift: DriftCounts | None = None,
     ) -> np.ndarray:
         """Index of each row's category in ``cats``; missing -> the imputed one; unseen -> -1."""
         values = _single(values)
@@ -410,6 +426,10 @@ class CompiledLabeler:
             empty = np.array([t is None for t in texts] + [True])[indices]
             if empty.any():
                 missing[column] = missing.get(column, 0) + int(empty.sum())
+        if drift is not None:
+            # Drift tells missing apart from the imputed category, unseen from both.
+            raw = [MISSING_CODE if t is None else lookup.get(t, UNSEEN_CODE) for t in texts]
+            drift.add_categorical(column, np.array([*raw, MISSING_CODE], dtype=np.int64)[indices])
         return mapping[indices]
 
 
@@ -437,12 +457,17 @@ class LabelReport:
         Renamed columns, unparseable values; filled on the general path and for renames.
     segment_counts : dict
         ``{segment name: customers}``.
+    drift : DriftReport or None
+        How the file compares with the training data (PSI and out-of-range share per
+        feature, the segment mix); the same on both paths. None for a model fitted before
+        drift references were kept.
     """
 
     n_rows: int
     fast: bool
     report: FeatureReport
     segment_counts: dict[str, int]
+    drift: DriftReport | None = None
 
 
 def label_file(
@@ -496,7 +521,11 @@ def label_file(
     write_csv(prediction.join(data), dest)
     counts = prediction.labels["segment"].value_counts()
     return LabelReport(
-        len(data), False, prediction.report, {str(k): int(v) for k, v in counts.items()}
+        len(data),
+        False,
+        prediction.report,
+        {str(k): int(v) for k, v in counts.items()},
+        prediction.drift,
     )
 
 
@@ -693,8 +722,9 @@ def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) ->
     def label_chunk(chunk: bytes) -> tuple:
         table = _parse(chunk, names, convert)
         empty: dict[str, int] = {}
+        drift = DriftCounts(labeler.drift) if labeler.drift is not None else None
         clusters, distances = labeler.assign(
-            {feature: table.column(column) for feature, column in found.items()}, empty
+            {feature: table.column(column) for feature, column in found.items()}, empty, drift
         )
         labels = [
             _arrow(clusters, pa.int64()),
@@ -715,7 +745,7 @@ def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) ->
             # Formatting the CSV is the costliest step, so every block is formatted in the
             # pool, in parallel, and only written in order.
             text = [_csv_text([*guarded, *labels], [*out_names, *OUTPUT_COLUMNS])]
-        return text, np.bincount(clusters, minlength=len(counts)), empty
+        return text, np.bincount(clusters, minlength=len(counts)), empty, drift
 
     # Three stages overlap: this thread reads (pyarrow parses without the GIL), a pool
     # labels and formats batches, a writer thread writes them; a few batches in flight.
@@ -738,7 +768,8 @@ def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) ->
         try:
             rows = 0
             missing: dict[str, int] = {}
-            for text, chunk_counts, chunk_missing in _in_order(
+            drift = DriftCounts(labeler.drift) if labeler.drift is not None else None
+            for text, chunk_counts, chunk_missing, chunk_drift in _in_order(
                 pool, label_chunk, _chunks(source, header_bytes)
             ):
                 if failure:
@@ -747,6 +778,8 @@ def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) ->
                     written.put([header])
                 written.put(text)
                 counts += chunk_counts
+                if drift is not None:
+                    drift.merge(chunk_drift)
                 for feature, n in chunk_missing.items():
                     missing[feature] = missing.get(feature, 0) + n
                 rows = int(counts.sum())
@@ -770,7 +803,11 @@ def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) ->
         replaced_columns=[c for c in names if c in OUTPUT_COLUMNS],
     )
     return LabelReport(
-        rows, True, report, {str(labeler.names[i]): int(c) for i, c in enumerate(counts) if c}
+        rows,
+        True,
+        report,
+        {str(labeler.names[i]): int(c) for i, c in enumerate(counts) if c},
+        drift.report(labeler.names) if drift is not None else None,
     )
 
 

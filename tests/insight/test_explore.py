@@ -180,7 +180,7 @@ def test_filter_rows_caps_and_stops_early(monkeypatch):
 def test_roles_table_and_changed_roles(customers):
     schema = infer_schema(customers[0])
     table = explore.roles_table(schema)
-    assert list(table.columns) == ["column", "role", "reason"]
+    assert list(table.columns) == ["column", "role", "reason", "purpose", "purpose_reason"]
     assert table.set_index("column").loc["CustomerID", "role"] == "id"
     edited = table.copy()
     edited.loc[edited["column"] == "Age", "role"] = "ignored"
@@ -228,12 +228,13 @@ def test_form_fields_start_at_the_median_with_a_step_that_fits(fitted, stats):
     fields = {f.name: f for f in explore.form_fields(stats)}
     assert list(fields) == fitted.schema_.features
     age = fields["Age"]
-    assert age.kind == "integer" and age.min_value == 0 <= age.default
+    # No floor: a negative age reaches predict_one, which refuses it with a message.
+    assert age.kind == "integer" and age.min_value is None and age.default >= 0
     assert age.max_value is None, "a customer may be older than every training customer"
     assert fields["PurchaseFrequency"].kind == "integer"
     assert fields["Region"].kind == "category" and fields["Region"].options
     spend = fields["TotalSpend"]
-    assert spend.kind == "number" and spend.min_value == 0 <= spend.default
+    assert spend.kind == "number" and spend.min_value is None and spend.default >= 0
     assert spend.step <= spend.default / 10, "one click moves the value by a small amount"
     record = {f.name: f.default for f in fields.values()}
     assert fitted.predict_one(record)["warnings"] == []

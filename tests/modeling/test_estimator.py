@@ -85,6 +85,7 @@ def test_predict_one(fitted):
         "cluster_distance",
         "characteristics",
         "recommendations",
+        "outlier",
         "warnings",
     }
     assert result["segment"] == fitted.segment_names[result["cluster"]]

@@ -103,6 +103,9 @@ def test_fast_and_general_paths_agree(stored, case, tmp_path):
     assert (fast["segment"].to_numpy() == general["segment"].to_numpy()).all()
     np.testing.assert_allclose(fast["cluster_distance"], general["cluster_distance"], atol=1e-6)
     assert report.n_rows == len(table) == 300
+    # ... and the same drift report: bins, out-of-range shares, PSI, segment mix.
+    assert report.drift is not None
+    assert report.drift.to_dict() == general_prediction.drift.to_dict()
 
     # Where the fast path takes the file, its unrounded distances equal the general
     # path's to 1e-9 (the file keeps 6 decimals).
@@ -153,3 +156,4 @@ def test_saved_labeler_is_the_compiled_pipeline(stored):
     np.testing.assert_array_equal(fresh.center, labeler.center)
     np.testing.assert_array_equal(fresh.scale, labeler.scale)
     assert fresh.categorical == labeler.categorical and fresh.names == labeler.names
+    assert fresh.drift == labeler.drift == model.drift_reference_

@@ -16,7 +16,14 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from segmentation.config import MAX_K, MAX_SEED
-from segmentation.data.rules import DISTANCE_DECIMALS, OUTPUT_COLUMNS, FeatureReport, normalize_name
+from segmentation.data.rules import (
+    DISTANCE_DECIMALS,
+    LABEL_COLUMNS,
+    OUTPUT_COLUMNS,
+    PROBABILITY_COLUMN,
+    FeatureReport,
+    normalize_name,
+)
 from segmentation.data.schema import ROLES, infer_schema
 from segmentation.errors import DataError, SchemaError, SegmentationError
 from segmentation.insight.profiles import SegmentProfile, profile_segments
@@ -29,7 +36,7 @@ from segmentation.modeling.preprocess import (
     numeric_block,
     outlier_mask,
 )
-from segmentation.modeling.selection import evaluate, sweep_k
+from segmentation.modeling.selection import evaluate_fitted, sweep_k
 from segmentation.types import Progress
 
 __all__ = ["OUTPUT_COLUMNS", "Prediction", "SegmentationModel"]
@@ -47,7 +54,8 @@ class Prediction:
     ----------
     labels : DataFrame
         ``cluster`` (int), ``segment`` (name) and ``cluster_distance`` (float), indexed
-        like the input.
+        like the input; ``segment_probability`` too when the algorithm gives
+        probabilities.
     report : FeatureReport
         Renamed columns, unparseable values with their row numbers, missing cells.
     """
@@ -56,8 +64,8 @@ class Prediction:
     report: FeatureReport = field(default_factory=FeatureReport)
 
     def join(self, table: pd.DataFrame) -> pd.DataFrame:
-        """The input table with the three label columns appended (replacing old ones)."""
-        kept = table.drop(columns=[c for c in OUTPUT_COLUMNS if c in table.columns])
+        """The input table with the label columns appended (replacing old ones)."""
+        kept = table.drop(columns=[c for c in LABEL_COLUMNS if c in table.columns])
         return pd.concat([kept, self.labels], axis=1)
 
 
@@ -230,8 +238,15 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         train = usable & ~outliers
         if train.sum() < k_min + 1:
             train, outliers = usable, np.zeros_like(outliers)
+        if algorithm.preprocessing == "numeric" and not schema.numeric:
+            raise SchemaError(
+                f"{algorithm.label} segments on numeric columns and this table has none; "
+                "choose another method or mark a numeric column as a feature"
+            )
         # The one fit of the preprocessing: on typical customers, not the outliers.
-        preprocess = build_preprocessor(schema, scaler=self.scaler).fit(features[train])
+        preprocess = build_preprocessor(
+            schema, scaler=self.scaler, kind=algorithm.preprocessing
+        ).fit(features[train])
         X_train = preprocess.transform(features[train])
 
         sweep = None
@@ -258,9 +273,7 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
 
         report(0.8, f"Fitting {k} segments")
         clusterer = algorithm.fit(X_train, k, self.random_state)
-        metrics = evaluate(
-            X_train, clusterer.labels_, clusterer.inertia_, random_state=self.random_state
-        )
+        metrics = evaluate_fitted(X_train, clusterer, random_state=self.random_state)
         self.pipeline_ = Pipeline(
             [("features", preparer), ("preprocess", preprocess), ("cluster", clusterer)]
         )
@@ -336,19 +349,30 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
     def _assign(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Segment and distance to the segment's centre of preprocessed rows.
 
-        The nearest centre is found as scikit-learn does; the distance to it is then
-        computed directly (not from the expanded square), so it is exact to rounding and
-        the fast labeler's equals it.
+        By the registry's ``assigns_new_by``: the nearest centre is found as scikit-learn
+        does, and the distance to it is then computed directly (not from the expanded
+        square), so it is exact to rounding and the fast labeler's equals it; other
+        algorithms assign with their own ``assign`` (k-prototypes' distance, the most
+        probable Gaussian component).
         """
         clusterer = self.clusterer_
-        if self.algorithm_.assigns_new_by == NEAREST_CENTROID:
-            centers = clusterer.cluster_centers_
-            clusters = pairwise_distances_argmin(X, centers)
-        else:  # pragma: no cover - no such algorithm registered yet
-            clusters = clusterer.predict(X)
-            centers = clusterer.cluster_centers_
+        if self.algorithm_.assigns_new_by != NEAREST_CENTROID:
+            return clusterer.assign(X)
+        centers = clusterer.cluster_centers_
+        clusters = pairwise_distances_argmin(X, centers)
         distances = np.sqrt(((X - centers[clusters]) ** 2).sum(axis=1))
         return clusters.astype(np.int64), distances
+
+    def _segment_probability(self, X: np.ndarray, clusters: np.ndarray) -> np.ndarray:
+        """The posterior probability of each row's assigned segment (algorithms that give
+        probabilities only)."""
+        return self.clusterer_.predict_proba(X)[np.arange(len(X)), clusters]
+
+    def segment_merges(self) -> np.ndarray | None:
+        """How the segments merge, as a scipy linkage matrix over the segment ids (for a
+        dendrogram), or None when the algorithm builds no tree."""
+        self._check_fitted()
+        return getattr(self.clusterer_, "linkage_", None)
 
     def label(
         self,
@@ -385,10 +409,14 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         n = len(features)
         clusters = np.empty(n, dtype=np.int64)
         distances = np.empty(n, dtype=np.float64)
+        soft = self.algorithm_.gives_probabilities
+        probability = np.empty(n, dtype=np.float64) if soft else None
         for start in range(0, n, PREDICT_CHUNK):
             stop = min(start + PREDICT_CHUNK, n)
             X = self.preprocess(features.iloc[start:stop])
             clusters[start:stop], distances[start:stop] = self._assign(X)
+            if soft:
+                probability[start:stop] = self._segment_probability(X, clusters[start:stop])
             if progress:
                 progress(stop / n, f"Labeled {stop:,} of {n:,} customers")
         names = np.array([p.name for p in self.profiles_], dtype=object)
@@ -400,6 +428,8 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
             },
             index=data.index,
         )
+        if soft:
+            labels[PROBABILITY_COLUMN] = np.round(probability, DISTANCE_DECIMALS)
         return Prediction(labels, report)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
@@ -441,12 +471,18 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         ignored = [c for c in frame.columns if normalize_name(c) not in known]
         if ignored:
             warnings.append(f"not used by the model: {', '.join(map(str, ignored))}")
-        cluster, distance = self._assign(self.preprocess(features))
+        X = self.preprocess(features)
+        cluster, distance = self._assign(X)
         profile = self.profiles_[int(cluster[0])]
-        return {
+        result = {
             "cluster": int(cluster[0]),
             "segment": profile.name,
             "cluster_distance": float(distance[0]),
+        }
+        if self.algorithm_.gives_probabilities:
+            result[PROBABILITY_COLUMN] = float(self._segment_probability(X, cluster)[0])
+        return {
+            **result,
             "characteristics": list(profile.traits),
             "recommendations": list(profile.recommendations),
             "warnings": warnings,

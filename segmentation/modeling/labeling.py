@@ -1,18 +1,19 @@
 """Labeling customers: the one entry point the command line and the Predict page call.
 
 :func:`label_file` takes a file (a path or its bytes) and writes it back with ``cluster``,
-``segment`` and ``cluster_distance``. Clean comma-separated files take the fast path:
+``segment`` and ``cluster_distance`` (and ``segment_probability`` for an algorithm that
+gives probabilities). Clean comma-separated files take the fast path:
 Arrow in, the fitted pipeline applied column by column with numpy, Arrow out, streamed.
 Anything else (other delimiters, numbers written as text, odd files) takes the general
 path: :func:`segmentation.data.read.read_table`, then the model's own pipeline.
 
 The fast path is not a second model. :class:`CompiledLabeler` is *derived* from the fitted
-``Pipeline`` (imputation values, log flags, scaler centres and scales, one-hot categories,
-centroids) when a version is saved, and reads cells by the same rules
-(:mod:`segmentation.data.rules`) as the general path; a parametrised test proves the two
-give the same segments and distances. This module imports neither pandas nor
-scikit-learn until the general path needs them: labeling a file with a saved model starts
-in a fraction of a second.
+``Pipeline`` (imputation values, log flags, scaler centres and scales, categories, centroids,
+k-prototypes' gamma, a Gaussian mixture's weights and precisions) when a version is saved,
+and reads cells by the same rules (:mod:`segmentation.data.rules`) as the general path; a
+parametrised test proves the two give the same segments and distances. This module imports
+neither pandas nor scikit-learn until the general path needs them: labeling a file with a
+saved model starts in a fraction of a second.
 """
 
 from __future__ import annotations
@@ -41,12 +42,14 @@ from segmentation.data.rules import (
     ARROW_NULL_VALUES,
     DISTANCE_DECIMALS,
     FORMULA_PREFIXES,
-    OUTPUT_COLUMNS,
+    LABEL_COLUMNS,
     FeatureReport,
     category_text,
     match_columns,
+    output_columns,
     zero_padded_columns,
 )
+from segmentation.modeling.algorithms import MOST_PROBABLE, NEAREST_CENTROID, NEAREST_PROTOTYPE
 from segmentation.modeling.transforms import US_PER_DAY, signed_log1p
 from segmentation.types import Progress
 
@@ -107,7 +110,7 @@ def _single(values: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 @dataclass
 class CompiledLabeler:
-    """A fitted centroid model as plain arrays: what labeling a row needs, nothing else.
+    """A fitted model as plain arrays: what labeling a row needs, nothing else.
 
     Built from a fitted model by :meth:`from_model`; saved with a store version
     (:meth:`save`, :meth:`load`) so the command line labels without unpickling the
@@ -126,15 +129,21 @@ class CompiledLabeler:
     log : ndarray of bool, shape (n_numeric,)
         Whether the feature is log-transformed before scaling.
     categorical : list of (str, list of str, str)
-        Each categorical feature, its one-hot categories and its imputed category.
-    centers : ndarray of shape (k, n_numeric + n_onehot)
-        The centroids in the preprocessed space.
+        Each categorical feature, its categories (one-hot columns, or codes for
+        k-prototypes) and its imputed category.
+    centers : ndarray of shape (k, n_numeric + n_onehot) or (k, n_numeric + n_categorical)
+        The centroids in the preprocessed space (k-prototypes: category codes last).
     dates : list of str
         Features that are dates (days before ``reference_us``).
     reference_us : int or None
         The training reference date, in microseconds since the epoch.
     names : list of str
         Segment names by cluster id.
+    assign_by : str
+        The registry's ``assigns_new_by``: nearest centroid, nearest prototype (then
+        ``gamma`` weighs a differing category) or most probable Gaussian component (then
+        ``weights`` and ``precisions_chol``, the Cholesky factors of the full precision
+        matrices, as scikit-learn's ``GaussianMixture`` stores them, by segment id).
     """
 
     features: list[str]
@@ -149,6 +158,10 @@ class CompiledLabeler:
     dates: list[str]
     reference_us: int | None
     names: list[str]
+    assign_by: str = NEAREST_CENTROID
+    gamma: float = 0.0
+    weights: np.ndarray = field(default_factory=lambda: np.empty(0))
+    precisions_chol: np.ndarray = field(default_factory=lambda: np.empty((0, 0, 0)))
     #: Loads the full estimator for the general path (set by the model store).
     loader: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
 
@@ -157,13 +170,13 @@ class CompiledLabeler:
     def from_model(cls, model) -> CompiledLabeler | None:
         """Read the fitted statistics out of ``model.pipeline_``.
 
-        Returns None when the model's algorithm does not label new customers by the
-        nearest centroid (see the algorithm registry): such models use the general path.
+        Returns None when the model's algorithm labels new customers in a way this class
+        does not know (see the algorithm registry): such models use the general path.
         """
-        from segmentation.modeling.algorithms import NEAREST_CENTROID
-
-        if model.algorithm_.assigns_new_by != NEAREST_CENTROID:
+        assign_by = model.algorithm_.assigns_new_by
+        if assign_by not in (NEAREST_CENTROID, NEAREST_PROTOTYPE, MOST_PROBABLE):
             return None
+        clusterer = model.clusterer_
         pre = model.pipeline_.named_steps["preprocess"]
         schema = model.schema_
         numeric, fill, log, center, scale, categorical = [], [], [], [], [], []
@@ -173,7 +186,8 @@ class CompiledLabeler:
             steps = pipeline.named_steps
             if name == "categorical":
                 for i, column in enumerate(columns):
-                    cats = [str(c) for c in steps["onehot"].categories_[i]]
+                    encoder = steps["onehot"] if "onehot" in steps else steps["ordinal"]
+                    cats = [str(c) for c in encoder.categories_[i]]
                     categorical.append((column, cats, str(steps["impute"].statistics_[i])))
                 continue
             scaler = steps["scale"]
@@ -196,10 +210,12 @@ class CompiledLabeler:
             center=np.asarray(center, dtype=float),
             scale=np.asarray(scale, dtype=float),
             categorical=categorical,
-            centers=np.asarray(model.clusterer_.cluster_centers_, dtype=float),
+            centers=np.asarray(clusterer.cluster_centers_, dtype=float),
             dates=list(schema.names("date")),
             reference_us=reference,
             names=[p.name for p in model.profiles_],
+            assign_by=assign_by,
+            **_assignment_statistics(clusterer, assign_by),
         )
 
     def save(self, path: str | os.PathLike) -> None:
@@ -213,6 +229,8 @@ class CompiledLabeler:
             "dates": self.dates,
             "reference_us": self.reference_us,
             "names": self.names,
+            "assign_by": self.assign_by,
+            "gamma": self.gamma,
         }
         with open(path, "wb") as handle:
             np.savez(
@@ -223,6 +241,8 @@ class CompiledLabeler:
                 center=self.center,
                 scale=self.scale,
                 centers=self.centers,
+                weights=self.weights,
+                precisions_chol=self.precisions_chol,
             )
 
     @classmethod
@@ -251,9 +271,107 @@ class CompiledLabeler:
                 dates=meta["dates"],
                 reference_us=meta["reference_us"],
                 names=meta["names"],
+                # Labelers saved before other algorithms existed are nearest-centroid ones.
+                assign_by=meta.get("assign_by", NEAREST_CENTROID),
+                gamma=float(meta.get("gamma", 0.0)),
+                weights=arrays["weights"] if "weights" in arrays else np.empty(0),
+                precisions_chol=(
+                    arrays["precisions_chol"]
+                    if "precisions_chol" in arrays
+                    else np.empty((0, 0, 0))
+                ),
             )
 
     # -- labeling ---------------------------------------------------------------------
+    @property
+    def gives_probabilities(self) -> bool:
+        """Whether labeled files get ``segment_probability``."""
+        return self.assign_by == MOST_PROBABLE
+
+    def assign_all(
+        self,
+        columns: Mapping[str, pa.Array | pa.ChunkedArray],
+        missing: dict[str, int] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """:meth:`assign`, plus the posterior of the assigned segment (None unless the
+        algorithm gives probabilities)."""
+        if missing is not None:
+            # Features read but not used for distances (a Gaussian mixture's categories)
+            # are still counted, as the general path's report counts them.
+            used = {*self.numeric, *(c for c, _, _ in self.categorical)}
+            for column in (f for f in self.features if f not in used):
+                self._codes(columns[column], [], "", missing, column)
+        if self.assign_by == NEAREST_CENTROID:
+            return (*self.assign(columns, missing), None)
+        scaled = [
+            self._scaled(j, column, columns[column], missing)
+            for j, column in enumerate(self.numeric)
+        ]
+        if self.assign_by == NEAREST_PROTOTYPE:
+            codes = [
+                self._codes(columns[column], cats, fill, missing, column)
+                for column, cats, fill in self.categorical
+            ]
+            return (*self._nearest_prototype(scaled, codes), None)
+        return self._most_probable(scaled)
+
+    def _nearest_prototype(
+        self, scaled: list[np.ndarray], codes: list[np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """k-prototypes: squared distance over the numeric columns plus gamma per category
+        that differs from the prototype's (an unseen category, code -1, differs from all)."""
+        p = len(self.numeric)
+        n = len(scaled[0]) if scaled else len(codes[0])
+        cost = np.empty((n, len(self.centers)))
+        X = np.column_stack(scaled) if scaled else np.empty((n, 0))
+        codes = np.column_stack(codes)
+        for c, center in enumerate(self.centers):
+            diff = X - center[:p]
+            cost[:, c] = (diff * diff).sum(axis=1) + self.gamma * (codes != center[p:]).sum(axis=1)
+        clusters = cost.argmin(axis=1)
+        return clusters.astype(np.int64), np.sqrt(cost[np.arange(n), clusters])
+
+    def _most_probable(self, scaled: list[np.ndarray]) -> tuple[np.ndarray, ...]:
+        """A full-covariance Gaussian mixture's most probable segment, its posterior, and
+        the distance to the segment's mean (scikit-learn's log-density, term by term)."""
+        X = np.column_stack(scaled)
+        n, d = X.shape
+        log_prob = np.empty((n, len(self.centers)))
+        for c, (mean, chol) in enumerate(zip(self.centers, self.precisions_chol, strict=True)):
+            y = X @ chol - mean @ chol
+            log_det = np.log(np.diag(chol)).sum()
+            log_prob[:, c] = (
+                -0.5 * (d * np.log(2 * np.pi) + (y * y).sum(axis=1))
+                + log_det
+                + np.log(self.weights[c])
+            )
+        top = log_prob.max(axis=1, keepdims=True)
+        log_norm = top[:, 0] + np.log(np.exp(log_prob - top).sum(axis=1))
+        clusters = log_prob.argmax(axis=1)
+        rows = np.arange(n)
+        probability = np.exp(log_prob[rows, clusters] - log_norm)
+        distances = np.sqrt(((X - self.centers[clusters]) ** 2).sum(axis=1))
+        return clusters.astype(np.int64), distances, probability
+
+    def _scaled(
+        self,
+        j: int,
+        column: str,
+        values: pa.Array | pa.ChunkedArray,
+        missing: dict[str, int] | None,
+    ) -> np.ndarray:
+        """Numeric feature ``j`` as the model sees it: imputed, logged, scaled."""
+        values = self._numeric(column, values)
+        empty = np.isnan(values)
+        if missing is not None and empty.any():
+            missing[column] = missing.get(column, 0) + int(empty.sum())
+        values[empty] = self.fill[j]
+        if self.log[j]:
+            values = signed_log1p(values)
+        values -= self.center[j]
+        values /= self.scale[j]
+        return values
+
     def assign(
         self,
         columns: Mapping[str, pa.Array | pa.ChunkedArray],
@@ -280,6 +398,8 @@ class CompiledLabeler:
             When a numeric feature holds text or a value that is not a finite number (the
             general path parses and reports those).
         """
+        if self.assign_by != NEAREST_CENTROID:
+            return self.assign_all(columns, missing)[:2]
         n = len(next(iter(columns.values())))
         centers = self.centers
         k = centers.shape[0]
@@ -290,15 +410,7 @@ class CompiledLabeler:
         d2[:] = (centers[:, : len(self.numeric)] ** 2).sum(axis=1)[:, None]
         scaled = []
         for j, column in enumerate(self.numeric):
-            values = self._numeric(column, columns[column])
-            empty = np.isnan(values)
-            if missing is not None and empty.any():
-                missing[column] = missing.get(column, 0) + int(empty.sum())
-            values[empty] = self.fill[j]
-            if self.log[j]:
-                values = signed_log1p(values)
-            values -= self.center[j]
-            values /= self.scale[j]
+            values = self._scaled(j, column, columns[column], missing)
             scaled.append(values)
             for c in range(k):
                 d2[c] -= (2 * centers[c, j]) * values
@@ -333,6 +445,9 @@ class CompiledLabeler:
         """Per categorical feature, ``(n_categories + 1, k)``: -2 c_j + |c_block|^2 for each
         category j, and |c_block|^2 alone in the last row for an unseen category (code -1)."""
         if not hasattr(self, "_terms"):
+            if self.assign_by != NEAREST_CENTROID:  # no one-hot block
+                self._terms = []
+                return self._terms
             terms, offset = [], len(self.numeric)
             for _, cats, _ in self.categorical:
                 block = self.centers[:, offset : offset + len(cats)]
@@ -393,6 +508,22 @@ class CompiledLabeler:
             if empty.any():
                 missing[column] = missing.get(column, 0) + int(empty.sum())
         return mapping[indices]
+
+
+def _assignment_statistics(clusterer, assign_by: str) -> dict:
+    """What the fast labeler needs beyond the centres: k-prototypes' gamma, or a Gaussian
+    mixture's weights and precision factors, in segment-id order."""
+    if assign_by == NEAREST_PROTOTYPE:
+        return {"gamma": float(clusterer.gamma_)}
+    if assign_by == MOST_PROBABLE:
+        mixture, order = clusterer.mixture_, clusterer.order_
+        if mixture.covariance_type != "full":
+            raise ValueError(f"covariance type {mixture.covariance_type!r}")
+        return {
+            "weights": np.asarray(mixture.weights_[order], dtype=float),
+            "precisions_chol": np.asarray(mixture.precisions_cholesky_[order], dtype=float),
+        }
+    return {}
 
 
 def compiled_labeler(model) -> CompiledLabeler | None:
@@ -574,14 +705,15 @@ def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) ->
     # Codes written with leading zeros (IDs, postcodes) pass through as the text they are.
     column_types |= {c: pa.string() for c in zero_padded if c not in column_types}
     segment_names = _strings(labeler.names)
+    labels_written = output_columns(labeler.gives_probabilities)
     counts = np.zeros(len(labeler.names), dtype=np.int64)
 
     def label_batch(batch: pa.RecordBatch) -> tuple:
         empty: dict[str, int] = {}
-        clusters, distances = labeler.assign(
+        clusters, distances, probability = labeler.assign_all(
             {feature: batch.column(column) for feature, column in found.items()}, empty
         )
-        kept = [i for i, name in enumerate(batch.schema.names) if name not in OUTPUT_COLUMNS]
+        kept = [i for i, name in enumerate(batch.schema.names) if name not in LABEL_COLUMNS]
         segment = pa.DictionaryArray.from_arrays(
             _arrow(clusters.astype(np.int32), pa.int32()), segment_names
         ).cast(pa.string())
@@ -591,8 +723,10 @@ def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) ->
             segment,
             _arrow(np.round(distances, DISTANCE_DECIMALS), pa.float64()),
         ]
+        if probability is not None:
+            columns.append(_arrow(np.round(probability, DISTANCE_DECIMALS), pa.float64()))
         out_names = [_neutralize_name(batch.schema.names[i]) for i in kept]
-        table = pa.table(columns, names=[*out_names, *OUTPUT_COLUMNS])
+        table = pa.table(columns, names=[*out_names, *labels_written])
         # Formatting the CSV is the costliest step (the output is larger than the input),
         # so every batch is formatted here, in parallel, and only written in order.
         text = pa.BufferOutputStream()
@@ -648,7 +782,7 @@ def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) ->
         renamed={m: t for m, t in found.items() if m != t},
         missing_values=missing,
         extra_columns=[c for c in names if c not in set(found.values())],
-        replaced_columns=[c for c in names if c in OUTPUT_COLUMNS],
+        replaced_columns=[c for c in names if c in LABEL_COLUMNS],
     )
     return LabelReport(
         rows, True, report, {str(labeler.names[i]): int(c) for i, c in enumerate(counts) if c}

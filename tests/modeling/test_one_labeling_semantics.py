@@ -2,7 +2,9 @@
 
 The fast path is compiled from the fitted pipeline and saved with the version; the general
 path reads the file with ``read_table`` and runs the estimator's own pipeline. Every case
-below is labeled both ways, through the saved labeler exactly as the command line loads it.
+below is labeled both ways, through the saved labeler exactly as the command line loads it,
+for every algorithm of the registry (K-Means with both scalers, with and without a date;
+the others with two of those combinations).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import pyarrow as pa
 import pytest
 
 from segmentation.data.read import read_table
-from segmentation.data.rules import match_columns
+from segmentation.data.rules import PROBABILITY_COLUMN, match_columns
 from segmentation.data.synthetic import generate_customers
 from segmentation.modeling import labeling
 from segmentation.modeling.estimator import SegmentationModel
@@ -40,20 +42,30 @@ def _base(with_date: bool, n: int = 600, seed: int = 3) -> pd.DataFrame:
     return df
 
 
+MODELS = [("kmeans", s, d) for s in ("standard", "robust") for d in (False, True)] + [
+    (a, s, d)
+    for a in ("ward", "gmm", "kprototypes")
+    for s, d in (("standard", True), ("robust", False))
+]
+
+
 @pytest.fixture(
     scope="module",
-    params=[(s, d) for s in ("standard", "robust") for d in (False, True)],
-    ids=lambda p: f"{p[0]}-{'date' if p[1] else 'nodate'}",
+    params=MODELS,
+    ids=lambda p: f"{p[0]}-{p[1]}-{'date' if p[2] else 'nodate'}",
 )
 def stored(request, tmp_path_factory):
-    """A model trained with one scaler, with or without a date column, saved and reloaded
-    the way the command line loads it (the labeler from disk, the model on demand)."""
-    scaler, with_date = request.param
+    """A model of one algorithm trained with one scaler, with or without a date column,
+    saved and reloaded the way the command line loads it (the labeler from disk, the model
+    on demand)."""
+    algorithm, scaler, with_date = request.param
     train = _base(with_date)
     root = tmp_path_factory.mktemp("store")
     path = root / "train.csv"
     train.to_csv(path, index=False)
-    model = SegmentationModel(k=5, scaler=scaler, random_state=0).fit(read_table(path))
+    model = SegmentationModel(k=5, algorithm=algorithm, scaler=scaler, random_state=0).fit(
+        read_table(path)
+    )
     store = ModelStore(root / "models")
     store.save(model, data=train, data_name="train.csv")
     labeler, _ = store.load_labeler()
@@ -98,6 +110,14 @@ def test_fast_and_general_paths_agree(stored, case, tmp_path):
     assert (fast["segment"].to_numpy() == general["segment"].to_numpy()).all()
     np.testing.assert_allclose(fast["cluster_distance"], general["cluster_distance"], atol=1e-6)
     assert report.n_rows == len(table) == 300
+    # segment_probability is written by both paths exactly when the algorithm gives it.
+    soft = model.algorithm_.gives_probabilities
+    assert (PROBABILITY_COLUMN in fast.columns) == (PROBABILITY_COLUMN in general.columns) == soft
+    if soft:
+        np.testing.assert_allclose(
+            fast[PROBABILITY_COLUMN], general[PROBABILITY_COLUMN], rtol=0, atol=1e-6
+        )
+        assert general[PROBABILITY_COLUMN].between(0, 1).all()
 
     # Where the fast path takes the file, its unrounded distances equal the general
     # path's to 1e-9 (the file keeps 6 decimals).
@@ -108,13 +128,19 @@ def test_fast_and_general_paths_agree(stored, case, tmp_path):
         types = {found[f]: pa.float64() for f in labeler.numeric if f not in labeler.dates}
         types |= {found[f]: pa.string() for f, _, _ in labeler.categorical}
         batches = list(labeling._batches(path, types))
-        assigned = [labeler.assign({f: b.column(c) for f, c in found.items()}) for b in batches]
+        assigned = [labeler.assign_all({f: b.column(c) for f, c in found.items()}) for b in batches]
         clusters = np.concatenate([a[0] for a in assigned])
         distances = np.concatenate([a[1] for a in assigned])
         features, _ = model.prepare(table)
-        expected = model._assign(model.preprocess(features))
+        X = model.preprocess(features)
+        expected = model._assign(X)
         np.testing.assert_array_equal(clusters, expected[0])
         np.testing.assert_allclose(distances, expected[1], rtol=0, atol=1e-9)
+        if soft:
+            probability = np.concatenate([a[2] for a in assigned])
+            np.testing.assert_allclose(
+                probability, model._segment_probability(X, expected[0]), rtol=0, atol=1e-9
+            )
 
 
 def test_missing_category_spellings_are_missing_not_unseen(stored, tmp_path):
@@ -123,6 +149,8 @@ def test_missing_category_spellings_are_missing_not_unseen(stored, tmp_path):
     model, labeler, with_date = stored
     df = _base(with_date, n=200, seed=5)
     clean = model.label(df).labels["cluster"].to_numpy()
+    if not labeler.categorical:
+        pytest.skip("this algorithm does not segment on categories")
     imputed_gender = next(c for c in labeler.categorical if c[0] == "Gender")[2]
     for spelling in ("nULL", " NA ", "n/A", "?"):
         messy = df.astype({"Gender": object}).copy()
@@ -144,3 +172,7 @@ def test_saved_labeler_is_the_compiled_pipeline(stored):
     np.testing.assert_array_equal(fresh.center, labeler.center)
     np.testing.assert_array_equal(fresh.scale, labeler.scale)
     assert fresh.categorical == labeler.categorical and fresh.names == labeler.names
+    assert fresh.assign_by == labeler.assign_by == model.algorithm_.assigns_new_by
+    assert fresh.gamma == labeler.gamma
+    np.testing.assert_array_equal(fresh.weights, labeler.weights)
+    np.testing.assert_array_equal(fresh.precisions_chol, labeler.precisions_chol)

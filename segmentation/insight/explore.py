@@ -1341,9 +1341,18 @@ def model_metadata(model: SegmentationModel, data_name: str) -> dict:
     }
 
 
+def _algorithm_label(name: object) -> str:
+    """The registry's label of an algorithm name (K-Means for versions saved without one)."""
+    from segmentation.modeling.algorithms import ALGORITHMS
+
+    algorithm = ALGORITHMS.get(str(name or "kmeans"))
+    return algorithm.label if algorithm else str(name)
+
+
 #: Rows of :func:`comparison_table`: label, metadata key, formatter, which way is better.
 _COMPARED: tuple[tuple[str, str, Callable[[object], str], str], ...] = (
     ("Version", "version", lambda v: str(v or "-"), ""),
+    ("Method", "algorithm", lambda v: _algorithm_label(v), ""),
     ("Segments (k)", "k", fmt_int, ""),
     ("Silhouette", "silhouette", fmt_metric, "higher is better"),
     ("Davies-Bouldin", "davies_bouldin", fmt_metric, "lower is better"),

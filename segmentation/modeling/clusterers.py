@@ -87,7 +87,8 @@ class WardClusterer(_Clusterer):
     inertia_ : float
     linkage_ : ndarray of shape (n_clusters - 1, 4)
         The last merges of the tree, between the segments: a scipy linkage matrix whose
-        leaves are the segment ids (for the dendrogram).
+        leaves are the segment ids (for the dendrogram); its heights are Ward's merge
+        costs, its counts the segments under each merge.
     """
 
     def fit(self, X: np.ndarray, y=None) -> WardClusterer:
@@ -130,10 +131,13 @@ def _segment_merges(tree: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     top = tree[len(tree) - (k - 1) :]
     first_top = n + len(tree) - (k - 1)
     merges = top.copy()
+    segments = np.ones(2 * k - 1)  # segments under each node of the restated tree
     for row in range(k - 1):
         for side in (0, 1):
             node = int(top[row, side])
             merges[row, side] = k + (node - first_top) if node >= first_top else labels[leaf[node]]
+        segments[k + row] = segments[int(merges[row, 0])] + segments[int(merges[row, 1])]
+        merges[row, 3] = segments[k + row]
     return merges
 
 

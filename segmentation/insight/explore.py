@@ -19,7 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from segmentation.data.rules import OUTPUT_COLUMNS, FeatureReport
+from segmentation.data.rules import LABEL_COLUMNS, FeatureReport
 from segmentation.data.schema import Schema
 from segmentation.insight.profiles import humanize
 from segmentation.modeling.estimator import SegmentationModel
@@ -1273,7 +1273,7 @@ def label_upload(
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    labels = [c for c in OUTPUT_COLUMNS if c in preview.columns]
+    labels = [c for c in LABEL_COLUMNS if c in preview.columns]
     preview = preview[[*labels, *preview.columns.drop(labels)]]
     return LabeledFile(path, result, preview)
 

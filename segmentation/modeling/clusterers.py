@@ -74,18 +74,25 @@ class _Clusterer(ClusterMixin, BaseEstimator):
 
 
 class WardClusterer(_Clusterer):
-    """Agglomerative clustering with Ward's linkage, labeling new rows by nearest centre.
+    """Agglomerative clustering with Ward's linkage; customers join the nearest segment centre.
 
     The merge tree is built on at most :data:`WARD_SAMPLE` rows (scipy's ``linkage``, the
     routine scikit-learn's ``AgglomerativeClustering(linkage="ward")`` runs) and cut into
-    ``n_clusters``; the other rows join the nearest segment centre.
+    ``n_clusters``: the tree proposes the segments and their centres (the means of the
+    cut's segments). Every customer, those of the sample too, then belongs to the nearest
+    centre, as a new customer does, so labeling the training table again gives exactly
+    the segments profiled. (Ward's tree segments are not shaped by nearest centre: on the
+    marketing export 11% of customers sat nearer another segment's centre, and a labeled
+    file disagreed with the profile sizes by that much. On planted 70/25/5% segments the
+    nearest-centre segments agree with the truth as well as the cut, better than K-Means.)
 
     Attributes
     ----------
     labels_ : ndarray of int, shape (n_rows,)
     cluster_centers_ : ndarray of shape (n_clusters, n_features)
-        The mean of each segment in model space.
+        The mean of each segment of the tree's cut, in model space.
     inertia_ : float
+        Sum of squared distances to those centres.
     linkage_ : ndarray of shape (n_clusters - 1, 4)
         The last merges of the tree, between the segments: a scipy linkage matrix whose
         leaves are the segment ids (for the dendrogram); its heights are Ward's merge
@@ -93,7 +100,7 @@ class WardClusterer(_Clusterer):
     """
 
     def fit(self, X: np.ndarray, y=None) -> WardClusterer:
-        """Build the tree on (a sample of) ``X``, cut it, and take segment means."""
+        """Build the tree on (a sample of) ``X``, cut it, and assign by nearest centre."""
         from scipy.cluster.hierarchy import cut_tree, linkage
 
         self._validate_params()
@@ -105,13 +112,11 @@ class WardClusterer(_Clusterer):
         tree = linkage(fitted, method="ward")
         cut = cut_tree(tree, n_clusters=k).ravel().astype(np.int64)
         centers = _segment_means(fitted, cut, k)
-        labels = cut if rows is None else _nearest(X, centers)[0]
-        if rows is not None:
-            labels[rows] = cut
-        order = size_order(labels, _segment_means(X, labels, k))
+        labels, distances = _nearest(X, centers)
+        order = size_order(labels, centers)
         self.labels_ = relabel(labels, order)
-        self.cluster_centers_ = _segment_means(X, self.labels_, k)
-        self.inertia_ = float(((X - self.cluster_centers_[self.labels_]) ** 2).sum())
+        self.cluster_centers_ = centers[order]
+        self.inertia_ = float((distances**2).sum())
         self.linkage_ = _segment_merges(tree, relabel(cut, order), k)
         return self
 

@@ -243,6 +243,11 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
                 f"{algorithm.label} segments on numeric columns and this table has none; "
                 "choose another method or mark a numeric column as a feature"
             )
+        if algorithm.preprocessing == "mixed" and not schema.categorical:
+            raise SchemaError(
+                f"{algorithm.label} is for tables with categorical columns and this table "
+                "has none; use K-Means (kmeans) or mark a categorical column as a feature"
+            )
         # The one fit of the preprocessing: on typical customers, not the outliers.
         preprocess = build_preprocessor(
             schema, scaler=self.scaler, kind=algorithm.preprocessing

@@ -26,6 +26,11 @@ from segmentation.modeling.selection import N_INIT, relabel, size_order
 WARD_SAMPLE = 5000
 #: A Gaussian mixture's EM is fitted on at most this many rows; the rest are predicted.
 GMM_SAMPLE = 50_000
+#: A Gaussian mixture is fitted on the numeric columns with at least this many distinct
+#: values. A flag or a count of children is not Gaussian: a component where it is constant
+#: gets a near-zero variance and every posterior becomes 1 (on the marketing export one
+#: segment was "never accepted campaign 1"). Such columns describe the segments instead.
+GMM_MIN_DISTINCT = 5
 #: k-prototypes (the ``kmodes`` package) moves one row at a time in Python: it is fitted
 #: on at most this many rows and the rest are assigned by its own distance.
 KPROTOTYPES_SAMPLE = 3000
@@ -151,17 +156,20 @@ class GaussianMixtureClusterer(_Clusterer):
     """A Gaussian mixture (full covariances), segments by the most probable component.
 
     EM runs on at most :data:`GMM_SAMPLE` rows, initialised by K-Means, with
-    :data:`segmentation.modeling.selection.N_INIT` restarts.
+    :data:`segmentation.modeling.selection.N_INIT` restarts, on the columns with at least
+    :data:`GMM_MIN_DISTINCT` distinct values (all columns when none has).
 
     Attributes
     ----------
+    columns_ : ndarray of int
+        The columns of ``X`` the mixture is fitted on.
     mixture_ : sklearn.mixture.GaussianMixture
         The fitted mixture, components in scikit-learn's order.
     order_ : ndarray of int, shape (n_clusters,)
         ``order_[segment id] = component``: segments are ordered by size.
     labels_ : ndarray of int, shape (n_rows,)
     cluster_centers_ : ndarray of shape (n_clusters, n_features)
-        Each segment's Gaussian mean, in model space.
+        The mean of each segment's customers in model space (every column).
     inertia_ : float
         Within-segment sum of squared distances to those means.
     """
@@ -179,6 +187,10 @@ class GaussianMixtureClusterer(_Clusterer):
                 "use kprototypes"
             )
         rows = _sample(len(X), GMM_SAMPLE, self.random_state)
+        fitted = X if rows is None else X[rows]
+        distinct = np.array([len(np.unique(column)) for column in fitted.T])
+        wide = np.flatnonzero(distinct >= GMM_MIN_DISTINCT)
+        self.columns_ = wide if len(wide) else np.arange(X.shape[1])
         mixture = GaussianMixture(
             n_components=self.n_clusters,
             covariance_type="full",
@@ -188,18 +200,19 @@ class GaussianMixtureClusterer(_Clusterer):
         # EM works on features x features matrices, too small for threaded BLAS: its
         # threads cost more than they save (a 2,240-row table fitted 12x faster in one).
         with threadpool_limits(limits=1, user_api="blas"):
-            self.mixture_ = mixture.fit(X if rows is None else X[rows])
-        labels = self.mixture_.predict(X)
+            self.mixture_ = mixture.fit(fitted[:, self.columns_])
+        labels = self.mixture_.predict(X[:, self.columns_])
         self.order_ = size_order(labels, self.mixture_.means_)
         self.labels_ = relabel(labels, self.order_)
-        self.cluster_centers_ = self.mixture_.means_[self.order_]
+        self.cluster_centers_ = _segment_means(X, self.labels_, self.n_clusters)
         self.inertia_ = float(((X - self.cluster_centers_[self.labels_]) ** 2).sum())
         return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Posterior of every segment, shape (n_rows, n_clusters), columns by segment id."""
         check_is_fitted(self)
-        return self.mixture_.predict_proba(np.asarray(X, dtype=float))[:, self.order_]
+        X = np.asarray(X, dtype=float)[:, self.columns_]
+        return self.mixture_.predict_proba(X)[:, self.order_]
 
     def assign(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Most probable segment, and the Euclidean distance to its mean."""

@@ -142,8 +142,9 @@ class CompiledLabeler:
     assign_by : str
         The registry's ``assigns_new_by``: nearest centroid, nearest prototype (then
         ``gamma`` weighs a differing category) or most probable Gaussian component (then
-        ``weights`` and ``precisions_chol``, the Cholesky factors of the full precision
-        matrices, as scikit-learn's ``GaussianMixture`` stores them, by segment id).
+        ``weights``, ``means`` and ``precisions_chol``, the Cholesky factors of the full
+        precision matrices, as scikit-learn's ``GaussianMixture`` stores them, by segment
+        id, over the numeric columns ``mixture_columns``).
     """
 
     features: list[str]
@@ -162,6 +163,8 @@ class CompiledLabeler:
     gamma: float = 0.0
     weights: np.ndarray = field(default_factory=lambda: np.empty(0))
     precisions_chol: np.ndarray = field(default_factory=lambda: np.empty((0, 0, 0)))
+    means: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
+    mixture_columns: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     #: Loads the full estimator for the general path (set by the model store).
     loader: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
 
@@ -243,6 +246,8 @@ class CompiledLabeler:
                 centers=self.centers,
                 weights=self.weights,
                 precisions_chol=self.precisions_chol,
+                means=self.means,
+                mixture_columns=self.mixture_columns,
             )
 
     @classmethod
@@ -279,6 +284,12 @@ class CompiledLabeler:
                     arrays["precisions_chol"]
                     if "precisions_chol" in arrays
                     else np.empty((0, 0, 0))
+                ),
+                means=arrays["means"] if "means" in arrays else np.empty((0, 0)),
+                mixture_columns=(
+                    arrays["mixture_columns"]
+                    if "mixture_columns" in arrays
+                    else np.empty(0, dtype=np.int64)
                 ),
             )
 
@@ -335,10 +346,11 @@ class CompiledLabeler:
         """A full-covariance Gaussian mixture's most probable segment, its posterior, and
         the distance to the segment's mean (scikit-learn's log-density, term by term)."""
         X = np.column_stack(scaled)
-        n, d = X.shape
+        modeled = X[:, self.mixture_columns]
+        n, d = modeled.shape
         log_prob = np.empty((n, len(self.centers)))
-        for c, (mean, chol) in enumerate(zip(self.centers, self.precisions_chol, strict=True)):
-            y = X @ chol - mean @ chol
+        for c, (mean, chol) in enumerate(zip(self.means, self.precisions_chol, strict=True)):
+            y = modeled @ chol - mean @ chol
             log_det = np.log(np.diag(chol)).sum()
             log_prob[:, c] = (
                 -0.5 * (d * np.log(2 * np.pi) + (y * y).sum(axis=1))
@@ -521,7 +533,9 @@ def _assignment_statistics(clusterer, assign_by: str) -> dict:
             raise ValueError(f"covariance type {mixture.covariance_type!r}")
         return {
             "weights": np.asarray(mixture.weights_[order], dtype=float),
+            "means": np.asarray(mixture.means_[order], dtype=float),
             "precisions_chol": np.asarray(mixture.precisions_cholesky_[order], dtype=float),
+            "mixture_columns": np.asarray(clusterer.columns_, dtype=np.int64),
         }
     return {}
 

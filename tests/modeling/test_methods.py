@@ -164,3 +164,14 @@ def test_methods_refuse_tables_they_cannot_segment(customers):
     categories_only = customers[["Gender", "Region"]]
     with pytest.raises(SchemaError, match="Gaussian mixture segments on numeric columns"):
         SegmentationModel(k=3, algorithm="gmm").fit(categories_only)
+
+
+def test_gmm_leaves_flags_out_of_the_mixture():
+    """A rare 0/1 flag is not Gaussian: a segment where it is constant would get a variance
+    near zero and posteriors of 1. It describes the segments but does not form them."""
+    data, truth = _unequal_sizes(seed=1)
+    data["Complain"] = (np.random.default_rng(1).random(len(data)) < 0.03).astype(int)
+    model = SegmentationModel(k=3, algorithm="gmm", outlier_method="none").fit(data)
+    assert len(model.clusterer_.columns_) == 2, "Spend and Visits only"
+    assert adjusted_rand_score(truth, model.labels_) > 0.9
+    assert "Complain" in model.schema_.features  # still profiled

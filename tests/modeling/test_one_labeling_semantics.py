@@ -176,3 +176,5 @@ def test_saved_labeler_is_the_compiled_pipeline(stored):
     assert fresh.gamma == labeler.gamma
     np.testing.assert_array_equal(fresh.weights, labeler.weights)
     np.testing.assert_array_equal(fresh.precisions_chol, labeler.precisions_chol)
+    np.testing.assert_array_equal(fresh.means, labeler.means)
+    np.testing.assert_array_equal(fresh.mixture_columns, labeler.mixture_columns)

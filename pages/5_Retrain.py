@@ -143,9 +143,9 @@ if candidate := st.session_state.get(CANDIDATE):
         st.subheader("4. The methods side by side", anchor=False)
         st.caption(
             "Each method trained on the same customers. Separation is the silhouette "
-            "(-1 to 1, higher is better separated), in each method's own space and on one "
-            "common scale where the methods can be compared. Stability shows once the model "
-            "reports it."
+            "(-1 to 1, higher is better separated): in each method's own space over the "
+            "customers it was fitted on, and on one common scale over all customers, where "
+            "the methods can be compared. Stability shows once the model reports it."
         )
         st.dataframe(
             methods.compare_methods(trained, candidate["data"], random_state=DEFAULT_SEED),

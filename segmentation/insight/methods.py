@@ -61,7 +61,9 @@ def compare_methods(
     -------
     DataFrame
         ``Method``, ``Segments``, ``Sizes`` (shares, largest first), ``Smallest segment``,
-        ``Separation (own scale)``, ``Separation (common scale)``, ``Stability``.
+        ``Separation (own scale, fitted customers)`` (the model's silhouette: outliers left
+        out of the fit are not counted), ``Separation (common scale, all customers)``,
+        ``Stability``.
     """
     _check_same_rows(models)
     X = common_space(next(iter(models.values())), data)
@@ -82,8 +84,8 @@ def compare_methods(
                 "Segments": fmt_int(model.k_),
                 "Sizes": " · ".join(fmt_share(s, 0) for s in shares),
                 "Smallest segment": f"{fmt_int(sizes.min())} ({fmt_share(shares[-1])})",
-                "Separation (own scale)": fmt_metric(model.metrics_.silhouette),
-                "Separation (common scale)": fmt_metric(common),
+                "Separation (own scale, fitted customers)": fmt_metric(model.metrics_.silhouette),
+                "Separation (common scale, all customers)": fmt_metric(common),
                 "Stability": NOT_AVAILABLE if stability is None else fmt_metric(stability),
             }
         )

@@ -160,7 +160,7 @@ def test_methods_are_compared_side_by_side_before_one_is_saved(retrain):
     click(at, "Train")
     assert not at.exception
     frames = [d.value for d in at.dataframe]
-    side_by_side = next(f for f in frames if "Separation (common scale)" in f.columns)
+    side_by_side = next(f for f in frames if "Stability" in f.columns)
     assert list(side_by_side["Method"]) == ["K-Means", "Ward (hierarchical)", "Gaussian mixture"]
     assert (side_by_side["Segments"] == "4").all()
     assert "Stability" in side_by_side.columns

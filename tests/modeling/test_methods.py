@@ -175,3 +175,17 @@ def test_gmm_leaves_flags_out_of_the_mixture():
     assert len(model.clusterer_.columns_) == 2, "Spend and Visits only"
     assert adjusted_rand_score(truth, model.labels_) > 0.9
     assert "Complain" in model.schema_.features  # still profiled
+
+
+def test_mixed_rows_keep_their_layout_through_sampling_and_bootstrap(customers):
+    """The sweep samples rows and a bootstrap resamples them before calling the registry's
+    fit(X, k, random_state): k-prototypes must still know which columns are codes."""
+    from segmentation.modeling.preprocess import MixedMatrix, build_preprocessor
+
+    model = SegmentationModel(k=3, algorithm="kprototypes").fit(customers)
+    features, _ = model.prepare(customers)
+    X = build_preprocessor(model.schema_, kind="mixed").fit_transform(features)
+    assert isinstance(X, MixedMatrix) and X.n_categorical == 2  # Gender, Region
+    rows = np.random.default_rng(0).choice(len(X), size=300, replace=True)
+    fitted = ALGORITHMS["kprototypes"].fit(X[rows], 3, 0)
+    assert fitted.n_numeric_ == X.shape[1] - 2

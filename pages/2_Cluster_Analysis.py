@@ -160,6 +160,14 @@ st.caption(
     "difference is in the share of customers that have it."
 )
 
+if (merges := model.segment_merges()) is not None:
+    st.subheader("How the segments merge")
+    st.plotly_chart(charts.dendrogram_chart(merges, [p.name for p in model.profiles_]), key="tree")
+    st.caption(
+        "The model's method builds a tree of customers; these are its last joins, down to "
+        "the segments. Segments joined low down are close relatives."
+    )
+
 # -- one or two features -----------------------------------------------------------------
 default_pair = charts.most_distinct_features(model.profiles_, numeric, n=2)
 st.subheader("Two features side by side")

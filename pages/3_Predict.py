@@ -4,6 +4,7 @@ import streamlit as st
 
 from segmentation.app import ui
 from segmentation.data.read import read_head
+from segmentation.data.rules import PROBABILITY_COLUMN
 from segmentation.data.transactions import looks_like_transactions
 from segmentation.errors import SegmentationError
 from segmentation.insight import explore
@@ -138,6 +139,11 @@ with one_tab:
                     if closer
                     else "Further from the centre than most members: a less typical member."
                 )
+            if (probability := result.get(PROBABILITY_COLUMN)) is not None:
+                st.caption(
+                    f"Probability of belonging to this segment: {fmt_share(probability, 0)} "
+                    "(the model's method gives each customer a probability for every segment)."
+                )
             left, right = st.columns(2)
             with left:
                 st.markdown("**What sets this segment apart**")
@@ -201,7 +207,12 @@ with file_tab:
     st.write(
         "Upload a customer export (CSV or Excel). Columns are matched to the model's by "
         "name; you can match the rest by hand. The labeled file adds `cluster`, "
-        "`segment` and `cluster_distance` to your columns."
+        "`segment` and `cluster_distance` to your columns"
+        + (
+            ", and `segment_probability`, the probability of the assigned segment."
+            if model.algorithm_.gives_probabilities
+            else "."
+        )
     )
     gen = st.session_state.get(UPLOADER_GEN, 0)
     upload = st.file_uploader(

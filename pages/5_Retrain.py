@@ -4,7 +4,8 @@ import streamlit as st
 
 from segmentation.app import ui
 from segmentation.config import DEFAULT_SEED
-from segmentation.insight import explore
+from segmentation.insight import explore, methods
+from segmentation.modeling.algorithms import ALGORITHMS
 from segmentation.modeling.estimator import SegmentationModel
 from segmentation.modeling.preprocess import OUTLIER_METHODS, SCALERS
 from segmentation.modeling.selection import RULE
@@ -15,8 +16,10 @@ from segmentation.workflows import match_to_version
 ui.require_frame()
 
 #: Session state owned by this page.
-#: {"model", "data", "data_name", "transactions", "migration", "identity"}: trained (and
-#: matched to the active version), not saved yet
+#: {"model", "models", "data", "data_name", "transactions", "identities"}: trained, not saved
+#: yet; "models" holds every method trained ({algorithm label: model}), "model" the one
+#: Save would save, "identities" each one's match to the active version
+#: ({label: (migration, identity)}).
 CANDIDATE = "retrain.candidate"
 SETTINGS = "retrain.settings"  # the user's choices, kept across page switches
 FLASH = "retrain.flash"  # a success message shown after a rerun
@@ -57,7 +60,16 @@ st.caption(
 )
 schema, roles, purposes = ui.column_roles_editor(dataset, "retrain.roles")
 
-st.subheader("3. Preprocessing and number of segments", anchor=False)
+st.subheader("3. Method, preprocessing and number of segments", anchor=False)
+algorithm_names = st.multiselect(
+    "Method (choose two or more to compare them before saving one)",
+    list(ALGORITHMS),
+    default=settings.get("algorithms", ["kmeans"]),
+    format_func=lambda name: ALGORITHMS[name].label,
+    key="retrain.algorithms",
+    help="\n".join(f"- **{a.label}**: {a.description}" for a in ALGORITHMS.values()),
+)
+settings["algorithms"] = algorithm_names
 cols = st.columns(2)
 outlier_method = cols[0].selectbox(
     "Outliers",
@@ -100,39 +112,76 @@ else:
     st.caption(f"Each k in the range is tried. The rule: {RULE}.")
 settings.update(outlier_method=outlier_method, scaler=scaler, mode=mode)
 
-if st.button("Train", type="primary", icon=":material/model_training:", disabled=schema is None):
+if st.button(
+    "Train",
+    type="primary",
+    icon=":material/model_training:",
+    disabled=schema is None or not algorithm_names,
+):
     bar = st.progress(0.0, text="Starting...")
     with ui.user_errors("Training failed"):
-        candidate = SegmentationModel(
-            k=k,
-            k_range=k_range,
-            scaler=scaler,
-            outlier_method=outlier_method,
-            roles=roles,
-            purposes=purposes,
-            random_state=DEFAULT_SEED,
-        ).fit(dataset.frame, progress=ui.progress_callback(bar))
-        # Matched segments take the active version's ids and names before anything is shown.
-        migration, identity = (
-            match_to_version(candidate, dataset.frame, store, active_version)
-            if active_version
-            else (None, None)
-        )
+        trained, identities = {}, {}
+        for name in algorithm_names:
+            label = ALGORITHMS[name].label
+            bar.progress(0.0, text=f"{label}: starting...")
+            trained[label] = SegmentationModel(
+                k=k,
+                k_range=k_range,
+                algorithm=name,
+                scaler=scaler,
+                outlier_method=outlier_method,
+                roles=roles,
+                purposes=purposes,
+                random_state=DEFAULT_SEED,
+            ).fit(dataset.frame, progress=ui.progress_callback(bar))
+            # Matched segments take the active version's ids and names before anything
+            # is shown.
+            identities[label] = (
+                match_to_version(trained[label], dataset.frame, store, active_version)
+                if active_version
+                else (None, None)
+            )
         st.session_state[CANDIDATE] = {
-            "model": candidate,
+            "model": next(iter(trained.values())),
+            "models": trained,
             "data": dataset.frame,
             "data_name": dataset.name,
             "transactions": dataset.transactions,
-            "migration": migration,
-            "identity": identity,
+            "identities": identities,
         }
     bar.empty()
 
 if candidate := st.session_state.get(CANDIDATE):
+    trained = candidate.get("models") or {candidate["model"].algorithm_.label: candidate["model"]}
+    if len(trained) > 1:
+        st.subheader("4. The methods side by side", anchor=False)
+        st.caption(
+            "Each method trained on the same customers. Separation is the silhouette "
+            "(-1 to 1, higher is better separated): in each method's own space over the "
+            "customers it was fitted on, and on one common scale over all customers, where "
+            "the methods can be compared. Stability shows once the model reports it."
+        )
+        st.dataframe(
+            methods.compare_methods(trained, candidate["data"], random_state=DEFAULT_SEED),
+            hide_index=True,
+        )
+        st.markdown("**How much the methods agree** (adjusted Rand index: 1 = same segments)")
+        st.dataframe(methods.agreement_table(trained))
+        labels = list(trained)
+        pick = st.columns(2)
+        first = pick[0].selectbox("Customers of", labels, key="retrain.migration_from")
+        second = pick[1].selectbox("... by segment of", labels, index=1, key="retrain.migration_to")
+        st.caption(f"Customers in each {first} segment (rows) by {second} segment (columns).")
+        st.dataframe(methods.migration_table(trained[first], trained[second]))
+        chosen = st.selectbox("Method to keep", labels, key="retrain.keep_method")
+        candidate["model"] = trained[chosen]
     model = candidate["model"]
     new_meta = explore.model_metadata(model, candidate["data_name"])
-    st.subheader("4. The new model", anchor=False)
-    st.caption(f"Trained on **{md_escape(candidate['data_name'])}**; not saved yet.")
+    st.subheader(f"{4 + (len(trained) > 1)}. The new model", anchor=False)
+    st.caption(
+        f"{md_escape(model.algorithm_.label)}, trained on "
+        f"**{md_escape(candidate['data_name'])}**; not saved yet."
+    )
     choice = model.k_choice_
     verdict_box = {"clear": st.success, "weak": st.warning, "none": st.warning}[choice.verdict]
     verdict_box(f"**Choice of k: {choice.verdict}.** {choice.describe()}")
@@ -149,6 +198,16 @@ if candidate := st.session_state.get(CANDIDATE):
         f"({model.stability_.overall:.2f}): how far the segments reappear when customers "
         "are resampled (stable from 0.85, fairly stable from 0.6, fragile below)."
     )
+    if (merges := model.segment_merges()) is not None:
+        st.markdown("**How the segments merge**")
+        st.plotly_chart(
+            charts.dendrogram_chart(merges, [p.name for p in model.profiles_]),
+            config={"displayModeBar": False},
+        )
+        st.caption(
+            "Segments joined low down are close relatives; a long step before the last "
+            "merges means the groups above it are clearly apart."
+        )
     st.dataframe(
         explore.comparison_table(active_meta, new_meta, names=("Active model", "New model")),
         hide_index=True,
@@ -179,8 +238,8 @@ if candidate := st.session_state.get(CANDIDATE):
     with right:
         st.markdown("**New model segments**")
         st.dataframe(explore.segments_table(new_meta), hide_index=True)
-    identity = candidate.get("identity")
-    if (migration := candidate.get("migration")) is not None:
+    migration, identity = candidate["identities"].get(model.algorithm_.label, (None, None))
+    if migration is not None:
         st.markdown(f"**Where the customers of {identity['matched_against']} go**")
         st.caption(
             f"Customers of the new training table, by their segment in "

@@ -120,7 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--algorithm",
         choices=sorted(ALGORITHMS),
         default="kmeans",
-        help="clustering algorithm (default kmeans)",
+        help="clustering algorithm (default kmeans); "
+        + "; ".join(f"{a.name}: {a.description.rstrip('.')}" for a in ALGORITHMS.values()),
     )
     train.add_argument(
         "--scaler",

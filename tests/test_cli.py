@@ -103,6 +103,36 @@ def test_predict_file_to_file_and_stdout(data_csv, tmp_path):
     assert len(piped.stdout.strip().splitlines()) == len(original) + 1
 
 
+@pytest.mark.parametrize("algorithm", ["kmeans", "ward", "gmm", "kprototypes"])
+def test_train_and_predict_with_each_algorithm(algorithm, data_csv, tmp_path):
+    models = str(tmp_path / "models")
+    result = run(
+        "train", "--data", str(data_csv), "--algorithm", algorithm, "--k", "4",
+        "--models-dir", models,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["algorithm"] == algorithm and summary["k"] == 4
+    assert summary["silhouette"] is not None and summary["inertia"] > 0
+    out = tmp_path / "labeled.csv"
+    result = run("predict", "--data", str(data_csv), "--out", str(out), "--models-dir", models)
+    assert result.returncode == 0, result.stderr
+    labeled = pd.read_csv(out)
+    extra = ["segment_probability"] if algorithm == "gmm" else []
+    assert list(labeled.columns[-3 - len(extra) :]) == [
+        "cluster",
+        "segment",
+        "cluster_distance",
+        *extra,
+    ]
+    assert set(labeled["cluster"]) <= set(range(4)) and len(labeled) == 600
+    if extra:
+        assert labeled["segment_probability"].between(0, 1).all()
+    result = run("predict", "--json", RECORD, "--models-dir", models)
+    assert result.returncode == 0, result.stderr
+    assert ("segment_probability" in json.loads(result.stdout)) == bool(extra)
+
+
 def test_predict_json_trains_default_first(tmp_path):
     models = tmp_path / "fresh"
     result = run("predict", "--json", RECORD, "--models-dir", str(models))

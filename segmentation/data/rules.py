@@ -50,6 +50,22 @@ _ZERO_PADDED = re.compile(r"0[0-9]+")
 #: The three columns labeling adds to a table.
 OUTPUT_COLUMNS: tuple[str, ...] = ("cluster", "segment", "cluster_distance")
 
+#: The posterior of the assigned segment, added after :data:`OUTPUT_COLUMNS` by algorithms
+#: that give probabilities (the registry's ``gives_probabilities``), such as ``gmm``.
+PROBABILITY_COLUMN = "segment_probability"
+
+#: Every column labeling may write. An input column of one of these names is replaced
+#: whatever the algorithm: a ``segment_probability`` left by an earlier Gaussian-mixture
+#: labeling would be stale beside a K-Means segment.
+LABEL_COLUMNS: tuple[str, ...] = (*OUTPUT_COLUMNS, PROBABILITY_COLUMN)
+
+
+def output_columns(gives_probabilities: bool) -> tuple[str, ...]:
+    """The columns labeling appends, in order: :data:`OUTPUT_COLUMNS`, then
+    :data:`PROBABILITY_COLUMN` when the algorithm gives probabilities."""
+    return LABEL_COLUMNS if gives_probabilities else OUTPUT_COLUMNS
+
+
 #: Decimals kept of ``cluster_distance`` in outputs, on both labeling paths: ample for
 #: ranking, shorter files.
 DISTANCE_DECIMALS = 6
@@ -142,7 +158,7 @@ class FeatureReport:
     extra_columns : list
         Table columns the model does not use; they pass through unchanged.
     replaced_columns : list
-        Table columns named like the labels (:data:`OUTPUT_COLUMNS`): the labeled output
+        Table columns named like the labels (:data:`LABEL_COLUMNS`): the labeled output
         replaces them, so the user is told.
     """
 

@@ -19,7 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from segmentation.data.rules import OUTPUT_COLUMNS, FeatureReport
+from segmentation.data.rules import LABEL_COLUMNS, FeatureReport
 from segmentation.data.schema import FEATURE_ROLES, Schema, default_purpose
 from segmentation.insight.profiles import humanize
 from segmentation.modeling.estimator import SegmentationModel
@@ -1374,7 +1374,7 @@ def label_upload(
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    labels = [c for c in OUTPUT_COLUMNS if c in preview.columns]
+    labels = [c for c in LABEL_COLUMNS if c in preview.columns]
     preview = preview[[*labels, *preview.columns.drop(labels)]]
     return LabeledFile(path, result, preview)
 
@@ -1449,9 +1449,18 @@ def _stability_text(stability: Mapping | None) -> str:
     return f"{stability_word(stability['overall'])} ({fmt_metric(stability['overall'])})"
 
 
+def _algorithm_label(name: object) -> str:
+    """The registry's label of an algorithm name (K-Means for versions saved without one)."""
+    from segmentation.modeling.algorithms import ALGORITHMS
+
+    algorithm = ALGORITHMS.get(str(name or "kmeans"))
+    return algorithm.label if algorithm else str(name)
+
+
 #: Rows of :func:`comparison_table`: label, metadata key, formatter, which way is better.
 _COMPARED: tuple[tuple[str, str, Callable[[object], str], str], ...] = (
     ("Version", "version", lambda v: str(v or "-"), ""),
+    ("Method", "algorithm", lambda v: _algorithm_label(v), ""),
     ("Segments (k)", "k", fmt_int, ""),
     ("Silhouette", "silhouette", fmt_metric, "higher is better"),
     ("Davies-Bouldin", "davies_bouldin", fmt_metric, "lower is better"),

@@ -16,7 +16,14 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from segmentation.config import MAX_K, MAX_SEED
-from segmentation.data.rules import DISTANCE_DECIMALS, OUTPUT_COLUMNS, FeatureReport, normalize_name
+from segmentation.data.rules import (
+    DISTANCE_DECIMALS,
+    LABEL_COLUMNS,
+    OUTPUT_COLUMNS,
+    PROBABILITY_COLUMN,
+    FeatureReport,
+    normalize_name,
+)
 from segmentation.data.schema import PURPOSES, ROLES, infer_schema
 from segmentation.errors import DataError, SchemaError, SegmentationError
 from segmentation.insight import drift
@@ -31,7 +38,7 @@ from segmentation.modeling.preprocess import (
     outlier_screen,
     output_features,
 )
-from segmentation.modeling.selection import MIN_CUSTOMERS, assess_k, evaluate, sweep_k
+from segmentation.modeling.selection import MIN_CUSTOMERS, assess_k, evaluate_fitted, sweep_k
 from segmentation.modeling.stability import segment_stability
 from segmentation.types import Progress
 
@@ -52,7 +59,8 @@ class Prediction:
     ----------
     labels : DataFrame
         ``cluster`` (int), ``segment`` (name) and ``cluster_distance`` (float), indexed
-        like the input.
+        like the input; ``segment_probability`` too when the algorithm gives
+        probabilities.
     report : FeatureReport
         Renamed columns, unparseable values with their row numbers, missing cells.
     """
@@ -64,8 +72,8 @@ class Prediction:
     drift: drift.DriftReport | None = None
 
     def join(self, table: pd.DataFrame) -> pd.DataFrame:
-        """The input table with the three label columns appended (replacing old ones)."""
-        kept = table.drop(columns=[c for c in OUTPUT_COLUMNS if c in table.columns])
+        """The input table with the label columns appended (replacing old ones)."""
+        kept = table.drop(columns=[c for c in LABEL_COLUMNS if c in table.columns])
         return pd.concat([kept, self.labels], axis=1)
 
 
@@ -269,6 +277,17 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
                 "load more customers"
             )
 
+        if algorithm.preprocessing == "numeric" and not schema.numeric:
+            raise SchemaError(
+                f"{algorithm.label} segments on numeric columns and this table has none; "
+                "choose another method or mark a numeric column as a feature"
+            )
+        if algorithm.preprocessing == "mixed" and not schema.categorical:
+            raise SchemaError(
+                f"{algorithm.label} is for tables with categorical columns and this table "
+                "has none; use K-Means (kmeans) or mark a categorical column as a feature"
+            )
+
         report(0.1, "Screening outliers")
         outliers, outlier_table, screen, probe = self._screen_outliers(X, features, usable, schema)
         train = usable & ~outliers
@@ -277,11 +296,14 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
             outlier_table = outlier_table.iloc[:0]
             screen["note"] += "; too few customers would be left, so every customer was used"
         # The preprocessing is fitted on typical customers, not the outliers: the screen's
-        # own fit on every usable row is that fit when nobody was left out.
-        if (train == usable).all():
+        # own fit on every usable row is that fit when nobody was left out (the screen
+        # uses the one-hot model space; other methods' preprocessing is fitted here).
+        if (train == usable).all() and algorithm.preprocessing == "scaled":
             preprocess = probe
         else:
-            preprocess = build_preprocessor(schema, scaler=self.scaler).fit(features[train])
+            preprocess = build_preprocessor(
+                schema, scaler=self.scaler, kind=algorithm.preprocessing
+            ).fit(features[train])
         X_train = preprocess.transform(features[train])
 
         sweep = None
@@ -308,9 +330,7 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
 
         report(0.8, f"Fitting {k} segments")
         clusterer = algorithm.fit(X_train, k, self.random_state)
-        metrics = evaluate(
-            X_train, clusterer.labels_, clusterer.inertia_, random_state=self.random_state
-        )
+        metrics = evaluate_fitted(X_train, clusterer, random_state=self.random_state)
         report(0.85, "Checking how stable the segments are")
         k_choice = (
             sweep.choice
@@ -445,19 +465,30 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
     def _assign(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Segment and distance to the segment's centre of preprocessed rows.
 
-        The nearest centre is found as scikit-learn does; the distance to it is then
-        computed directly (not from the expanded square), so it is exact to rounding and
-        the fast labeler's equals it.
+        By the registry's ``assigns_new_by``: the nearest centre is found as scikit-learn
+        does, and the distance to it is then computed directly (not from the expanded
+        square), so it is exact to rounding and the fast labeler's equals it; other
+        algorithms assign with their own ``assign`` (k-prototypes' distance, the most
+        probable Gaussian component).
         """
         clusterer = self.clusterer_
-        if self.algorithm_.assigns_new_by == NEAREST_CENTROID:
-            centers = clusterer.cluster_centers_
-            clusters = pairwise_distances_argmin(X, centers)
-        else:  # pragma: no cover - no such algorithm registered yet
-            clusters = clusterer.predict(X)
-            centers = clusterer.cluster_centers_
+        if self.algorithm_.assigns_new_by != NEAREST_CENTROID:
+            return clusterer.assign(X)
+        centers = clusterer.cluster_centers_
+        clusters = pairwise_distances_argmin(X, centers)
         distances = np.sqrt(((X - centers[clusters]) ** 2).sum(axis=1))
         return clusters.astype(np.int64), distances
+
+    def _segment_probability(self, X: np.ndarray, clusters: np.ndarray) -> np.ndarray:
+        """The posterior probability of each row's assigned segment (algorithms that give
+        probabilities only)."""
+        return self.clusterer_.predict_proba(X)[np.arange(len(X)), clusters]
+
+    def segment_merges(self) -> np.ndarray | None:
+        """How the segments merge, as a scipy linkage matrix over the segment ids (for a
+        dendrogram), or None when the algorithm builds no tree."""
+        self._check_fitted()
+        return getattr(self.clusterer_, "linkage_", None)
 
     def label(
         self,
@@ -494,10 +525,14 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         n = len(features)
         clusters = np.empty(n, dtype=np.int64)
         distances = np.empty(n, dtype=np.float64)
+        soft = self.algorithm_.gives_probabilities
+        probability = np.empty(n, dtype=np.float64) if soft else None
         for start in range(0, n, PREDICT_CHUNK):
             stop = min(start + PREDICT_CHUNK, n)
             X = self.preprocess(features.iloc[start:stop])
             clusters[start:stop], distances[start:stop] = self._assign(X)
+            if soft:
+                probability[start:stop] = self._segment_probability(X, clusters[start:stop])
             if progress:
                 progress(stop / n, f"Labeled {stop:,} of {n:,} customers")
         names = np.array([p.name for p in self.profiles_], dtype=object)
@@ -520,6 +555,8 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
             },
             index=data.index,
         )
+        if soft:
+            labels[PROBABILITY_COLUMN] = np.round(probability, DISTANCE_DECIMALS)
         return Prediction(labels, report, drifted)
 
     def _drift_columns(self, features: pd.DataFrame) -> tuple[dict, dict]:
@@ -529,10 +566,13 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
             c: features[c].to_numpy(dtype=float, na_value=np.nan) for c in self.schema_.numeric
         }
         categorical = {}
-        if self.schema_.categorical:
-            onehot = self.pipeline_.named_steps["preprocess"].named_transformers_["categorical"]
-            fitted = onehot.named_steps["onehot"].categories_
-            for column, cats in zip(self.schema_.categorical, fitted, strict=True):
+        transformers = self.pipeline_.named_steps["preprocess"].named_transformers_
+        # A method that leaves the categories out of its distances (gmm) has no fitted
+        # categories to compare a file with: only its numeric features are checked.
+        if self.schema_.categorical and "categorical" in transformers:
+            steps = transformers["categorical"].named_steps
+            encoder = steps["onehot"] if "onehot" in steps else steps["ordinal"]
+            for column, cats in zip(self.schema_.categorical, encoder.categories_, strict=True):
                 cats = [str(c) for c in cats]
                 lookup = {c: i for i, c in enumerate(cats)}
                 codes, uniques = pd.factorize(features[column], use_na_sentinel=True)
@@ -595,7 +635,8 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         ignored = [c for c in frame.columns if normalize_name(c) not in known]
         if ignored:
             warnings.append(f"not used by the model: {', '.join(map(str, ignored))}")
-        cluster, distance = self._assign(self.preprocess(features))
+        X = self.preprocess(features)
+        cluster, distance = self._assign(X)
         profile = self.profiles_[int(cluster[0])]
         outlier = None
         reference = getattr(self, "drift_reference_", None)
@@ -607,10 +648,15 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
             )
             if outlier:
                 warnings.append(outlier)
-        return {
+        result = {
             "cluster": int(cluster[0]),
             "segment": profile.name,
             "cluster_distance": float(distance[0]),
+        }
+        if self.algorithm_.gives_probabilities:
+            result[PROBABILITY_COLUMN] = float(self._segment_probability(X, cluster)[0])
+        return {
+            **result,
             "characteristics": list(profile.traits),
             # An outlier is not a confident member: no segment campaign for a typo.
             "recommendations": [] if outlier else list(profile.recommendations),
@@ -662,10 +708,17 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
                 f"segment names must be unique; got {[p.name for p in profiles]}"
             )
         clusterer = self.clusterer_
-        # Only centroid clusterers are registered; an algorithm that labels by other
-        # per-segment arrays (means, weights) must permute them here too.
+        # Every per-segment array of every registered clusterer follows: centres (and
+        # prototypes), a mixture's component order, Ward's merges of the segments.
         clusterer.cluster_centers_ = clusterer.cluster_centers_[order]
         clusterer.labels_ = ids[clusterer.labels_].astype(clusterer.labels_.dtype)
+        if hasattr(clusterer, "order_"):
+            clusterer.order_ = clusterer.order_[order]
+        if getattr(clusterer, "linkage_", None) is not None:
+            merges = clusterer.linkage_.copy()
+            leaves = merges[:, :2] < self.k_
+            merges[:, :2][leaves] = ids[merges[:, :2][leaves].astype(np.int64)]
+            clusterer.linkage_ = merges
         self.labels_ = ids[self.labels_]
         self.profiles_ = profiles
         stability = getattr(self, "stability_", None)

@@ -16,8 +16,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from segmentation.data.rules import (
+    LABEL_COLUMNS,
     NA_LOWER,
-    OUTPUT_COLUMNS,
     FeatureReport,
     category_text,
     match_columns,
@@ -80,7 +80,7 @@ def prepare_features(
     report = FeatureReport(
         renamed={m: t for m, t in found.items() if m != t},
         extra_columns=[c for c in df.columns if c not in set(found.values())],
-        replaced_columns=[str(c) for c in df.columns if c in OUTPUT_COLUMNS],
+        replaced_columns=[str(c) for c in df.columns if c in LABEL_COLUMNS],
     )
     out = {}
     n_rows = len(df)

@@ -1,18 +1,19 @@
 """Labeling customers: the one entry point the command line and the Predict page call.
 
 :func:`label_file` takes a file (a path or its bytes) and writes it back with ``cluster``,
-``segment`` and ``cluster_distance``. Clean comma-separated files take the fast path:
+``segment`` and ``cluster_distance`` (and ``segment_probability`` for an algorithm that
+gives probabilities). Clean comma-separated files take the fast path:
 Arrow in, the fitted pipeline applied column by column with numpy, Arrow out, streamed.
 Anything else (other delimiters, numbers written as text, odd files) takes the general
 path: :func:`segmentation.data.read.read_table`, then the model's own pipeline.
 
 The fast path is not a second model. :class:`CompiledLabeler` is *derived* from the fitted
-``Pipeline`` (imputation values, log flags, scaler centres and scales, one-hot categories,
-centroids) when a version is saved, and reads cells by the same rules
-(:mod:`segmentation.data.rules`) as the general path; a parametrised test proves the two
-give the same segments and distances. This module imports neither pandas nor
-scikit-learn until the general path needs them: labeling a file with a saved model starts
-in a fraction of a second.
+``Pipeline`` (imputation values, log flags, scaler centres and scales, categories, centroids,
+k-prototypes' gamma, a Gaussian mixture's weights and precisions) when a version is saved,
+and reads cells by the same rules (:mod:`segmentation.data.rules`) as the general path; a
+parametrised test proves the two give the same segments and distances. This module imports
+neither pandas nor scikit-learn until the general path needs them: labeling a file with a
+saved model starts in a fraction of a second.
 """
 
 from __future__ import annotations
@@ -42,13 +43,15 @@ from segmentation.data.rules import (
     ARROW_NULL_VALUES,
     DISTANCE_DECIMALS,
     FORMULA_PREFIXES,
-    OUTPUT_COLUMNS,
+    LABEL_COLUMNS,
     FeatureReport,
     category_text,
     match_columns,
+    output_columns,
     zero_padded_columns,
 )
 from segmentation.insight.drift import MISSING_CODE, UNSEEN_CODE, DriftCounts, DriftReport
+from segmentation.modeling.algorithms import MOST_PROBABLE, NEAREST_CENTROID, NEAREST_PROTOTYPE
 from segmentation.modeling.transforms import US_PER_DAY, signed_log1p
 from segmentation.types import Progress
 
@@ -112,7 +115,7 @@ def _single(values: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 @dataclass
 class CompiledLabeler:
-    """A fitted centroid model as plain arrays: what labeling a row needs, nothing else.
+    """A fitted model as plain arrays: what labeling a row needs, nothing else.
 
     Built from a fitted model by :meth:`from_model`; saved with a store version
     (:meth:`save`, :meth:`load`) so the command line labels without unpickling the
@@ -131,12 +134,13 @@ class CompiledLabeler:
     log : ndarray of bool, shape (n_numeric,)
         Whether the feature is log-transformed before scaling.
     categorical : list of (str, list of str, str)
-        Each categorical feature, its one-hot categories and its imputed category.
+        Each categorical feature, its categories (one-hot columns, or codes for
+        k-prototypes) and its imputed category.
     weight : ndarray of shape (n_categorical,)
         The value a categorical feature's one-hot column takes when set (the block
         weight of :class:`~segmentation.modeling.preprocess.BalancedOneHotEncoder`).
-    centers : ndarray of shape (k, n_numeric + n_onehot)
-        The centroids in the preprocessed space.
+    centers : ndarray of shape (k, n_numeric + n_onehot) or (k, n_numeric + n_categorical)
+        The centroids in the preprocessed space (k-prototypes: category codes last).
     dates : list of str
         Features that are dates (days before ``reference_us``).
     reference_us : int or None
@@ -146,6 +150,12 @@ class CompiledLabeler:
     drift : dict or None
         The model's drift reference (``drift_reference_``); None for a model fitted
         before drift references were kept.
+    assign_by : str
+        The registry's ``assigns_new_by``: nearest centroid, nearest prototype (then
+        ``gamma`` weighs a differing category) or most probable Gaussian component (then
+        ``weights``, ``means`` and ``precisions_chol``, the Cholesky factors of the full
+        precision matrices, as scikit-learn's ``GaussianMixture`` stores them, by segment
+        id, over the numeric columns ``mixture_columns``).
     """
 
     features: list[str]
@@ -162,6 +172,12 @@ class CompiledLabeler:
     names: list[str]
     weight: np.ndarray | None = None
     drift: dict | None = None
+    assign_by: str = NEAREST_CENTROID
+    gamma: float = 0.0
+    weights: np.ndarray = field(default_factory=lambda: np.empty(0))
+    precisions_chol: np.ndarray = field(default_factory=lambda: np.empty((0, 0, 0)))
+    means: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
+    mixture_columns: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     #: Loads the full estimator for the general path (set by the model store).
     loader: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
 
@@ -170,13 +186,13 @@ class CompiledLabeler:
     def from_model(cls, model) -> CompiledLabeler | None:
         """Read the fitted statistics out of ``model.pipeline_``.
 
-        Returns None when the model's algorithm does not label new customers by the
-        nearest centroid (see the algorithm registry): such models use the general path.
+        Returns None when the model's algorithm labels new customers in a way this class
+        does not know (see the algorithm registry): such models use the general path.
         """
-        from segmentation.modeling.algorithms import NEAREST_CENTROID
-
-        if model.algorithm_.assigns_new_by != NEAREST_CENTROID:
+        assign_by = model.algorithm_.assigns_new_by
+        if assign_by not in (NEAREST_CENTROID, NEAREST_PROTOTYPE, MOST_PROBABLE):
             return None
+        clusterer = model.clusterer_
         pre = model.pipeline_.named_steps["preprocess"]
         schema = model.schema_
         numeric, fill, log, center, scale, categorical, weight = [], [], [], [], [], [], []
@@ -186,9 +202,12 @@ class CompiledLabeler:
             steps = pipeline.named_steps
             if name == "categorical":
                 for i, column in enumerate(columns):
-                    cats = [str(c) for c in steps["onehot"].categories_[i]]
+                    encoder = steps["onehot"] if "onehot" in steps else steps["ordinal"]
+                    cats = [str(c) for c in encoder.categories_[i]]
                     categorical.append((column, cats, str(steps["impute"].statistics_[i])))
-                weight += list(getattr(steps["onehot"], "weights_", np.ones(len(columns))))
+                # k-prototypes' codes carry no one-hot weight.
+                onehot = steps["onehot"] if "onehot" in steps else None
+                weight += list(getattr(onehot, "weights_", np.ones(len(columns))))
                 continue
             scaler = steps["scale"]
             numeric += list(columns)
@@ -210,12 +229,14 @@ class CompiledLabeler:
             center=np.asarray(center, dtype=float),
             scale=np.asarray(scale, dtype=float),
             categorical=categorical,
-            centers=np.asarray(model.clusterer_.cluster_centers_, dtype=float),
+            centers=np.asarray(clusterer.cluster_centers_, dtype=float),
             dates=list(schema.names("date")),
             reference_us=reference,
             names=[p.name for p in model.profiles_],
             weight=np.asarray(weight, dtype=float),
             drift=getattr(model, "drift_reference_", None),
+            assign_by=assign_by,
+            **_assignment_statistics(clusterer, assign_by),
         )
 
     def __post_init__(self) -> None:
@@ -234,6 +255,8 @@ class CompiledLabeler:
             "reference_us": self.reference_us,
             "names": self.names,
             "drift": self.drift,
+            "assign_by": self.assign_by,
+            "gamma": self.gamma,
         }
         with open(path, "wb") as handle:
             np.savez(
@@ -245,6 +268,10 @@ class CompiledLabeler:
                 scale=self.scale,
                 centers=self.centers,
                 weight=self.weight,
+                weights=self.weights,
+                precisions_chol=self.precisions_chol,
+                means=self.means,
+                mixture_columns=self.mixture_columns,
             )
 
     @classmethod
@@ -275,9 +302,124 @@ class CompiledLabeler:
                 names=meta["names"],
                 weight=arrays["weight"] if "weight" in arrays.files else None,
                 drift=meta.get("drift"),
+                # Labelers saved before other algorithms existed are nearest-centroid ones.
+                assign_by=meta.get("assign_by", NEAREST_CENTROID),
+                gamma=float(meta.get("gamma", 0.0)),
+                weights=arrays["weights"] if "weights" in arrays else np.empty(0),
+                precisions_chol=(
+                    arrays["precisions_chol"]
+                    if "precisions_chol" in arrays
+                    else np.empty((0, 0, 0))
+                ),
+                means=arrays["means"] if "means" in arrays else np.empty((0, 0)),
+                mixture_columns=(
+                    arrays["mixture_columns"]
+                    if "mixture_columns" in arrays
+                    else np.empty(0, dtype=np.int64)
+                ),
             )
 
     # -- labeling ---------------------------------------------------------------------
+    @property
+    def gives_probabilities(self) -> bool:
+        """Whether labeled files get ``segment_probability``."""
+        return self.assign_by == MOST_PROBABLE
+
+    def assign_all(
+        self,
+        columns: Mapping[str, pa.Array | pa.ChunkedArray],
+        missing: dict[str, int] | None = None,
+        drift: DriftCounts | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """:meth:`assign`, plus the posterior of the assigned segment (None unless the
+        algorithm gives probabilities)."""
+        if missing is not None:
+            # Features read but not used for distances (a Gaussian mixture's categories)
+            # are still counted, as the general path's report counts them.
+            used = {*self.numeric, *(c for c, _, _ in self.categorical)}
+            for column in (f for f in self.features if f not in used):
+                self._codes(columns[column], [], "", missing, column)
+        if self.assign_by == NEAREST_CENTROID:
+            return (*self.assign(columns, missing, drift), None)
+        scaled = [
+            self._scaled(j, column, columns[column], missing, drift)
+            for j, column in enumerate(self.numeric)
+        ]
+        if self.assign_by == NEAREST_PROTOTYPE:
+            codes = [
+                self._codes(columns[column], cats, fill, missing, column, drift)
+                for column, cats, fill in self.categorical
+            ]
+            clusters, distances = self._nearest_prototype(scaled, codes)
+            probability = None
+        else:
+            clusters, distances, probability = self._most_probable(scaled)
+        if drift is not None:
+            drift.add_segments(clusters)
+        return clusters, distances, probability
+
+    def _nearest_prototype(
+        self, scaled: list[np.ndarray], codes: list[np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """k-prototypes: squared distance over the numeric columns plus gamma per category
+        that differs from the prototype's (an unseen category, code -1, differs from all)."""
+        p = len(self.numeric)
+        n = len(scaled[0]) if scaled else len(codes[0])
+        cost = np.empty((n, len(self.centers)))
+        X = np.column_stack(scaled) if scaled else np.empty((n, 0))
+        codes = np.column_stack(codes)
+        for c, center in enumerate(self.centers):
+            diff = X - center[:p]
+            cost[:, c] = (diff * diff).sum(axis=1) + self.gamma * (codes != center[p:]).sum(axis=1)
+        clusters = cost.argmin(axis=1)
+        return clusters.astype(np.int64), np.sqrt(cost[np.arange(n), clusters])
+
+    def _most_probable(self, scaled: list[np.ndarray]) -> tuple[np.ndarray, ...]:
+        """A full-covariance Gaussian mixture's most probable segment, its posterior, and
+        the distance to the segment's mean (scikit-learn's log-density, term by term)."""
+        X = np.column_stack(scaled)
+        modeled = X[:, self.mixture_columns]
+        n, d = modeled.shape
+        log_prob = np.empty((n, len(self.centers)))
+        for c, (mean, chol) in enumerate(zip(self.means, self.precisions_chol, strict=True)):
+            y = modeled @ chol - mean @ chol
+            log_det = np.log(np.diag(chol)).sum()
+            log_prob[:, c] = (
+                -0.5 * (d * np.log(2 * np.pi) + (y * y).sum(axis=1))
+                + log_det
+                + np.log(self.weights[c])
+            )
+        top = log_prob.max(axis=1, keepdims=True)
+        log_norm = top[:, 0] + np.log(np.exp(log_prob - top).sum(axis=1))
+        clusters = log_prob.argmax(axis=1)
+        rows = np.arange(n)
+        probability = np.exp(log_prob[rows, clusters] - log_norm)
+        distances = np.sqrt(((X - self.centers[clusters]) ** 2).sum(axis=1))
+        return clusters.astype(np.int64), distances, probability
+
+    def _scaled(
+        self,
+        j: int,
+        column: str,
+        values: pa.Array | pa.ChunkedArray,
+        missing: dict[str, int] | None,
+        drift: DriftCounts | None = None,
+    ) -> np.ndarray:
+        """Numeric feature ``j`` as the model sees it: imputed, logged, scaled (counted
+        for the drift check before imputation)."""
+        values = self._numeric(column, values)
+        empty = np.isnan(values)
+        if drift is not None:
+            drift.add_numeric(column, values, empty)
+        if missing is not None and empty.any():
+            missing[column] = missing.get(column, 0) + int(empty.sum())
+        values[empty] = self.fill[j]
+        if self.log[j]:
+            values = signed_log1p(values)
+        values -= self.center[j]
+        values /= self.scale[j]
+        return values
+
     def assign(
         self,
         columns: Mapping[str, pa.Array | pa.ChunkedArray],
@@ -307,6 +449,8 @@ class CompiledLabeler:
             When a numeric feature holds text or a value that is not a finite number (the
             general path parses and reports those).
         """
+        if self.assign_by != NEAREST_CENTROID:
+            return self.assign_all(columns, missing, drift)[:2]
         n = len(next(iter(columns.values())))
         centers = self.centers
         k = centers.shape[0]
@@ -317,17 +461,7 @@ class CompiledLabeler:
         d2[:] = (centers[:, : len(self.numeric)] ** 2).sum(axis=1)[:, None]
         scaled = []
         for j, column in enumerate(self.numeric):
-            values = self._numeric(column, columns[column])
-            empty = np.isnan(values)
-            if drift is not None:
-                drift.add_numeric(column, values, empty)
-            if missing is not None and empty.any():
-                missing[column] = missing.get(column, 0) + int(empty.sum())
-            values[empty] = self.fill[j]
-            if self.log[j]:
-                values = signed_log1p(values)
-            values -= self.center[j]
-            values /= self.scale[j]
+            values = self._scaled(j, column, columns[column], missing, drift)
             scaled.append(values)
             for c in range(k):
                 d2[c] -= (2 * centers[c, j]) * values
@@ -366,6 +500,9 @@ class CompiledLabeler:
         each category j (w the block weight), and |c_block|^2 alone in the last row for an
         unseen category (code -1)."""
         if not hasattr(self, "_terms"):
+            if self.assign_by != NEAREST_CENTROID:  # no one-hot block
+                self._terms = []
+                return self._terms
             terms, offset = [], len(self.numeric)
             for (_, cats, _), w in zip(self.categorical, self.weight, strict=True):
                 block = self.centers[:, offset : offset + len(cats)]
@@ -431,6 +568,24 @@ class CompiledLabeler:
             raw = [MISSING_CODE if t is None else lookup.get(t, UNSEEN_CODE) for t in texts]
             drift.add_categorical(column, np.array([*raw, MISSING_CODE], dtype=np.int64)[indices])
         return mapping[indices]
+
+
+def _assignment_statistics(clusterer, assign_by: str) -> dict:
+    """What the fast labeler needs beyond the centres: k-prototypes' gamma, or a Gaussian
+    mixture's weights and precision factors, in segment-id order."""
+    if assign_by == NEAREST_PROTOTYPE:
+        return {"gamma": float(clusterer.gamma_)}
+    if assign_by == MOST_PROBABLE:
+        mixture, order = clusterer.mixture_, clusterer.order_
+        if mixture.covariance_type != "full":
+            raise ValueError(f"covariance type {mixture.covariance_type!r}")
+        return {
+            "weights": np.asarray(mixture.weights_[order], dtype=float),
+            "means": np.asarray(mixture.means_[order], dtype=float),
+            "precisions_chol": np.asarray(mixture.precisions_cholesky_[order], dtype=float),
+            "mixture_columns": np.asarray(clusterer.columns_, dtype=np.int64),
+        }
+    return {}
 
 
 def compiled_labeler(model) -> CompiledLabeler | None:
@@ -650,17 +805,30 @@ def _append_columns(chunk: bytes, suffix: pa.Array, rows: int) -> pa.Buffer | No
     return body
 
 
-def _label_text(clusters: np.ndarray, distances: np.ndarray, prefixes: pa.Array) -> pa.Array:
-    """``cluster,"segment",distance`` per row, formatted as pyarrow's CSV writer would.
+def _label_text(
+    clusters: np.ndarray,
+    distances: np.ndarray,
+    prefixes: pa.Array,
+    probability: np.ndarray | None = None,
+) -> pa.Array:
+    """``cluster,"segment",distance[,probability]`` per row, formatted as pyarrow's CSV
+    writer would.
 
     ``prefixes`` holds ``cluster,"segment",`` per segment, so one lookup formats two
     columns (a three-way join is several times slower in Arrow than two two-way ones).
     """
-    return pc.binary_join_element_wise(
+    text = pc.binary_join_element_wise(
         prefixes.take(_arrow(clusters, pa.int64())),
-        pc.cast(_arrow(np.round(distances, DISTANCE_DECIMALS), pa.float64()), pa.string()),
+        _decimal_text(distances),
         _text_scalar(""),
     )
+    if probability is not None:
+        text = pc.binary_join_element_wise(text, _decimal_text(probability), _text_scalar(","))
+    return text
+
+
+def _decimal_text(values: np.ndarray) -> pa.Array:
+    return pc.cast(_arrow(np.round(values, DISTANCE_DECIMALS), pa.float64()), pa.string())
 
 
 def _text_scalar(text: str) -> pa.Scalar:
@@ -703,27 +871,28 @@ def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) ->
     prefixes = _strings(
         [f"{i},{_quoted(_neutralize_name(name))}," for i, name in enumerate(labeler.names)]
     )
+    labels_written = output_columns(labeler.gives_probabilities)
     counts = np.zeros(len(labeler.names), dtype=np.int64)
     convert = pa_csv.ConvertOptions(
         null_values=ARROW_NULL_VALUES, strings_can_be_null=True, column_types=column_types
     )
-    replaced = [c for c in names if c in OUTPUT_COLUMNS]
-    out_names = [_neutralize_name(n) for n in names if n not in OUTPUT_COLUMNS]
+    replaced = [c for c in names if c in LABEL_COLUMNS]
+    out_names = [_neutralize_name(n) for n in names if n not in LABEL_COLUMNS]
     # The common case: the input's lines are written back as they are, with the three new
     # columns appended, so only the new columns are formatted. A file that already has
     # label columns, or a cell the CSV-injection guard must change, is formatted instead.
     passthrough = not replaced and out_names == names
     if passthrough:
-        header = first_line.rstrip(b"\r") + b"," + _header_line(list(OUTPUT_COLUMNS))
+        header = first_line.rstrip(b"\r") + b"," + _header_line(list(labels_written))
     else:
-        header = _header_line([*out_names, *OUTPUT_COLUMNS])
+        header = _header_line([*out_names, *labels_written])
     header_bytes = len(first_line) + 1
 
     def label_chunk(chunk: bytes) -> tuple:
         table = _parse(chunk, names, convert)
         empty: dict[str, int] = {}
         drift = DriftCounts(labeler.drift) if labeler.drift is not None else None
-        clusters, distances = labeler.assign(
+        clusters, distances, probability = labeler.assign_all(
             {feature: table.column(column) for feature, column in found.items()}, empty, drift
         )
         labels = [
@@ -733,18 +902,20 @@ def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) ->
             ).cast(pa.string()),
             _arrow(np.round(distances, DISTANCE_DECIMALS), pa.float64()),
         ]
-        kept = [i for i, name in enumerate(names) if name not in OUTPUT_COLUMNS]
+        if probability is not None:
+            labels.append(_arrow(np.round(probability, DISTANCE_DECIMALS), pa.float64()))
+        kept = [i for i, name in enumerate(names) if name not in LABEL_COLUMNS]
         columns = [_single(table.column(i)) for i in kept]
         guarded = [_neutralize(column) for column in columns]
         text = None
         if passthrough and all(g is c for g, c in zip(guarded, columns, strict=True)):
-            suffix = _label_text(clusters, distances, prefixes)
+            suffix = _label_text(clusters, distances, prefixes, probability)
             body = _append_columns(chunk, suffix, table.num_rows)
             text = None if body is None else [body, b"\n"] if table.num_rows else []
         if text is None:
             # Formatting the CSV is the costliest step, so every block is formatted in the
             # pool, in parallel, and only written in order.
-            text = [_csv_text([*guarded, *labels], [*out_names, *OUTPUT_COLUMNS])]
+            text = [_csv_text([*guarded, *labels], [*out_names, *labels_written])]
         return text, np.bincount(clusters, minlength=len(counts)), empty, drift
 
     # Three stages overlap: this thread reads (pyarrow parses without the GIL), a pool
@@ -800,7 +971,7 @@ def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) ->
         renamed={m: t for m, t in found.items() if m != t},
         missing_values=missing,
         extra_columns=[c for c in names if c not in set(found.values())],
-        replaced_columns=[c for c in names if c in OUTPUT_COLUMNS],
+        replaced_columns=[c for c in names if c in LABEL_COLUMNS],
     )
     return LabelReport(
         rows,

@@ -29,13 +29,26 @@ from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import IsolationForest
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, RobustScaler, StandardScaler
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    OneHotEncoder,
+    OrdinalEncoder,
+    RobustScaler,
+    StandardScaler,
+)
 from sklearn.utils.validation import check_is_fitted
 
 from segmentation.data.schema import Schema
 from segmentation.modeling.transforms import signed_log1p
 
 SCALERS = ("standard", "robust")
+#: What an algorithm's features need (the registry's ``preprocessing``):
+#: ``scaled``: numeric scaled, categories one-hot (K-Means, Ward);
+#: ``numeric``: the scaled numeric block alone (a Gaussian mixture: 0/1 columns have no
+#: Gaussian shape and make covariances singular, so categories only describe segments);
+#: ``mixed``: numeric scaled, then each category as one integer code, categories last
+#: (k-prototypes counts mismatches instead of one-hot distances).
+PREPROCESSINGS = ("scaled", "numeric", "mixed")
 OUTLIER_METHODS = ("iqr", "isolation_forest", "none")
 
 #: Tukey's "far out" fence, applied to each customer's distance from the median customer
@@ -57,19 +70,24 @@ MAX_STEP = float(np.sqrt(2.0))
 CATEGORY_VARIANCE = 0.5
 
 
-def build_preprocessor(schema: Schema, *, scaler: str = "standard") -> ColumnTransformer:
+def build_preprocessor(
+    schema: Schema, *, scaler: str = "standard", kind: str = "scaled"
+) -> ColumnTransformer:
     """Build the unfitted preprocessing transformer for a schema.
 
     Numeric features: median imputation, ``signed_log1p`` for skewed ones, then scaling
     (two-valued flags capped, see the module notes). Categorical features: most-frequent
     imputation, then a one-hot encoding weighted so one column weighs what one numeric
-    column weighs, ignoring categories unseen in training.
+    column weighs, ignoring categories unseen in training (``kind="scaled"``); left out
+    (``"numeric"``); or one integer code each, -1 for an unseen category (``"mixed"``).
 
     Parameters
     ----------
     schema : Schema
         Which columns are numeric (dates included) and categorical.
     scaler : {"standard", "robust"}, default="standard"
+    kind : {"scaled", "numeric", "mixed"}, default="scaled"
+        See :data:`PREPROCESSINGS`; an algorithm's registry entry names it.
 
     Returns
     -------
@@ -78,6 +96,8 @@ def build_preprocessor(schema: Schema, *, scaler: str = "standard") -> ColumnTra
     """
     if scaler not in SCALERS:
         raise ValueError(f"scaler must be one of {SCALERS}, got {scaler!r}")
+    if kind not in PREPROCESSINGS:
+        raise ValueError(f"preprocessing must be one of {PREPROCESSINGS}, got {kind!r}")
     make_scaler = FlagStandardScaler if scaler == "standard" else FlagRobustScaler
     numeric = schema.numeric
     logged = [c for c in numeric if schema.spec(c).log_transform]
@@ -105,23 +125,60 @@ def build_preprocessor(schema: Schema, *, scaler: str = "standard") -> ColumnTra
                 logged,
             )
         )
-    if schema.categorical:
+    if schema.categorical and kind != "numeric":
+        encode = (
+            ("onehot", BalancedOneHotEncoder(handle_unknown="ignore", sparse_output=False))
+            if kind == "scaled"
+            else (
+                "ordinal",
+                OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1),
+            )
+        )
         transformers.append(
             (
                 "categorical",
-                Pipeline(
-                    [
-                        ("impute", SimpleImputer(strategy="most_frequent")),
-                        (
-                            "onehot",
-                            BalancedOneHotEncoder(handle_unknown="ignore", sparse_output=False),
-                        ),
-                    ]
-                ),
+                Pipeline([("impute", SimpleImputer(strategy="most_frequent")), encode]),
                 schema.categorical,
             )
         )
-    return ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=True)
+    make = MixedColumnTransformer if kind == "mixed" else ColumnTransformer
+    return make(transformers, remainder="drop", verbose_feature_names_out=True)
+
+
+class MixedMatrix(np.ndarray):
+    """Rows in the ``mixed`` model space: scaled numeric columns, then category codes.
+
+    The registry's ``fit(X, k, random_state)`` is the same for every algorithm, so the
+    layout k-prototypes needs (how many trailing columns are codes) travels with the rows;
+    numpy keeps it through row sampling and bootstrap indexing (``X[rows]``).
+
+    Attributes
+    ----------
+    n_categorical : int
+        The trailing columns that hold category codes (-1: a category unseen in training).
+    """
+
+    def __new__(cls, values: np.ndarray, n_categorical: int) -> MixedMatrix:
+        matrix = np.asarray(values, dtype=float).view(cls)
+        matrix.n_categorical = int(n_categorical)
+        return matrix
+
+    def __array_finalize__(self, obj) -> None:
+        self.n_categorical = getattr(obj, "n_categorical", 0)
+
+
+class MixedColumnTransformer(ColumnTransformer):
+    """The ``mixed`` preprocessing: a ``ColumnTransformer`` whose output is a
+    :class:`MixedMatrix` (its categorical block, last, holds codes)."""
+
+    def _n_categorical(self) -> int:
+        return sum(len(columns) for name, _, columns in self.transformers_ if name == "categorical")
+
+    def fit_transform(self, X, y=None, **params):
+        return MixedMatrix(super().fit_transform(X, y, **params), self._n_categorical())
+
+    def transform(self, X, **params):
+        return MixedMatrix(super().transform(X, **params), self._n_categorical())
 
 
 class _FlagFloor:

@@ -95,13 +95,47 @@ def fit_kmeans(X: np.ndarray, k: int, *, random_state: int | None) -> KMeans:
         ).fit(X)
     else:
         model = KMeans(n_clusters=k, n_init=N_INIT, random_state=random_state).fit(X)
-    sizes = np.bincount(model.labels_, minlength=k)
-    order = np.lexsort((*model.cluster_centers_.T[::-1], -sizes))
-    rank = np.empty(k, dtype=int)
-    rank[order] = np.arange(k)
+    order = size_order(model.labels_, model.cluster_centers_)
     model.cluster_centers_ = model.cluster_centers_[order]
-    model.labels_ = rank[model.labels_].astype(model.labels_.dtype)
+    model.labels_ = relabel(model.labels_, order)
     return model
+
+
+def size_order(labels: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """The old ids in their new order: largest segment first, ties broken by the centre's
+    coordinates, so the same data and seed always give the same ids (every algorithm).
+
+    Parameters
+    ----------
+    labels : ndarray of int, shape (n_rows,)
+    centers : ndarray of shape (k, n_features)
+
+    Returns
+    -------
+    ndarray of int, shape (k,)
+        ``order[new id] = old id``.
+    """
+    sizes = np.bincount(labels, minlength=len(centers))
+    return np.lexsort((*np.asarray(centers, dtype=float).T[::-1], -sizes))
+
+
+def relabel(labels: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """``labels`` with old ids replaced by new ones (see :func:`size_order`)."""
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[labels].astype(np.asarray(labels).dtype)
+
+
+def evaluate_fitted(X: np.ndarray, model, *, random_state: int | None) -> Metrics:
+    """:func:`evaluate` of a fitted clusterer of any registered algorithm on its rows ``X``.
+
+    Separation is measured in the space where the algorithm's own distance is Euclidean:
+    the clusterer's ``metric_space(X)`` when it has one (k-prototypes: codes become
+    weighted one-hot columns), else ``X`` itself. Every registered clusterer has
+    ``inertia_``: its within-segment sum of squared distances in that space.
+    """
+    space = model.metric_space(X) if hasattr(model, "metric_space") else X
+    return evaluate(space, model.labels_, model.inertia_, random_state=random_state)
 
 
 #: The smallest segment a recommended k may produce: this share of customers ...
@@ -602,9 +636,7 @@ def sweep_k(
     for i, k in enumerate(ks, start=1):
         model = fit(X, k, random_state)
         labels = np.asarray(model.labels_)
-        metrics.append(
-            evaluate(X, labels, getattr(model, "inertia_", np.nan), random_state=random_state)
-        )
+        metrics.append(evaluate_fitted(X, model, random_state=random_state))
         candidates.append(
             _candidate(
                 X,

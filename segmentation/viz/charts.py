@@ -1019,3 +1019,60 @@ def migration_sankey(
         )
     )
     return _layout(fig, height=max(300, 60 + 38 * max(k_old, k_new)))
+
+
+def dendrogram_chart(merges: np.ndarray, names: Sequence[str]) -> go.Figure:
+    """How the segments merge, from the closest pair up to one group (Ward's tree).
+
+    Parameters
+    ----------
+    merges : ndarray of shape (k - 1, 4)
+        A scipy linkage matrix whose leaves are the segment ids
+        (``SegmentationModel.segment_merges()``).
+    names : sequence of str
+        Segment names in cluster order.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One line trace for the tree, segments down the left (in the tree's order, each
+        with a dot of its colour), the merge cost (Ward's increase in within-segment
+        spread) along the bottom.
+    """
+    from scipy.cluster.hierarchy import dendrogram
+
+    tree = dendrogram(np.asarray(merges, dtype=float), no_plot=True)
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for icoord, dcoord in zip(tree["icoord"], tree["dcoord"], strict=True):
+        xs += [*dcoord, None]
+        ys += [*icoord, None]
+    leaves = [int(leaf) for leaf in tree["leaves"]]
+    positions = [5 + 10 * i for i in range(len(leaves))]
+    colors = segment_colors(names)
+    labels = [plotly_text(names[leaf]) for leaf in leaves]
+    fig = go.Figure(
+        [
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                line={"color": PALETTE[0], "width": 2},
+                hoverinfo="skip",
+                showlegend=False,
+            ),
+            go.Scatter(
+                x=[0.0] * len(leaves),
+                y=positions,
+                mode="markers",
+                marker={"size": 12, "color": [colors[str(names[leaf])] for leaf in leaves]},
+                text=labels,
+                hovertemplate="%{text}<extra></extra>",
+                showlegend=False,
+            ),
+        ]
+    )
+    _layout(fig, height=max(220, 60 + 40 * len(leaves)))
+    fig.update_yaxes(tickvals=positions, ticktext=labels, automargin=True, showgrid=False)
+    fig.update_xaxes(title="Merge cost (increase in within-segment spread)", rangemode="tozero")
+    return fig

@@ -164,3 +164,19 @@ def test_page_explains_what_a_model_lacks(columns, message):
     assert not at.exception, at.exception
     assert matching(at) == (1_000, 1_000)
     assert any(message in info.value for info in at.info)
+
+
+@pytest.mark.parametrize("algorithm", ["ward", "gmm", "kprototypes"])
+def test_page_works_for_every_method_and_draws_ward_tree(isolated_models_dir, algorithm):
+    """As an analyst whose active model is not K-Means I see the same page, and for Ward
+    the tree of how its segments merge."""
+    train_and_save(
+        load_default_data(), data_name="c.csv", store=get_store(), k=4, algorithm=algorithm
+    )
+    at = AppTest.from_file(HOME, default_timeout=TIMEOUT)
+    at.run()
+    at = open_page(at, PAGE)
+    assert not at.exception, at.exception
+    assert matching(at) == (1_000, 1_000)
+    headers = [h.value for h in at.subheader]
+    assert ("How the segments merge" in headers) == (algorithm == "ward")

@@ -145,3 +145,32 @@ def test_model_from_another_scikit_learn_is_explained(app):
     assert not at.exception
     assert "scikit-learn 0.1" in plain(at.error[0].value)
     assert [link.label for link in at.get("page_link")] == ["Go to Retrain"]
+
+
+def test_gaussian_mixture_gives_probabilities_in_the_form_and_the_file(isolated_models_dir):
+    """As an analyst whose active model is a Gaussian mixture I see how probable a
+    customer's segment is, and my labeled file has segment_probability."""
+    from streamlit.testing.v1 import AppTest
+
+    from segmentation.workflows import get_store, train_and_save
+    from tests.app.conftest import HOME, TIMEOUT
+
+    data = load_default_data()
+    train_and_save(data, data_name="c.csv", store=get_store(), k=4, algorithm="gmm")
+    at = AppTest.from_file(HOME, default_timeout=TIMEOUT)
+    at.run()
+    at = open_page(at, PAGE)
+    next(b for b in at.button if b.label == "Find the segment").click()
+    at.run()
+    assert not at.exception
+    assert "Probability of belonging to this segment" in texts(at)
+    at = upload(at, "march.csv", csv_bytes(data.head(50)))
+    assert not at.exception
+    result = at.session_state["predict.result"]["labeled"]
+    assert result.result.fast
+    labeled = pd.read_csv(io.BytesIO(result.read_bytes()))
+    assert list(labeled.columns[-4:]) == [
+        "cluster", "segment", "cluster_distance", "segment_probability"
+    ]  # fmt: skip
+    assert labeled["segment_probability"].between(0, 1).all()
+    assert "segment_probability" in at.dataframe[-1].value.columns  # the preview

@@ -217,3 +217,35 @@ def test_customers_left_out_are_listed_with_the_reason(retrain):
         shown = next(d.value for d in at.dataframe if "Why" in d.value.columns)
         assert len(shown) == model.n_outliers_removed_
         assert shown["Why"].str.startswith("far from typical on").all()
+
+
+def test_methods_are_compared_side_by_side_before_one_is_saved(retrain):
+    """As an analyst I train K-Means, Ward and a Gaussian mixture on the same customers,
+    compare their sizes, separation and agreement, and save the Gaussian mixture."""
+    at = retrain
+    at.multiselect(key="retrain.algorithms").set_value(["kmeans", "ward", "gmm"])
+    at.slider(key="retrain.k").set_value(4)
+    at.run()
+    click(at, "Train")
+    assert not at.exception
+    frames = [d.value for d in at.dataframe]
+    side_by_side = next(f for f in frames if "Stability" in f.columns)
+    assert list(side_by_side["Method"]) == ["K-Means", "Ward (hierarchical)", "Gaussian mixture"]
+    assert (side_by_side["Segments"] == "4").all()
+    assert "Stability" in side_by_side.columns
+    agreement = next(f for f in frames if list(f.columns) == list(side_by_side["Method"]))
+    assert (agreement.to_numpy().diagonal() == 1).all()
+    # The migration between two methods: every training customer counted once.
+    migration = next(f for f in frames if f.shape == (4, 4) and f is not agreement)
+    assert migration.to_numpy().sum() == at.session_state["retrain.candidate"]["model"].n_rows_
+    # Ward's dendrogram is shown only while Ward is the method to keep.
+    at.selectbox(key="retrain.keep_method").set_value("Ward (hierarchical)")
+    at.run()
+    assert "How the segments merge" in texts(at)
+    at.selectbox(key="retrain.keep_method").set_value("Gaussian mixture")
+    at.run()
+    assert "How the segments merge" not in texts(at)
+    click(at, "Save as a new version and activate it")
+    assert not at.exception
+    store = ui.store()
+    assert store.metadata(store.active_version())["algorithm"] == "gmm"

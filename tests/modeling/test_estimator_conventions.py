@@ -126,7 +126,10 @@ def test_registry_describes_each_algorithm():
     kmeans = get_algorithm("kmeans")
     assert kmeans.needs_k and kmeans.has_centroids and not kmeans.gives_probabilities
     assert kmeans.assigns_new_by == "nearest_centroid" and kmeans.preprocessing == "scaled"
-    assert set(ALGORITHMS) == {"kmeans"}
+    assert set(ALGORITHMS) == {"kmeans", "ward", "gmm", "kprototypes"}
+    assert get_algorithm("gmm").gives_probabilities
+    assert get_algorithm("kprototypes").preprocessing == "mixed"
+    assert all(a.description for a in ALGORITHMS.values())
     with pytest.raises(SegmentationError, match="unknown algorithm 'hdbscan'; use one of kmeans"):
         get_algorithm("hdbscan")
 

@@ -2,7 +2,9 @@
 
 The fast path is compiled from the fitted pipeline and saved with the version; the general
 path reads the file with ``read_table`` and runs the estimator's own pipeline. Every case
-below is labeled both ways, through the saved labeler exactly as the command line loads it.
+below is labeled both ways, through the saved labeler exactly as the command line loads it,
+for every algorithm of the registry (K-Means with both scalers, with and without a date;
+the others with two of those combinations).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import pyarrow.csv as pa_csv
 import pytest
 
 from segmentation.data.read import read_table
-from segmentation.data.rules import ARROW_NULL_VALUES, match_columns
+from segmentation.data.rules import ARROW_NULL_VALUES, PROBABILITY_COLUMN, match_columns
 from segmentation.data.synthetic import generate_customers
 from segmentation.modeling import labeling
 from segmentation.modeling.estimator import SegmentationModel
@@ -41,15 +43,23 @@ def _base(with_date: bool, n: int = 600, seed: int = 3) -> pd.DataFrame:
     return df
 
 
+MODELS = [("kmeans", s, d) for s in ("standard", "robust") for d in (False, True)] + [
+    (a, s, d)
+    for a in ("ward", "gmm", "kprototypes")
+    for s, d in (("standard", True), ("robust", False))
+]
+
+
 @pytest.fixture(
     scope="module",
-    params=[(s, d) for s in ("standard", "robust") for d in (False, True)],
-    ids=lambda p: f"{p[0]}-{'date' if p[1] else 'nodate'}",
+    params=MODELS,
+    ids=lambda p: f"{p[0]}-{p[1]}-{'date' if p[2] else 'nodate'}",
 )
 def stored(request, tmp_path_factory):
-    """A model trained with one scaler, with or without a date column, saved and reloaded
-    the way the command line loads it (the labeler from disk, the model on demand)."""
-    scaler, with_date = request.param
+    """A model of one algorithm trained with one scaler, with or without a date column,
+    saved and reloaded the way the command line loads it (the labeler from disk, the model
+    on demand)."""
+    algorithm, scaler, with_date = request.param
     train = _base(with_date)
     root = tmp_path_factory.mktemp("store")
     path = root / "train.csv"
@@ -57,7 +67,11 @@ def stored(request, tmp_path_factory):
     # Gender and Region describe by default; here they segment, so the categorical
     # labeling rules (and their block weights) are exercised on both paths.
     model = SegmentationModel(
-        k=5, scaler=scaler, random_state=0, purposes={"Gender": "segment", "Region": "segment"}
+        k=5,
+        algorithm=algorithm,
+        scaler=scaler,
+        random_state=0,
+        purposes={"Gender": "segment", "Region": "segment"},
     ).fit(read_table(path))
     store = ModelStore(root / "models")
     store.save(model, data=train, data_name="train.csv")
@@ -106,6 +120,14 @@ def test_fast_and_general_paths_agree(stored, case, tmp_path):
     # ... and the same drift report: bins, out-of-range shares, PSI, segment mix.
     assert report.drift is not None
     assert report.drift.to_dict() == general_prediction.drift.to_dict()
+    # segment_probability is written by both paths exactly when the algorithm gives it.
+    soft = model.algorithm_.gives_probabilities
+    assert (PROBABILITY_COLUMN in fast.columns) == (PROBABILITY_COLUMN in general.columns) == soft
+    if soft:
+        np.testing.assert_allclose(
+            fast[PROBABILITY_COLUMN], general[PROBABILITY_COLUMN], rtol=0, atol=1e-6
+        )
+        assert general[PROBABILITY_COLUMN].between(0, 1).all()
 
     # Where the fast path takes the file, its unrounded distances equal the general
     # path's to 1e-9 (the file keeps 6 decimals).
@@ -120,13 +142,19 @@ def test_fast_and_general_paths_agree(stored, case, tmp_path):
         )
         chunks = labeling._chunks(path, len(first_line) + 1)
         batches = [labeling._parse(chunk, names, convert) for chunk in chunks]
-        assigned = [labeler.assign({f: b.column(c) for f, c in found.items()}) for b in batches]
+        assigned = [labeler.assign_all({f: b.column(c) for f, c in found.items()}) for b in batches]
         clusters = np.concatenate([a[0] for a in assigned])
         distances = np.concatenate([a[1] for a in assigned])
         features, _ = model.prepare(table)
-        expected = model._assign(model.preprocess(features))
+        X = model.preprocess(features)
+        expected = model._assign(X)
         np.testing.assert_array_equal(clusters, expected[0])
         np.testing.assert_allclose(distances, expected[1], rtol=0, atol=1e-9)
+        if soft:
+            probability = np.concatenate([a[2] for a in assigned])
+            np.testing.assert_allclose(
+                probability, model._segment_probability(X, expected[0]), rtol=0, atol=1e-9
+            )
 
 
 def test_missing_category_spellings_are_missing_not_unseen(stored, tmp_path):
@@ -135,6 +163,8 @@ def test_missing_category_spellings_are_missing_not_unseen(stored, tmp_path):
     model, labeler, with_date = stored
     df = _base(with_date, n=200, seed=5)
     clean = model.label(df).labels["cluster"].to_numpy()
+    if not labeler.categorical:
+        pytest.skip("this algorithm does not segment on categories")
     imputed_gender = next(c for c in labeler.categorical if c[0] == "Gender")[2]
     for spelling in ("nULL", " NA ", "n/A", "?"):
         messy = df.astype({"Gender": object}).copy()
@@ -157,3 +187,9 @@ def test_saved_labeler_is_the_compiled_pipeline(stored):
     np.testing.assert_array_equal(fresh.scale, labeler.scale)
     assert fresh.categorical == labeler.categorical and fresh.names == labeler.names
     assert fresh.drift == labeler.drift == model.drift_reference_
+    assert fresh.assign_by == labeler.assign_by == model.algorithm_.assigns_new_by
+    assert fresh.gamma == labeler.gamma
+    np.testing.assert_array_equal(fresh.weights, labeler.weights)
+    np.testing.assert_array_equal(fresh.precisions_chol, labeler.precisions_chol)
+    np.testing.assert_array_equal(fresh.means, labeler.means)
+    np.testing.assert_array_equal(fresh.mixture_columns, labeler.mixture_columns)

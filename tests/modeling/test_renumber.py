@@ -15,12 +15,19 @@ from segmentation.store import ModelStore
 IDS = [2, 0, 3, 1]
 
 
-@pytest.fixture(scope="module")
-def pair():
-    """The same model twice: as fitted, and with its segments renumbered and one renamed."""
+@pytest.fixture(scope="module", params=["kmeans", "ward", "gmm", "kprototypes"])
+def pair(request):
+    """The same model twice: as fitted, and with its segments renumbered and one renamed;
+    for every registered algorithm (each keeps other per-segment arrays)."""
     data = generate_customers(500, seed=4)
-    before = SegmentationModel(k=4, random_state=0).fit(data)
-    after = SegmentationModel(k=4, random_state=0).fit(data)
+    params = {
+        "k": 4,
+        "random_state": 0,
+        "algorithm": request.param,
+        "purposes": {"Gender": "segment", "Region": "segment"},
+    }
+    before = SegmentationModel(**params).fit(data)
+    after = SegmentationModel(**params).fit(data)
     after.renumber_segments(IDS, names={0: "Analyst's Favourites"})
     return data, before, after
 
@@ -44,6 +51,14 @@ def test_ids_names_labels_and_profiles_follow(pair):
     np.testing.assert_allclose(
         labels["cluster_distance"], before.label(data).labels["cluster_distance"]
     )
+    if after.algorithm_.gives_probabilities:  # the posterior of the same segment
+        np.testing.assert_allclose(
+            labels["segment_probability"], before.label(data).labels["segment_probability"]
+        )
+    if (merges := after.segment_merges()) is not None:  # Ward's tree names the same segments
+        old = before.segment_merges()
+        leaves = old[:, :2] < 4
+        np.testing.assert_array_equal(merges[:, :2][leaves], ids[old[:, :2][leaves].astype(int)])
     one = after.predict_one(data.iloc[0].to_dict())
     assert one["cluster"] == IDS[before.predict_one(data.iloc[0].to_dict())["cluster"]]
     assert after.summary()["segments"][0]["name"] == "Analyst's Favourites"

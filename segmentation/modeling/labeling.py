@@ -206,7 +206,7 @@ class CompiledLabeler:
                     cats = [str(c) for c in encoder.categories_[i]]
                     categorical.append((column, cats, str(steps["impute"].statistics_[i])))
                 # k-prototypes' codes carry no one-hot weight.
-                onehot = steps["onehot"] if "onehot" in steps else None
+                onehot = steps.get("onehot")
                 weight += list(getattr(onehot, "weights_", np.ones(len(columns))))
                 continue
             scaler = steps["scale"]

@@ -141,6 +141,7 @@ if model.schema_.descriptors:
     )
 # Versions trained before stability was measured have none; their cards say nothing of it.
 stability = getattr(model, "stability_", None)
+rules = getattr(model, "rules_", None)  # likewise for versions saved before rules
 PER_ROW = 3
 for start in range(0, len(profiles), PER_ROW):
     for column, profile in zip(
@@ -159,6 +160,8 @@ for start in range(0, len(profiles), PER_ROW):
                     "when customers are resampled and segmented again (stable from 0.85, "
                     "fairly stable from 0.6, fragile below).",
                 )
+            if rules is not None:
+                st.markdown(f"**Rule**: {md_escape(rules[profile.cluster].sentence())}")
             st.markdown("**Key traits**\n" + ui.bullets(profile.traits))
             st.markdown("**What to do**\n" + ui.bullets(profile.recommendations))
 

@@ -99,6 +99,21 @@ class SegmentRule:
     def trust(self) -> str:
         return rule_trust(self.precision, self.recall)
 
+    def sentence(self) -> str:
+        """The rule with how far it holds, in words an analyst can repeat to their boss."""
+        if not self.conditions:
+            return "No rule of three conditions or fewer describes this segment."
+        measured = (
+            f"{_percent(self.precision)} of the customers it matches are in the segment "
+            f"(precision) and it finds {_percent(self.recall)} of the segment (recall)"
+        )
+        verdict = {
+            "holds well": "it holds well",
+            "rough": "a rough guide",
+            "weak": "weak: it describes the segment only in part",
+        }[self.trust]
+        return f"{self.text()}: {measured}; {verdict}."
+
     def to_dict(self) -> dict:
         """The train JSON's ``segments[i].rule``."""
         return {
@@ -302,6 +317,11 @@ def _round_threshold(value: float) -> float:
     if not np.isfinite(value) or value == 0:
         return float(value)
     return float(f"{value:.4g}")
+
+
+def _percent(share: float) -> str:
+    """A share as a whole percentage, rounded down: 99.6% is not written as 100%."""
+    return f"{int(np.floor(share * 100 + 1e-9))}%"
 
 
 def _number(value: float) -> str:

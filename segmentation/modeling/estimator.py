@@ -28,6 +28,7 @@ from segmentation.data.schema import PURPOSES, ROLES, infer_schema
 from segmentation.errors import DataError, SchemaError, SegmentationError
 from segmentation.insight import drift
 from segmentation.insight.profiles import SegmentProfile, profile_segments
+from segmentation.insight.rules import segment_rules
 from segmentation.modeling.algorithms import ALGORITHMS, NEAREST_CENTROID, get_algorithm
 from segmentation.modeling.features import FeaturePreparer, prepare_features
 from segmentation.modeling.preprocess import (
@@ -366,6 +367,16 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         self.metrics_ = metrics
         self.profiles_ = profile_segments(
             described, labels, schema.with_descriptors(), k=k, typical=train
+        )
+        report(0.95, "Writing a short rule for each segment")
+        # Rules read the segmenting columns only: what formed the segments explains them.
+        self.rules_ = segment_rules(
+            features,
+            labels,
+            numeric=schema.numeric,
+            categorical=schema.categorical,
+            clusters=list(range(self.k_)),
+            random_state=self.random_state,
         )
         self.n_rows_ = len(X)
         self.n_train_rows_ = int(train.sum())
@@ -721,6 +732,8 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
             clusterer.linkage_ = merges
         self.labels_ = ids[self.labels_]
         self.profiles_ = profiles
+        if getattr(self, "rules_", None) is not None:
+            self.rules_ = [replace(self.rules_[old], cluster=new) for new, old in enumerate(order)]
         stability = getattr(self, "stability_", None)
         if stability is not None:
             self.stability_ = replace(
@@ -738,6 +751,7 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         # Versions saved before the choice of k and stability were measured lack them.
         k_choice = getattr(self, "k_choice_", None)
         stability = getattr(self, "stability_", None)
+        rules = getattr(self, "rules_", None)  # versions saved before rules have none
         # Models pickled before the outlier record existed have neither attribute.
         screen = getattr(self, "outlier_screen_", {"method": self.outlier_method, "note": ""})
         left_out = getattr(self, "outliers_", pd.DataFrame())
@@ -775,6 +789,7 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
                     "size": p.size,
                     "stability": stability.segments[p.cluster] if stability else None,
                     "stability_word": stability.word(p.cluster) if stability else "unknown",
+                    "rule": rules[p.cluster].to_dict() if rules else None,
                 }
                 for p in self.profiles_
             ],

@@ -43,6 +43,9 @@ def test_overview_describes_every_segment(app):
         assert f"#### {name}" in text
     assert text.count("**Key traits**") == len(names)
     assert text.count("**What to do**") == len(names)
+    # Each card's rule says how far it holds, in numbers and in words.
+    assert text.count("**Rule**:") == len(names)
+    assert text.count("(precision)") == text.count("(recall)") == len(names)
     assert "of all customers" in captions
     assert len(at.get("plotly_chart")) == 3  # bar, donut, customer map
     assert "Each dot is a customer" in captions

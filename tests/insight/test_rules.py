@@ -75,3 +75,26 @@ def test_json_shape_and_words():
     assert rule.text() == "Income > 61,487.5"
     assert Condition("Rate", "<=", 0.0123).text() == "Rate <= 0.0123"
     assert rule_trust(0.9, 0.5) == "weak" and rule_trust(0.86, 0.9) == "holds well"
+
+
+def test_a_fitted_model_has_a_rule_per_segment_in_its_summary():
+    from segmentation.data.synthetic import generate_customers
+    from segmentation.modeling.estimator import SegmentationModel
+
+    model = SegmentationModel(k=4, random_state=0).fit(generate_customers(1500, seed=2))
+    assert [r.cluster for r in model.rules_] == [0, 1, 2, 3]
+    for segment, rule in zip(model.summary()["segments"], model.rules_, strict=True):
+        assert segment["rule"]["precision"] == round(rule.precision, 4)
+        assert {c["column"] for c in segment["rule"]["conditions"]} <= set(model.schema_.features)
+        assert all(c["op"] in ("<=", ">", "==", "in") for c in segment["rule"]["conditions"])
+    # Renumbering the segments carries each rule to its segment's new id.
+    before = list(model.rules_)
+    model.renumber_segments([1, 0, 3, 2])
+    assert model.rules_[1].conditions == before[0].conditions
+    assert [r.cluster for r in model.rules_] == [0, 1, 2, 3]
+
+
+def test_the_sentence_never_rounds_up_to_a_perfect_rule():
+    rule = SegmentRule(0, (Condition("Income", ">", 10.0),), 0.996, 0.5, 10)
+    assert "99% of the customers it matches" in rule.sentence()
+    assert rule.sentence().endswith("weak: it describes the segment only in part.")

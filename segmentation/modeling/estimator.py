@@ -280,13 +280,14 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
 
         if algorithm.preprocessing == "numeric" and not schema.numeric:
             raise SchemaError(
-                f"{algorithm.label} segments on numeric columns and this table has none; "
-                "choose another method or mark a numeric column as a feature"
+                f"{algorithm.label} segments on numeric columns and none forms the segments "
+                "here; choose another method, or set a numeric column's purpose to segment"
             )
         if algorithm.preprocessing == "mixed" and not schema.categorical:
             raise SchemaError(
-                f"{algorithm.label} is for tables with categorical columns and this table "
-                "has none; use K-Means (kmeans) or mark a categorical column as a feature"
+                f"{algorithm.label} is for tables with categorical columns and none forms "
+                "the segments here; use K-Means (kmeans), or set a categorical column's "
+                "purpose to segment (--segment-on COLUMN, or the Purpose column in Retrain)"
             )
 
         report(0.1, "Screening outliers")

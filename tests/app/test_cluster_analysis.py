@@ -171,7 +171,12 @@ def test_page_works_for_every_method_and_draws_ward_tree(isolated_models_dir, al
     """As an analyst whose active model is not K-Means I see the same page, and for Ward
     the tree of how its segments merge."""
     train_and_save(
-        load_default_data(), data_name="c.csv", store=get_store(), k=4, algorithm=algorithm
+        load_default_data(),
+        data_name="c.csv",
+        store=get_store(),
+        k=4,
+        algorithm=algorithm,
+        purposes={"Gender": "segment", "Region": "segment"},  # k-prototypes needs categories
     )
     at = AppTest.from_file(HOME, default_timeout=TIMEOUT)
     at.run()

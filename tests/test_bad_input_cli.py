@@ -165,9 +165,11 @@ def test_train_imputes_non_finite_numbers_and_says_where(capsys, tmp_path, custo
 
     assert status == 0, err
     assert json.loads(out)["n_rows"] == 300
-    assert err.strip() == (
+    # The first line; a sentence on the choice of k may follow (300 rows, k forced).
+    assert err.strip().splitlines()[0] == (
         "warning: 1 value(s) in 'Income' are not numbers (rows 5); they were imputed"
     )
+    assert "Traceback" not in err
 
 
 @pytest.mark.parametrize("value", list(NON_FINITE.values()), ids=list(NON_FINITE))
@@ -514,7 +516,9 @@ def test_predict_into_head_ends_quietly(big_csv, models, tmp_path, path):
         ["bash", "-c", command], capture_output=True, text=True, cwd=ROOT, timeout=300
     )
 
-    assert result.returncode == 0 and result.stderr == ""
+    # Nothing but warnings (the drift check may say the file differs from training).
+    assert result.returncode == 0
+    assert all(line.startswith("warning:") for line in result.stderr.splitlines())
     assert result.stdout.startswith('"CustomerID"') and len(result.stdout.splitlines()) == 1
 
 

@@ -51,7 +51,11 @@ def test_train_prints_summary_json(data_csv, tmp_path):
     ):
         assert key in summary
     assert summary["version"] == "v1" and summary["n_rows"] == 600
-    assert {"cluster", "name", "size", "stability", "stability_word"} == set(summary["segments"][0])
+    assert {"cluster", "name", "size", "stability", "stability_word", "rule"} == set(
+        summary["segments"][0]
+    )
+    rule = summary["segments"][0]["rule"]
+    assert {"conditions", "precision", "recall", "text", "trust"} == set(rule)
     assert {"rule", "verdict", "at_edge", "near_ties", "candidates"} <= set(summary["k_choice"])
     assert {"k", "silhouette", "stability", "prediction_strength", "min_segment_share"} <= set(
         summary["k_choice"]["candidates"][0]
@@ -108,7 +112,7 @@ def test_train_and_predict_with_each_algorithm(algorithm, data_csv, tmp_path):
     models = str(tmp_path / "models")
     result = run(
         "train", "--data", str(data_csv), "--algorithm", algorithm, "--k", "4",
-        "--models-dir", models,
+        "--models-dir", models, "--segment-on", "Gender", "Region",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)

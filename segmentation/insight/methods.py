@@ -86,7 +86,11 @@ def compare_methods(
                 "Smallest segment": f"{fmt_int(sizes.min())} ({fmt_share(shares[-1])})",
                 "Separation (own scale, fitted customers)": fmt_metric(model.metrics_.silhouette),
                 "Separation (common scale, all customers)": fmt_metric(common),
-                "Stability": NOT_AVAILABLE if stability is None else fmt_metric(stability),
+                "Stability": (
+                    NOT_AVAILABLE
+                    if stability is None
+                    else f"{stability.word()} ({fmt_metric(stability.overall)})"
+                ),
             }
         )
     return pd.DataFrame(rows)

@@ -252,6 +252,10 @@ def _conditions(
     order: list[str] = []
     for index, op, threshold in path:
         column, category = describe[index]
+        if not np.isfinite(threshold):
+            # A tree split that only separates missing values ("x <= inf"): no condition
+            # reads like that; the rule is measured without it.
+            continue
         if column not in order:
             order.append(column)
         if category is None:

@@ -153,8 +153,13 @@ def _categories(raw: pd.Series) -> np.ndarray:
 def _days_before(raw: pd.Series, reference: pd.Timestamp | None) -> np.ndarray:
     """Whole days from each date to ``reference``, floored (as the fast labeler counts)."""
     if not pd.api.types.is_datetime64_any_dtype(raw):
+        # The reader's own rules (ISO, or day-/month-first decided from the whole column):
+        # pandas' dayfirst=True read ISO 2023-12-02 as the 12th of February.
+        from segmentation.data.read import parse_datetimes
+
         text = raw.astype(object).map(category_text)
-        raw = pd.to_datetime(text, errors="coerce", dayfirst=True)
+        parsed = parse_datetimes(text, min_fraction=0.0)
+        raw = parsed if parsed is not None else pd.Series(pd.NaT, index=raw.index)
     elif isinstance(raw.dtype, pd.DatetimeTZDtype):
         raw = raw.dt.tz_convert(None)
     if reference is None:

@@ -40,8 +40,8 @@ def test_a_shifted_file_names_the_features_that_moved(predict):
     assert row["Outside training"] > 0
 
 
-def _age(at):
-    return next(n for n in at.number_input if n.label == "Age")
+def _income(at):
+    return next(n for n in at.number_input if n.label == "Income")
 
 
 def _submit(at):
@@ -49,14 +49,15 @@ def _submit(at):
     return at.run()
 
 
-def test_negative_age_is_refused_with_a_message(predict):
-    """As an analyst I mistype a negative age and am told so, not shown the last answer."""
+def test_negative_income_is_refused_with_a_message(predict):
+    """As an analyst I mistype a negative income and am told so, not shown the last answer
+    (Income forms the segments; Age only describes them by default)."""
     at = _submit(predict)  # a first, valid answer
     assert any(plain(s.value) in segment_names() for s in at.subheader)
-    _age(at).set_value(-5)
+    _income(at).set_value(-5)
     at = _submit(at)
     assert not at.exception
-    assert "Age cannot be negative (got -5)" in _shown(at, "error")
+    assert "Income cannot be negative (got -5)" in _shown(at, "error")
     assert not any(plain(s.value) in segment_names() for s in at.subheader)
 
 

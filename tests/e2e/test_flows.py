@@ -398,15 +398,16 @@ def test_predict_one_customer(app: App, models_dir: Path) -> None:
     app.assert_healthy("Predict")
 
     form = app.page.locator('[data-testid="stForm"]')
-    age = form.get_by_label("Age", exact=True)
-    expect(age).to_be_visible(timeout=SHOW_MS)
-    old = float(age.input_value())
+    # Recency forms the segments (Age only describes them by default).
+    recency = form.get_by_label("Recency", exact=True)
+    expect(recency).to_be_visible(timeout=SHOW_MS)
+    old = float(recency.input_value())
     new = old - 10 if old >= 40 else old + 10
-    age.fill(f"{new:g}")
-    age.press("Tab")  # commit the value; Enter would submit the form
-    expect(age).to_have_value(f"{new:g}")
+    recency.fill(f"{new:g}")
+    recency.press("Tab")  # commit the value; Enter would submit the form
+    expect(recency).to_have_value(f"{new:g}")
     record = read_form_record(form, info)
-    assert record["Age"] == new
+    assert record["Recency"] == new
 
     form.get_by_role("button", name="Find the segment").click()
     app.wait()

@@ -193,3 +193,19 @@ def test_saved_labeler_is_the_compiled_pipeline(stored):
     np.testing.assert_array_equal(fresh.precisions_chol, labeler.precisions_chol)
     np.testing.assert_array_equal(fresh.means, labeler.means)
     np.testing.assert_array_equal(fresh.mixture_columns, labeler.mixture_columns)
+
+
+def test_dates_written_as_text_in_a_table_are_read_as_the_reader_reads_them(tmp_path):
+    """A table built in memory (an API caller, the one-customer form) holds ISO dates as
+    text: they mean what they mean in a file. pandas' dayfirst=True used to read
+    2023-12-02 as the 12th of February and 2023-07-30 as missing."""
+    _base(True).to_csv(tmp_path / "train.csv", index=False)
+    model = SegmentationModel(k=4, random_state=0).fit(read_table(tmp_path / "train.csv"))
+    assert "SignupDate" in model.schema_.names("date")
+    fresh = _base(True, n=200, seed=5)
+    path = tmp_path / "fresh.csv"
+    fresh.to_csv(path, index=False)
+    in_memory, _ = model.prepare(fresh)
+    from_file, _ = model.prepare(read_table(path))
+    np.testing.assert_array_equal(in_memory["SignupDate"], from_file["SignupDate"])
+    assert in_memory["SignupDate"].notna().all()

@@ -152,40 +152,30 @@ def _step_train(args: list[str]) -> dict:
 
 
 def _step_full_evaluation(args: list[str]) -> dict:
-    """What a full evaluation of k = 2..10 picks: every k fitted on all training rows, its
-    silhouette on a 20,000-row sample (the quadratic part), the same recommendation rule."""
-    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+    """What a full evaluation of k = 2..10 picks: every k fitted on all training rows (the
+    customers the model trains on, outliers left out as training leaves them out), the
+    evidence and the rule of the shipped sweep, with no 20,000-row sample."""
+    import numpy as np
 
     from segmentation.data.read import read_table
     from segmentation.modeling.estimator import SegmentationModel
-    from segmentation.modeling.preprocess import numeric_block, outlier_mask
-    from segmentation.modeling.selection import Metrics, fit_kmeans, recommend_k
+    from segmentation.modeling.selection import sweep_k
 
     (src,) = args
     data = read_table(src)
     probe = SegmentationModel(k=2).fit(data)  # the same schema and preprocessing as training
     features, _ = probe.prepare(data)
     X = probe.preprocess(features)
-    X = X[~outlier_mask(numeric_block(features, probe.schema_), random_state=42)]
+    keep = np.ones(len(X), dtype=bool)
+    keep[probe.outliers_["row"].to_numpy(dtype=int)] = False
+    X = X[keep]
     start = time.perf_counter()
-    metrics = []
-    for k in range(2, 11):
-        km = fit_kmeans(X, k, random_state=42)
-        metrics.append(
-            Metrics(
-                k=k,
-                inertia=float(km.inertia_),
-                silhouette=float(
-                    silhouette_score(X, km.labels_, sample_size=min(20000, len(X)), random_state=0)
-                ),
-                davies_bouldin=float(davies_bouldin_score(X, km.labels_)),
-                calinski_harabasz=float(calinski_harabasz_score(X, km.labels_)),
-            )
-        )
+    sweep = sweep_k(X, (2, 10), random_state=42, sample_size=len(X))
     return {
         "seconds": time.perf_counter() - start,
-        "k": recommend_k(metrics),
-        "silhouettes": {m.k: m.silhouette for m in metrics},
+        "k": sweep.recommended_k,
+        "verdict": sweep.choice.verdict,
+        "silhouettes": {m.k: m.silhouette for m in sweep.metrics},
     }
 
 

@@ -68,12 +68,21 @@ class Algorithm:
     preprocessing: str
     assigns_new_by: str
     description: str = ""
+    #: The fit of the model itself, when it should differ from the many refits behind the
+    #: choice of k and stability (K-Means: more restarts on small tables); else ``fit``.
+    final_fit: Callable[[np.ndarray, int, int | None], object] | None = None
 
 
 def _fit_kmeans(X: np.ndarray, k: int, random_state: int | None):
     from segmentation.modeling.selection import fit_kmeans
 
     return fit_kmeans(X, k, random_state=random_state)
+
+
+def _fit_kmeans_final(X: np.ndarray, k: int, random_state: int | None):
+    from segmentation.modeling.selection import final_restarts, fit_kmeans
+
+    return fit_kmeans(X, k, random_state=random_state, n_init=final_restarts(len(X)))
 
 
 def _fit_ward(X: np.ndarray, k: int, random_state: int | None):
@@ -99,6 +108,7 @@ ALGORITHMS: dict[str, Algorithm] = {
         name="kmeans",
         label="K-Means",
         fit=_fit_kmeans,
+        final_fit=_fit_kmeans_final,
         needs_k=True,
         has_centroids=True,
         gives_probabilities=False,

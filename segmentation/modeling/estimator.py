@@ -331,7 +331,7 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
             )
 
         report(0.8, f"Fitting {k} segments")
-        clusterer = algorithm.fit(X_train, k, self.random_state)
+        clusterer = (algorithm.final_fit or algorithm.fit)(X_train, k, self.random_state)
         metrics = evaluate_fitted(X_train, clusterer, random_state=self.random_state)
         report(0.85, "Checking how stable the segments are")
         k_choice = (

@@ -27,6 +27,12 @@ SWEEP_SAMPLE = 20000
 #: 25 agree (seed-to-seed ARI >= 0.98,
 #: see benchmarks/k_choice_suite.py).
 N_INIT = 25
+#: The final fit of a model gets more restarts on small tables, up to this many rows times
+#: restarts: on a real 2,240-customer export at k = 8, 25 restarts found five optima whose
+#: inertia differs by 0.07% (seed-to-seed ARI 0.80); 300 agree (0.995) in a second.
+FINAL_RESTART_BUDGET = 1_000_000
+#: ... and at most this many.
+MAX_FINAL_RESTARTS = 300
 #: Above this many rows the restarts run on a seeded sample of this size and the best
 #: centres are refined once on all rows: the same answer as restarts on everything,
 #: at the cost of one fit.
@@ -80,7 +86,13 @@ def evaluate(
     )
 
 
-def fit_kmeans(X: np.ndarray, k: int, *, random_state: int | None) -> KMeans:
+def final_restarts(n_rows: int) -> int:
+    """Restarts of a model's final K-Means fit: :data:`N_INIT`, more on small tables."""
+    rows = min(n_rows, RESTART_SAMPLE)
+    return int(np.clip(FINAL_RESTART_BUDGET // max(rows, 1), N_INIT, MAX_FINAL_RESTARTS))
+
+
+def fit_kmeans(X: np.ndarray, k: int, *, random_state: int | None, n_init: int = N_INIT) -> KMeans:
     """Fit K-Means with ``k`` clusters, cluster ids ordered by size (largest is 0).
 
     Ties in size are broken by the centroid's coordinates, so the same data and seed
@@ -89,12 +101,12 @@ def fit_kmeans(X: np.ndarray, k: int, *, random_state: int | None) -> KMeans:
     if len(X) > RESTART_SAMPLE:
         rng = np.random.default_rng(random_state)
         sample = X[rng.choice(len(X), size=RESTART_SAMPLE, replace=False)]
-        start = KMeans(n_clusters=k, n_init=N_INIT, random_state=random_state).fit(sample)
+        start = KMeans(n_clusters=k, n_init=n_init, random_state=random_state).fit(sample)
         model = KMeans(
             n_clusters=k, init=start.cluster_centers_, n_init=1, random_state=random_state
         ).fit(X)
     else:
-        model = KMeans(n_clusters=k, n_init=N_INIT, random_state=random_state).fit(X)
+        model = KMeans(n_clusters=k, n_init=n_init, random_state=random_state).fit(X)
     order = size_order(model.labels_, model.cluster_centers_)
     model.cluster_centers_ = model.cluster_centers_[order]
     model.labels_ = relabel(model.labels_, order)

@@ -558,19 +558,6 @@ def targets(results: dict) -> list[dict]:
     def add(name, value, limit, passed, unit=""):
         """``passed`` is None where the target is not judged at this size, ``"info"`` for a
         figure shown beside the targets."""
-        if passed == "info":
-            out.append(
-                {
-                    "target": name,
-                    "size": int(n),
-                    "value": value,
-                    "limit": limit,
-                    "unit": unit,
-                    "pass": None,
-                    "result": "shown, not a target",
-                }
-            )
-            return
         out.append(
             {
                 "target": name,
@@ -578,8 +565,14 @@ def targets(results: dict) -> list[dict]:
                 "value": value,
                 "limit": limit,
                 "unit": unit,
-                "pass": None if passed is None else bool(passed),
-                "result": "n/a at this size" if passed is None else "PASS" if passed else "FAIL",
+                "pass": None if passed in (None, "info") else bool(passed),
+                "result": "shown, not a target"
+                if passed == "info"
+                else "n/a at this size"
+                if passed is None
+                else "PASS"
+                if passed
+                else "FAIL",
             }
         )
 

@@ -62,6 +62,7 @@ def test_benchmark_smoke_whole_processes(smoke):
         assert process[command]["seconds"] > 0 and process[command]["rss_peak_mb"] > 0
     assert process["upload"]["rows"] == 10000 and process["upload"]["download_offered"]
     whole = [t for t in data["targets"] if t["target"].startswith(("whole process", "Predict"))]
-    assert len(whole) == 5
+    expected = 5 + ("upload_wide" in process)
+    assert len(whole) == expected, [t["target"] for t in whole]
     assert all(t["pass"] is None and t["result"] == "n/a at this size" for t in whole)
     assert "python -m segmentation predict" in markdown

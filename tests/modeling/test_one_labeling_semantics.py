@@ -164,7 +164,16 @@ def test_missing_category_spellings_are_missing_not_unseen(stored, tmp_path):
     df = _base(with_date, n=200, seed=5)
     clean = model.label(df).labels["cluster"].to_numpy()
     if not labeler.categorical:
-        pytest.skip("this algorithm does not segment on categories")
+        # This algorithm segments on numbers only (Gender describes): a messy spelling in
+        # a describing column must then change no label on the fast path.
+        for spelling in ("nULL", " NA ", "n/A", "?"):
+            messy = df.astype({"Gender": object}).assign(Gender=spelling)
+            path = tmp_path / "messy.csv"
+            messy.to_csv(path, index=False)
+            out = tmp_path / "out.csv"
+            assert label_file(labeler, path, out).fast
+            np.testing.assert_array_equal(pd.read_csv(out)["cluster"].to_numpy(), clean)
+        return
     imputed_gender = next(c for c in labeler.categorical if c[0] == "Gender")[2]
     for spelling in ("nULL", " NA ", "n/A", "?"):
         messy = df.astype({"Gender": object}).copy()

@@ -37,6 +37,19 @@ def filter_choices(root: str, version: str, _model) -> tuple[dict, dict, int]:
     )
 
 
+@st.cache_data(show_spinner=False, max_entries=2)
+def every_segment(root: str, version: str, _model) -> list:
+    """Summaries of every segment over all customers: the radar's scale, whatever is shown."""
+    frame = customers(root, version, _model)
+    schema = _model.schema_.with_descriptors()
+    return charts.summarize_segments(
+        frame,
+        [p.name for p in _model.profiles_],
+        numeric=schema.numeric,
+        categorical=schema.categorical,
+    )
+
+
 @st.cache_data(show_spinner="Applying the filters...", max_entries=16)
 def filtered_view(root: str, version: str, _model, filters: dict):
     """``(matching customers, segment summaries, statistics table, point sample)``."""
@@ -112,6 +125,13 @@ with st.expander("Filters", expanded=True, icon=":material/filter_list:"):
             key=ns + f"range.{column}",
             **persist,
         )
+    if ranges:
+        low, high = charts.SLIDER_PERCENTILES
+        st.caption(
+            f"Each slider ends at the {low:g}th and {high:g}th percentiles of its column, so "
+            "a few extreme customers do not stretch it; a slider left at an end keeps the "
+            "customers beyond it too."
+        )
     st.button(
         "Reset filters", on_click=reset_filters, args=(filter_keys,), icon=":material/restart_alt:"
     )
@@ -143,11 +163,15 @@ numeric = list(schema.numeric)
 st.subheader("How the segments compare")
 if numeric:
     radar, note = st.columns([3, 2])
-    radar.plotly_chart(charts.radar_chart(profiles, numeric), key="radar")
+    radar.plotly_chart(
+        charts.radar_chart(profiles, numeric, scale_on=every_segment(root, version, model)),
+        key="radar",
+    )
     note.markdown(
         "Each spoke is a feature. A segment reaches the outer ring on the features where "
-        "its average is the highest of all segments, and the centre where it is the lowest. "
-        "Hover over a point to see the segment's average."
+        "its average is the highest of all segments, and the centre where it is the lowest; "
+        "the scale is set by all the model's segments, so a segment keeps its shape when "
+        "the filters show it alone. Hover over a point to see the segment's average."
     )
 else:
     st.info("The model has no numeric features, so there is no radar to draw.")
@@ -155,9 +179,11 @@ else:
 st.subheader("Differences from the average customer")
 st.plotly_chart(charts.difference_heatmap(profiles), key="heatmap")
 st.caption(
-    "Blue: above the average of all customers, red: below, in standard deviations "
-    "(0.5 is a clear difference, 1 or more a strong one). For a category value the "
-    "difference is in the share of customers that have it."
+    "The numbers are differences from the average of all customers, in standard deviations "
+    "(0.5 is a clear difference, 1 or more a strong one). Blue is above the average and "
+    'red below, except on columns marked "lower is better" (such as days since the last '
+    "purchase), where blue is below the average. For a category value the difference is in "
+    "the share of customers that have it."
 )
 
 if (merges := model.segment_merges()) is not None:

@@ -728,6 +728,17 @@ def sweep_frame(sweep: Sweep | Mapping) -> tuple[pd.DataFrame, int]:
     return table, int(sweep["recommended_k"])
 
 
+def _from_zero(values: pd.Series) -> list[float]:
+    """An axis range from 0 (or the lowest value, if negative) to a little above the top."""
+    finite = values.to_numpy(dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0:
+        return [0.0, 1.0]
+    low, high = min(0.0, float(finite.min())), max(0.0, float(finite.max()))
+    pad = 0.08 * (high - low) or 1.0
+    return [low - (pad if low < 0 else 0.0), high + pad]
+
+
 def sweep_chart(sweep: Sweep | Mapping) -> go.Figure:
     """Elbow (inertia), silhouette, Davies-Bouldin and stability (prediction strength)
     against k, the recommended k marked; every y axis starts at zero.
@@ -785,11 +796,13 @@ def sweep_chart(sweep: Sweep | Mapping) -> go.Figure:
         )
         fig.add_vline(x=best, line_dash="dash", line_color=ACCENT, row=1, col=col)
         fig.update_xaxes(title_text="Number of segments (k)", dtick=1, row=1, col=col)
-        # From zero, so a small difference between k does not look like a large one.
+        # From zero, so a small difference between k does not look like a large one. The
+        # range is set, not left to rangemode: in the page the silhouette axis started at
+        # 0.28 all the same.
         fig.update_yaxes(
             tickformat="," if metric == "inertia" else ".2f",
             rangemode="tozero",
-            range=[0, 1.05] if metric == "prediction_strength" else None,
+            range=[0, 1.05] if metric == "prediction_strength" else _from_zero(table[metric]),
             row=1,
             col=col,
         )

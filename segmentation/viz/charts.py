@@ -59,6 +59,47 @@ def segment_colors(names: Sequence[str]) -> dict[str, str]:
     return {str(name): PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
 
 
+#: Longest segment name a chart shows as a label; longer names end in an ellipsis and are
+#: shown whole in the hover.
+LABEL_WIDTH = 28
+
+
+def short_labels(names: Sequence[str], width: int = LABEL_WIDTH) -> list[str]:
+    """Segment names cut to ``width`` characters (an ellipsis marks a cut), still unique.
+
+    A chart whose labels are long names loses its plot to them (a donut shrinks to a dot,
+    a heatmap to a strip); the full name goes in the hover instead.
+
+    Parameters
+    ----------
+    names : sequence of str
+    width : int, default=28
+        At least 8.
+
+    Returns
+    -------
+    list of str
+        Same length and order as ``names``; a name of ``width`` characters or fewer is kept
+        as it is; two names that would be cut to the same label get a number (``"...#2"``)
+        so that a chart does not merge their bars.
+
+    Raises
+    ------
+    ValueError
+        If ``width`` is below 8.
+    """
+    if width < 8:
+        raise ValueError(f"width must be at least 8, got {width}")
+    labels = [str(n) if len(str(n)) <= width else str(n)[: width - 1].rstrip() + "…" for n in names]
+    seen: dict[str, int] = {}
+    for i, label in enumerate(labels):
+        if label in seen or labels.count(label) > 1:
+            seen[label] = seen.get(label, 0) + 1
+            suffix = f" #{seen[label]}"
+            labels[i] = label[: width - len(suffix) - 1].rstrip() + "…" + suffix
+    return labels
+
+
 def stratified_sample(
     df: pd.DataFrame, by: str, n: int = MAX_POINTS, random_state: int = 42
 ) -> pd.DataFrame:
@@ -543,26 +584,33 @@ def segment_sizes_bar(profiles: Sequence[SegmentProfile]) -> go.Figure:
     Returns
     -------
     plotly.graph_objects.Figure
-        One bar trace; segments top to bottom in cluster order.
+        One bar trace; segments top to bottom in cluster order, labeled with
+        :func:`short_labels` (the full name in the hover).
     """
     colors = _profile_colors(profiles)
     names = [p.name for p in profiles]
     fig = go.Figure(
         go.Bar(
             x=[p.size for p in profiles],
-            y=[plotly_text(n) for n in names],
+            y=[plotly_text(n) for n in short_labels(names)],
+            customdata=[plotly_text(n) for n in names],
             orientation="h",
             marker_color=[colors[n] for n in names],
             text=[f"{fmt_int(p.size)} ({fmt_share(p.share)})" for p in profiles],
             textposition="auto",
             cliponaxis=False,
-            hovertemplate="%{y}<br>%{x:,} customers<extra></extra>",
+            hovertemplate="%{customdata}<br>%{x:,} customers<extra></extra>",
         )
     )
     _layout(fig, height=max(220, 70 + 42 * len(profiles)), showlegend=False)
     fig.update_xaxes(title="Customers", tickformat=",")
     fig.update_yaxes(autorange="reversed", automargin=True)
     return fig
+
+
+#: Height in pixels of the donut's plot area, and of one legend line below it.
+DONUT_SIZE = 300
+LEGEND_ROW = 21
 
 
 def segment_sizes_donut(profiles: Sequence[SegmentProfile]) -> go.Figure:
@@ -575,28 +623,43 @@ def segment_sizes_donut(profiles: Sequence[SegmentProfile]) -> go.Figure:
     Returns
     -------
     plotly.graph_objects.Figure
-        One pie trace with a hole, slices clockwise in cluster order.
+        One pie trace with a hole, slices clockwise in cluster order. The legend (one
+        :func:`short_labels` label a line, the full name in the hover) sits below the
+        donut in a margin of its own, so the donut keeps :data:`DONUT_SIZE` pixels however
+        many and however long the names are.
     """
     colors = _profile_colors(profiles)
     total = sum(p.size for p in profiles)
+    names = [p.name for p in profiles]
+    legend_height = 24 + LEGEND_ROW * len(profiles)
     fig = go.Figure(
         go.Pie(
-            labels=[plotly_text(p.name) for p in profiles],
+            labels=[plotly_text(n) for n in short_labels(names)],
+            customdata=[plotly_text(n) for n in names],
             values=[p.size for p in profiles],
             hole=0.55,
+            domain={"x": [0, 1], "y": [0, 1]},
             sort=False,
             direction="clockwise",
             marker={"colors": [colors[p.name] for p in profiles]},
             textinfo="percent",
             texttemplate="%{percent:.1%}",
-            hovertemplate="%{label}<br>%{value:,} customers (%{percent:.1%})<extra></extra>",
+            hovertemplate="%{customdata}<br>%{value:,} customers (%{percent:.1%})<extra></extra>",
         )
     )
     _layout(
         fig,
-        height=max(320, 70 + 42 * len(profiles)),
+        height=DONUT_SIZE + 20 + legend_height,
+        margin={"l": 10, "r": 10, "t": 20, "b": legend_height},
         showlegend=True,
-        legend={"orientation": "v", "x": 1.0, "y": 0.5, "yanchor": "middle", "title": None},
+        legend={
+            "orientation": "v",
+            "x": 0,
+            "xanchor": "left",
+            "y": -0.02,
+            "yanchor": "top",
+            "title": None,
+        },
         annotations=[
             {
                 "text": f"<b>{fmt_int(total)}</b><br>customers",
@@ -685,22 +748,34 @@ def pca_scatter(
     return fig
 
 
-def radar_chart(profiles: Sequence[SegmentProfile], features: Sequence[str]) -> go.Figure:
+def radar_chart(
+    profiles: Sequence[SegmentProfile],
+    features: Sequence[str],
+    *,
+    scale_on: Sequence[SegmentProfile] = (),
+) -> go.Figure:
     """Compare segment profiles on a radar: each segment's mean, scaled 0-1 per feature.
 
-    0 is the segment with the lowest mean of a feature, 1 the highest; the hover shows the
-    real means.
+    0 is the lowest mean of a feature among all segments, 1 the highest; the hover shows
+    the real means. "All segments" are ``profiles`` and ``scale_on`` together, so a page
+    that shows a few segments passes every segment as ``scale_on`` and a segment keeps its
+    shape when it is shown alone (scaled on itself, one segment would be a regular polygon).
 
     Parameters
     ----------
     profiles : sequence of SegmentProfile
+        The segments drawn.
     features : sequence of str
         Numeric features (keys of ``profile.means``), at least one.
+    scale_on : sequence of SegmentProfile, optional
+        More segments that set the 0 and 1 of each spoke without being drawn (e.g. the
+        model's ``profiles_``).
 
     Returns
     -------
     plotly.graph_objects.Figure
-        One ``Scatterpolar`` trace per segment.
+        One ``Scatterpolar`` trace per segment, named with :func:`short_labels`; the legend
+        sits below the radar so that it never covers a spoke.
 
     Raises
     ------
@@ -710,17 +785,24 @@ def radar_chart(profiles: Sequence[SegmentProfile], features: Sequence[str]) -> 
     features = list(features)
     if not features:
         raise ValueError("a radar chart needs at least one numeric feature")
-    means = pd.DataFrame(
-        [[p.means.get(f, np.nan) for f in features] for p in profiles],
-        index=[p.name for p in profiles],
-        columns=features,
-        dtype=float,
-    )
-    low, high = means.min(), means.max()
+
+    def table(group: Sequence[SegmentProfile]) -> pd.DataFrame:
+        return pd.DataFrame(
+            [[p.means.get(f, np.nan) for f in features] for p in group],
+            index=[p.name for p in group],
+            columns=features,
+            dtype=float,
+        )
+
+    means = table(profiles)
+    everyone = pd.concat([means, table(scale_on)]) if scale_on else means
+    low, high = everyone.min(), everyone.max()
     span = (high - low).replace(0, np.nan)
     scaled = ((means - low) / span).fillna(0.5)
     theta = [plotly_text(humanize(f)) for f in features]
     colors = _profile_colors(profiles)
+    names = [p.name for p in profiles]
+    labels = dict(zip(names, short_labels(names), strict=True))
     fig = go.Figure()
     for p in profiles:
         r = scaled.loc[p.name].to_list()
@@ -730,7 +812,7 @@ def radar_chart(profiles: Sequence[SegmentProfile], features: Sequence[str]) -> 
                 r=r + r[:1],
                 theta=theta + theta[:1],
                 customdata=real + real[:1],
-                name=plotly_text(p.name),
+                name=plotly_text(labels[p.name]),
                 fill="toself",
                 fillcolor=_with_alpha(colors[p.name], 0.12),
                 line={"color": colors[p.name], "width": 2.5},
@@ -740,16 +822,42 @@ def radar_chart(profiles: Sequence[SegmentProfile], features: Sequence[str]) -> 
             )
         )
     # The page says what 0 and 1 mean; tick labels on the radial axis would sit on a spoke.
+    # The legend goes below, in a margin as tall as its lines: on top, ten long names
+    # covered the upper spoke.
+    legend_height = 30 + LEGEND_ROW * ((len(profiles) + 1) // 2)
     _layout(
         fig,
-        height=540,
-        margin={"l": 90, "r": 90, "t": 90, "b": 40},
+        height=480 + legend_height,
+        margin={"l": 90, "r": 90, "t": 50, "b": legend_height},
+        legend={
+            "orientation": "h",
+            "x": 0,
+            "xanchor": "left",
+            "y": -0.02,
+            "yanchor": "top",
+            "title": None,
+            "entrywidth": 0.5,
+            "entrywidthmode": "fraction",
+        },
         polar={
             "radialaxis": {"range": [0, 1.05], "tickvals": [0.5, 1], "showticklabels": False},
             "angularaxis": {"direction": "clockwise", "rotation": 90},
         },
     )
     return fig
+
+
+def lower_is_better(feature: str) -> bool:
+    """Whether a smaller value of a numeric feature is the better one for the business.
+
+    Only recency is read so (days since the last purchase, per
+    :func:`segmentation.insight.profiles.meaning_of`): a high value is a customer slipping
+    away. A category value (``"column = value"``) has no better side.
+    """
+    if " = " in feature:
+        return False
+    meaning = meaning_of(str(feature))
+    return meaning is not None and meaning[0] == "recency"
 
 
 def _with_alpha(color: str, alpha: float) -> str:
@@ -776,30 +884,46 @@ def difference_heatmap(
     Returns
     -------
     plotly.graph_objects.Figure
-        One ``Heatmap`` trace, diverging colours centred on 0, each cell annotated.
+        One ``Heatmap`` trace, diverging colours centred on 0, each cell annotated with the
+        real difference. Blue is the good side: for a column where lower is better
+        (:func:`lower_is_better`, e.g. recency) the colour is flipped, the number is not,
+        and the column label says "(lower is better)". Segments are labeled with
+        :func:`short_labels` (the full name in the hover), so long names do not squeeze
+        the cells.
     """
     if features is None:
         features = list(profiles[0].differences) if profiles else []
     features = list(features)
     z = np.array([[p.differences.get(f, np.nan) for f in features] for p in profiles], dtype=float)
     z = np.round(z, 2) + 0.0  # no "-0.00" labels
+    flip = np.array([-1.0 if lower_is_better(f) else 1.0 for f in features])
+    colour = z * flip if features else z
     finite = np.abs(z[np.isfinite(z)])
     limit = float(np.clip(finite.max(), 0.5, 3.0)) if finite.size else 1.0
+    names = [p.name for p in profiles]
+    x = [
+        plotly_text(_category_label(f)) + (" (lower is better)" if lower_is_better(f) else "")
+        for f in features
+    ]
     fig = go.Figure(
         go.Heatmap(
-            z=z,
-            x=[plotly_text(_category_label(f)) for f in features],
-            y=[plotly_text(p.name) for p in profiles],
+            z=colour,
+            x=x,
+            y=[plotly_text(n) for n in short_labels(names)],
+            customdata=[[plotly_text(n)] * len(features) for n in names],
+            text=[["" if np.isnan(v) else f"{v:+.2f}" for v in row] for row in z],
             colorscale="RdBu",
             zmid=0,
             zmin=-limit,
             zmax=limit,
-            texttemplate="%{z:+.2f}",
+            texttemplate="%{text}",
             textfont={"size": 11},
             xgap=2,
             ygap=2,
-            colorbar={"title": {"text": "Std. devs<br>from average", "side": "top"}},
-            hovertemplate="%{y}<br>%{x}: %{z:+.2f} standard deviations<extra></extra>",
+            colorbar={
+                "title": {"text": "Std. devs<br>better (blue) or<br>worse (red)", "side": "top"}
+            },
+            hovertemplate="%{customdata}<br>%{x}: %{text} standard deviations<extra></extra>",
         )
     )
     _layout(fig, height=max(280, 150 + 46 * len(profiles)))

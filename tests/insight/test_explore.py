@@ -204,6 +204,10 @@ def test_sweep_chart_marks_the_recommended_k(fitted):
     assert any("Silhouette" in t for t in titles) and any("Davies-Bouldin" in t for t in titles)
     assert any("Stability" in t for t in titles)
     assert all(fig.layout[f"yaxis{i}"].rangemode == "tozero" for i in ("", 2, 3, 4))
+    # Every axis is drawn from 0 (the silhouette's started at 0.28 in the page).
+    assert all(fig.layout[f"yaxis{i}"].range[0] == 0 for i in ("", 2, 3, 4))
+    top = max(m["silhouette"] for m in sweep.to_dict()["metrics"])
+    assert fig.layout.yaxis2.range[1] > top
     assert fig.layout.xaxis.title.text == "Number of segments (k)"
     # The metadata form of a sweep draws the same chart.
     again = explore.sweep_chart(sweep.to_dict())

@@ -1,5 +1,7 @@
 """Retrain: fit a new model on the dataset in use, compare it, save it; roll back or delete."""
 
+from datetime import UTC, datetime
+
 import streamlit as st
 
 from segmentation.app import ui
@@ -9,6 +11,7 @@ from segmentation.modeling.algorithms import ALGORITHMS
 from segmentation.modeling.estimator import SegmentationModel
 from segmentation.modeling.preprocess import OUTLIER_METHODS, SCALERS
 from segmentation.modeling.selection import RULE
+from segmentation.store import frame_fingerprint
 from segmentation.viz import charts
 from segmentation.viz.style import fmt_int, fmt_share, md_escape
 from segmentation.workflows import match_to_version
@@ -16,11 +19,15 @@ from segmentation.workflows import match_to_version
 ui.require_frame()
 
 #: Session state owned by this page.
-#: {"model", "models", "data", "data_name", "transactions", "identities"}: trained, not saved
-#: yet; "models" holds every method trained ({algorithm label: model}), "model" the one
-#: Save would save, "identities" each one's match to the active version
-#: ({label: (migration, identity)}).
+#: {"model", "models", "data", "data_name", "transactions", "identities", "settings",
+#: "data_fingerprint"}: trained, not saved yet; "models" holds every method trained
+#: ({algorithm label: model}), "model" the one Save would save, "identities" each one's
+#: match to the active version ({label: (migration, identity)}), "settings" the choices it
+#: was trained with (to tell when the widgets have moved on).
 CANDIDATE = "retrain.candidate"
+#: Set when a training run starts and cleared when it ends: still set on the next run means
+#: the run was cut short (the user left the page or moved a widget), so nothing was kept.
+TRAINING = "retrain.training"
 SETTINGS = "retrain.settings"  # the user's choices, kept across page switches
 FLASH = "retrain.flash"  # a success message shown after a rerun
 CONFIRM_DELETE = "retrain.confirm_delete"  # the version waiting for a confirmed delete
@@ -36,6 +43,12 @@ st.caption(
 )
 if message := st.session_state.pop(FLASH, None):
     st.success(message, icon=":material/check_circle:")
+if interrupted := st.session_state.pop(TRAINING, None):
+    st.warning(
+        f"The training started at {interrupted} did not finish: it stopped when you left "
+        "the page or changed a setting, and nothing was saved. Press Train to start again.",
+        icon=":material/warning:",
+    )
 
 active_version = store.active_version()
 active = ui.active_model_or_explain(link_to_retrain=False)
@@ -111,14 +124,27 @@ else:
     settings["k_range"] = k_range
     st.caption(f"Each k in the range is tried. The rule: {RULE}.")
 settings.update(outlier_method=outlier_method, scaler=scaler, mode=mode)
+chosen_settings = {
+    "algorithms": list(algorithm_names),
+    "outlier_method": outlier_method,
+    "scaler": scaler,
+    "mode": mode,
+    "k": k,
+    "k_range": tuple(k_range) if mode == AUTOMATIC else None,
+}
 
+st.caption(
+    "Stay on this page while the model trains: leaving it, or changing a setting, stops "
+    "the training and nothing is kept.",
+)
 if st.button(
     "Train",
     type="primary",
     icon=":material/model_training:",
     disabled=schema is None or not algorithm_names,
 ):
-    bar = st.progress(0.0, text="Starting...")
+    bar = st.progress(0.0, text="Starting... (leaving this page stops the training)")
+    st.session_state[TRAINING] = datetime.now(UTC).strftime("%H:%M:%S UTC")
     with ui.user_errors("Training failed"):
         trained, identities = {}, {}
         for name in algorithm_names:
@@ -148,7 +174,12 @@ if st.button(
             "data_name": dataset.name,
             "transactions": dataset.transactions,
             "identities": identities,
+            "settings": chosen_settings,
+            "data_fingerprint": frame_fingerprint(dataset.frame),
         }
+    # Not in a ``finally``: leaving the page stops this run with an exception, and the
+    # flag must outlive it to say so on the next run.
+    st.session_state.pop(TRAINING, None)
     bar.empty()
 
 if candidate := st.session_state.get(CANDIDATE):
@@ -176,12 +207,19 @@ if candidate := st.session_state.get(CANDIDATE):
         chosen = st.selectbox("Method to keep", labels, key="retrain.keep_method")
         candidate["model"] = trained[chosen]
     model = candidate["model"]
-    new_meta = explore.model_metadata(model, candidate["data_name"])
+    new_meta = explore.model_metadata(
+        model, candidate["data_name"], candidate.get("data_fingerprint")
+    )
     st.subheader(f"{4 + (len(trained) > 1)}. The new model", anchor=False)
     st.caption(
         f"{md_escape(model.algorithm_.label)}, trained on "
         f"**{md_escape(candidate['data_name'])}**; not saved yet."
     )
+    if stale := explore.stale_settings(candidate.get("settings"), chosen_settings, model.k_):
+        st.warning(
+            f"**Out of date.** {stale} Press Train to see the new settings.",
+            icon=":material/update:",
+        )
     choice = model.k_choice_
     verdict_box = {"clear": st.success, "weak": st.warning, "none": st.warning}[choice.verdict]
     verdict_box(f"**Choice of k: {choice.verdict}.** {choice.describe()}")
@@ -213,6 +251,13 @@ if candidate := st.session_state.get(CANDIDATE):
         hide_index=True,
         height="content",
     )
+    if reason := explore.not_comparable(active_meta, new_meta):
+        st.info(
+            f"The quality measures are not comparable: {reason}, and each model is "
+            "measured on its own training customers. Train both on the same file to "
+            "compare them.",
+            icon=":material/info:",
+        )
     st.caption(
         md_escape(
             f"Segments formed by: {', '.join(model.schema_.features)}. "
@@ -301,6 +346,10 @@ else:
     ):
         with ui.user_errors("The version could not be activated"):
             store.activate(chosen)
+            # The k slider follows the active model (a widget's value cannot be set once
+            # it is drawn; forgetting it brings it back at the default set here).
+            settings["k"] = store.metadata(chosen).get("k") or settings.get("k")
+            st.session_state.pop("retrain.k", None)
             st.session_state[FLASH] = f"{chosen} is active again: every page now uses it."
             st.rerun()
     if buttons.button(

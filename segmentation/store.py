@@ -51,6 +51,15 @@ def fingerprint(path: str | os.PathLike) -> str:
     return digest.hexdigest()[:16]
 
 
+def frame_fingerprint(data: pd.DataFrame) -> str:
+    """The :func:`fingerprint` a table would get if it were saved as a training table now,
+    so a model not saved yet can tell whether it was trained on the active version's data."""
+    with tempfile.TemporaryDirectory(prefix="fingerprint-") as folder:
+        path = Path(folder) / DATA_FILE
+        _write_parquet(data, path)
+        return fingerprint(path)
+
+
 def library_versions() -> dict[str, str]:
     """Versions that a saved model depends on."""
     import joblib

@@ -1444,14 +1444,22 @@ def format_mix(mix: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------
 
 
-def model_metadata(model: SegmentationModel, data_name: str) -> dict:
-    """The metadata a fitted model would be saved with (as far as the pages show it)."""
+def model_metadata(
+    model: SegmentationModel, data_name: str, data_fingerprint: str | None = None
+) -> dict:
+    """The metadata a fitted model would be saved with (as far as the pages show it).
+
+    ``data_fingerprint`` (:func:`segmentation.store.frame_fingerprint` of its training
+    table) lets :func:`comparison_table` tell whether it saw the active version's data.
+    """
     return {
         **model.summary(),
         "version": "new (not saved)",
         "data_name": data_name,
         "created_at": None,
         "sweep": model.sweep_.to_dict() if model.sweep_ else None,
+        "params": model.get_params(),
+        "data_fingerprint": data_fingerprint,
     }
 
 
@@ -1470,24 +1478,133 @@ def _algorithm_label(name: object) -> str:
     return algorithm.label if algorithm else str(name)
 
 
-#: Rows of :func:`comparison_table`: label, metadata key, formatter, which way is better.
-_COMPARED: tuple[tuple[str, str, Callable[[object], str], str], ...] = (
-    ("Version", "version", lambda v: str(v or "-"), ""),
-    ("Method", "algorithm", lambda v: _algorithm_label(v), ""),
-    ("Segments (k)", "k", fmt_int, ""),
-    ("Silhouette", "silhouette", fmt_metric, "higher is better"),
-    ("Davies-Bouldin", "davies_bouldin", fmt_metric, "lower is better"),
-    ("Calinski-Harabasz", "calinski_harabasz", fmt_metric, "higher is better"),
-    ("Inertia", "inertia", fmt_metric, "lower is tighter"),
-    ("Stability", "stability", _stability_text, "stable is better"),
-    ("Choice of k", "k_choice", lambda v: (v or {}).get("verdict") or "-", "clear is better"),
-    ("Customers", "n_rows", fmt_int, ""),
-    ("Used to fit", "n_train_rows", fmt_int, ""),
-    ("Outliers left out", "n_outliers_removed", fmt_int, ""),
-    ("Features", "features", lambda v: fmt_int(len(v)) if v else "-", ""),
-    ("Data", "data_name", lambda v: str(v or "-"), ""),
-    ("Trained (UTC)", "created_at", lambda v: fmt_datetime(v) or "not saved yet", ""),
+def _overall(stability: Mapping | None) -> float | None:
+    return stability.get("overall") if stability else None
+
+
+def _verdict_rank(choice: Mapping | None) -> float | None:
+    verdict = (choice or {}).get("verdict")
+    return {"none": 0.0, "weak": 1.0, "clear": 2.0}.get(verdict) if verdict else None
+
+
+#: Rows of :func:`comparison_table`: label, metadata key, formatter, and for a measure of
+#: quality the direction that is better (+1 higher, -1 lower) and how to read it as a number.
+_COMPARED: tuple[tuple[str, str, Callable[[object], str], int, Callable | None], ...] = (
+    ("Version", "version", lambda v: str(v or "-"), 0, None),
+    ("Method", "algorithm", lambda v: _algorithm_label(v), 0, None),
+    ("Segments (k)", "k", fmt_int, 0, None),
+    ("Silhouette", "silhouette", fmt_metric, 1, None),
+    ("Davies-Bouldin", "davies_bouldin", fmt_metric, -1, None),
+    ("Calinski-Harabasz", "calinski_harabasz", fmt_metric, 1, None),
+    ("Inertia", "inertia", fmt_metric, -1, None),
+    ("Stability", "stability", _stability_text, 1, _overall),
+    ("Choice of k", "k_choice", lambda v: (v or {}).get("verdict") or "-", 1, _verdict_rank),
+    ("Customers", "n_rows", fmt_int, 0, None),
+    ("Used to fit", "n_train_rows", fmt_int, 0, None),
+    ("Outliers left out", "n_outliers_removed", fmt_int, 0, None),
+    ("Features", "features", lambda v: fmt_int(len(v)) if v else "-", 0, None),
+    ("Data", "data_name", lambda v: str(v or "-"), 0, None),
+    ("Trained (UTC)", "created_at", lambda v: fmt_datetime(v) or "not saved yet", 0, None),
 )
+
+
+#: Retrain's settings in words, for :func:`stale_settings`.
+_SETTING_WORDS = {
+    "algorithms": "method",
+    "outlier_method": "outlier screen",
+    "scaler": "scaling",
+    "mode": "way of choosing k",
+    "k_range": "range of k",
+}
+
+
+def stale_settings(trained: Mapping | None, current: Mapping, trained_k: int) -> str | None:
+    """What makes a trained model shown on Retrain out of date with the settings above it.
+
+    Parameters
+    ----------
+    trained, current : dict
+        The settings the model was trained with and those chosen now: ``algorithms``,
+        ``outlier_method``, ``scaler``, ``mode``, ``k`` (None when k is found
+        automatically) and ``k_range``.
+    trained_k : int
+        The k of the model shown.
+
+    Returns
+    -------
+    str or None
+        Sentences such as ``"The result shown is for k = 4, not the slider's k = 6."``;
+        None when nothing changed (or ``trained`` is unknown).
+    """
+    if not trained:
+        return None
+    sentences = []
+    if current.get("k") is not None and current.get("k") != trained_k:
+        sentences.append(
+            f"The result shown is for k = {trained_k}, not the slider's k = {current['k']}."
+        )
+    changed = [
+        words
+        for key, words in _SETTING_WORDS.items()
+        if key in trained and _setting(trained.get(key)) != _setting(current.get(key))
+    ]
+    if changed:
+        sentences.append(f"It was trained with another {', '.join(changed)} than chosen above.")
+    return " ".join(sentences) or None
+
+
+def _setting(value: object) -> object:
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
+def not_comparable(meta_a: Mapping | None, meta_b: Mapping | None) -> str | None:
+    """Why two models' quality measures cannot be compared, or None when they can.
+
+    Silhouette, Davies-Bouldin and the rest are measured on a model's own training
+    customers in its own scaled space: on other customers, other columns or another
+    scaling they describe other data, and a higher number says nothing about which model
+    is better.
+
+    Returns
+    -------
+    str or None
+        A clause such as ``"they were trained on different data (1,000 and 800
+        customers)"``; None when either model is missing or they saw the same customers
+        (same number of rows, same columns, same scaling and, when both are known, the
+        same training table fingerprint).
+    """
+    if not meta_a or not meta_b:
+        return None
+    rows = meta_a.get("n_rows"), meta_b.get("n_rows")
+    if rows[0] != rows[1]:
+        return (
+            f"they were trained on different data ({fmt_int(rows[0])} and "
+            f"{fmt_int(rows[1])} customers)"
+        )
+    if sorted(meta_a.get("features") or []) != sorted(meta_b.get("features") or []):
+        return "they were trained on different columns"
+    prints = meta_a.get("data_fingerprint"), meta_b.get("data_fingerprint")
+    if all(prints) and prints[0] != prints[1]:
+        return "they were trained on different data (same number of customers, other values)"
+    scalers = [(m.get("params") or {}).get("scaler") for m in (meta_a, meta_b)]
+    if all(scalers) and scalers[0] != scalers[1]:
+        return f"their features were scaled differently ({scalers[0]} and {scalers[1]})"
+    return None
+
+
+def _better(
+    key: str, direction: int, value_of: Callable | None, meta_a: Mapping, meta_b: Mapping
+) -> int | None:
+    """0 or 1 for the model that is better on a measure, -1 for a tie, None if unknown."""
+    values = [meta.get(key) for meta in (meta_a, meta_b)]
+    if value_of is not None:
+        values = [value_of(v) for v in values]
+    if any(v is None or not np.isfinite(float(v)) for v in values):
+        return None
+    first, second = (round(float(v) * direction, 6) for v in values)
+    if first == second:
+        return -1
+    return 0 if first > second else 1
 
 
 def comparison_table(
@@ -1508,16 +1625,28 @@ def comparison_table(
     Returns
     -------
     DataFrame
-        ``Measure``, the two model columns, and ``Which is better``.
+        ``Measure``, the two model columns, and ``Which is better``: on each quality
+        measure the name of the better model (higher silhouette, lower Davies-Bouldin,
+        ...), ``"equal"``, or ``"not comparable"`` when :func:`not_comparable` finds they
+        were trained on different data (and for inertia, which always falls as k grows,
+        when their k differ); empty on the other rows and when a model is missing.
     """
+    reason = not_comparable(meta_a, meta_b)
     rows = []
-    for label, key, fmt, better in _COMPARED:
+    for label, key, fmt, direction, value_of in _COMPARED:
+        verdict = ""
+        if direction and meta_a and meta_b:
+            if reason is not None or (key == "inertia" and meta_a.get("k") != meta_b.get("k")):
+                verdict = "not comparable"
+            else:
+                winner = _better(key, direction, value_of, meta_a, meta_b)
+                verdict = {None: "-", -1: "equal"}.get(winner) or names[winner]
         rows.append(
             {
                 "Measure": label,
                 names[0]: fmt(meta_a.get(key)) if meta_a else "-",
                 names[1]: fmt(meta_b.get(key)) if meta_b else "-",
-                "Which is better": better,
+                "Which is better": verdict,
             }
         )
     return pd.DataFrame(rows)

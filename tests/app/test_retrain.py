@@ -127,6 +127,8 @@ def test_roll_back_and_delete(retrain):
     at.selectbox(key="retrain.history_version").set_value("v1").run()
     click(at, "Activate (roll back)")
     assert store.active_version() == "v1"
+    # The k slider follows the model now active, not the k of the version rolled back from.
+    assert at.slider(key="retrain.k").value == store.metadata("v1")["k"] != 3
 
     at.selectbox(key="retrain.history_version").set_value("v2").run()
     click(at, "Delete")
@@ -249,3 +251,58 @@ def test_methods_are_compared_side_by_side_before_one_is_saved(retrain):
     assert not at.exception
     store = ui.store()
     assert store.metadata(store.active_version())["algorithm"] == "gmm"
+
+
+def test_moving_k_after_training_marks_the_result_out_of_date(retrain):
+    """As an analyst I train k=3, move the slider to 5, and am told the result is for k=3."""
+    at = retrain
+    at.slider(key="retrain.k").set_value(3)
+    click(at, "Train")
+    assert not [w for w in at.warning if "Out of date" in w.value]
+    at.slider(key="retrain.k").set_value(5).run()
+    assert not at.exception
+    (stale,) = [w.value for w in at.warning if "Out of date" in w.value]
+    assert "for k = 3, not the slider's k = 5" in stale
+    at.selectbox(key="retrain.scaler").set_value("robust").run()
+    (stale,) = [w.value for w in at.warning if "Out of date" in w.value]
+    assert "scaling" in stale
+
+
+def test_leaving_during_training_is_warned_and_reported(retrain):
+    """As an analyst I am told that leaving stops training, and on return that it did."""
+    at = retrain
+    assert "leaving it, or changing a setting, stops the training" in texts(at)
+    # A run cut short leaves its start mark behind (a finished one clears it).
+    at.slider(key="retrain.k").set_value(3)
+    click(at, "Train")
+    assert "retrain.training" not in at.session_state
+    at.session_state["retrain.training"] = "10:00:00 UTC"
+    open_page(at, "4_Explorer.py")
+    open_page(at, PAGE)
+    assert not at.exception
+    (notice,) = [w.value for w in at.warning if "did not finish" in w.value]
+    assert "10:00:00 UTC" in notice and "nothing was saved" in notice
+    at.run()
+    assert not [w for w in at.warning if "did not finish" in w.value], "said once"
+
+
+def test_metrics_of_other_data_are_not_compared(retrain):
+    """As an analyst I train on fewer customers and am told the measures are not comparable."""
+    at = retrain
+    at.slider(key="retrain.k").set_value(3)
+    click(at, "Train")
+    comparison = next(d.value for d in at.dataframe if "Measure" in d.value.columns)
+    better = comparison.set_index("Measure")["Which is better"]
+    assert better["Silhouette"] in ("Active model", "New model", "equal")
+    assert not [i for i in at.info if "not comparable" in i.value]
+    # Same page, a candidate that saw 10 fewer customers.
+    candidate = at.session_state["retrain.candidate"]
+    candidate["data"] = candidate["data"].iloc[10:]
+    candidate["data_fingerprint"] = None
+    model = candidate["model"]
+    model.n_rows_ -= 10
+    at.run()
+    comparison = next(d.value for d in at.dataframe if "Measure" in d.value.columns)
+    better = comparison.set_index("Measure")["Which is better"]
+    assert better["Silhouette"] == better["Davies-Bouldin"] == "not comparable"
+    assert [i for i in at.info if "different data (1,000 and 990 customers)" in i.value]

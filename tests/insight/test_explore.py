@@ -350,8 +350,49 @@ def test_comparison_table_three_decimals_and_no_active_model(fitted):
     assert table.loc["Silhouette", "New model"] == f"{fitted.metrics_.silhouette:.3f}"
     assert table.loc["Silhouette", "Active model"] == "-"
     assert table.loc["Customers", "New model"] == "1,000"
-    assert table.loc["Davies-Bouldin", "Which is better"] == "lower is better"
+    assert table.loc["Davies-Bouldin", "Which is better"] == ""  # nothing to compare with
     assert table.loc["Trained (UTC)", "New model"] == "not saved yet"
+
+
+def test_comparison_table_names_the_better_model_per_measure(fitted, customers):
+    """Each quality measure says which model wins, in its own direction."""
+    from segmentation.store import frame_fingerprint
+
+    data = customers[0]
+    stamp = frame_fingerprint(data)
+    assert frame_fingerprint(data.copy()) == stamp  # the same table, the same fingerprint
+    active = explore.model_metadata(fitted, "a.csv", stamp)
+    new = {
+        **active,
+        "silhouette": active["silhouette"] + 0.1,
+        "davies_bouldin": active["davies_bouldin"] + 0.2,
+        "calinski_harabasz": active["calinski_harabasz"],
+    }
+    assert explore.not_comparable(active, new) is None
+    table = explore.comparison_table(active, new).set_index("Measure")["Which is better"]
+    assert table["Silhouette"] == "New model"  # higher is better
+    assert table["Davies-Bouldin"] == "Active model"  # lower is better
+    assert table["Calinski-Harabasz"] == "equal"
+    assert table["Customers"] == ""
+
+
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        ({"n_rows": 800}, "different data (1,000 and 800 customers)"),
+        ({"features": ["Age"]}, "different columns"),
+        ({"data_fingerprint": "0" * 16}, "other values"),
+        ({"params": {"scaler": "robust"}}, "scaled differently"),
+    ],
+    ids=["rows", "columns", "contents", "scaling"],
+)
+def test_comparison_table_refuses_to_pick_a_winner_across_data(fitted, change, reason):
+    """Metrics of models trained on other data are called not comparable."""
+    active = explore.model_metadata(fitted, "a.csv", "f" * 16)
+    new = {**active, **change, "silhouette": active["silhouette"] + 0.1}
+    assert reason in explore.not_comparable(active, new)
+    table = explore.comparison_table(active, new).set_index("Measure")["Which is better"]
+    assert table["Silhouette"] == table["Davies-Bouldin"] == "not comparable"
 
 
 def test_segments_and_history_tables(fitted):

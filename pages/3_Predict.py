@@ -284,14 +284,33 @@ with file_tab:
                 else:
                     mapping[feature] = chosen
             _, missing = explore.column_check(model, frame, mapping)
+        impute = False
+        if missing:
+            st.warning(
+                f"The file lacks {len(missing)} of the model's columns: "
+                f"{md_escape(', '.join(missing))}. Match each one to a column of the file "
+                "above, or fill them in to label the file anyway.",
+                icon=":material/warning:",
+            )
+            impute = st.checkbox(
+                "Fill the missing columns in: give every customer the training median (or "
+                "most common value) of each",
+                key=f"predict.impute.{version}.{current['id']}",
+                help="As the one-customer form does for a field left out. The segments then "
+                "rest on the other columns only: read them as a rough guide.",
+            )
 
-        key = (current["id"], version, tuple(sorted(mapping.items())))
+        key = (current["id"], version, tuple(sorted(mapping.items())), impute)
         result = st.session_state.get(RESULT)
-        if not missing and (result is None or result["key"] != key):
+        if (not missing or impute) and (result is None or result["key"] != key):
             bar = st.progress(0.0, text="Labeling the customers...")
             with ui.user_errors("The file could not be labeled"):
                 labeled = explore.label_upload(
-                    model, current["source"], mapping=mapping, progress=ui.progress_callback(bar)
+                    model,
+                    current["source"],
+                    mapping=mapping,
+                    progress=ui.progress_callback(bar),
+                    impute_missing=impute,
                 )
                 result = {"key": key, "labeled": labeled}
                 keep_result(result)
@@ -300,14 +319,16 @@ with file_tab:
             result = None
 
         report = result["labeled"].result.report if result else None
-        table, _ = explore.column_check(model, frame, mapping, report)
+        imputed = result["labeled"].result.imputed if result else {}
+        table, _ = explore.column_check(model, frame, mapping, report, imputed)
         st.dataframe(table, hide_index=True)
-        if missing:
-            st.warning(
-                f"The file lacks {len(missing)} of the model's columns: "
-                f"{md_escape(', '.join(missing))}. "
-                "Match each one to a column of the file above to label it.",
-                icon=":material/warning:",
+        if imputed:
+            st.info(
+                "**Filled in for every customer** (the file lacks these columns):\n"
+                + ui.bullets(result["labeled"].result.imputed_warnings())
+                + "\n\nThe segments rest on the other columns only: read them as a rough "
+                "guide, and match or add the columns for a firm answer.",
+                icon=":material/edit_note:",
             )
         if report is not None:
             for message in explore.file_warnings(report):

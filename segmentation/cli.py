@@ -157,6 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --data: write how the file compares with the training data (JSON: "
         "verdict, PSI and out-of-range share per feature, segment mix)",
     )
+    predict.add_argument(
+        "--impute-missing",
+        action="store_true",
+        help="with --data: label a file that lacks some of the model's columns, giving every "
+        "customer the training median (or most common value) of each; a warning names them",
+    )
     _add_transaction_flags(predict)
 
     rfm = sub.add_parser(
@@ -306,6 +312,10 @@ def cmd_predict(args: argparse.Namespace) -> None:
         record = parse_record(args.json)
         if args.report is not None:
             raise SegmentationError("--report goes with --data; --json prints its warnings")
+        if args.impute_missing:
+            raise SegmentationError(
+                "--impute-missing goes with --data; --json imputes a missing field by itself"
+            )
     else:
         if args.out is None:
             raise SegmentationError(
@@ -337,8 +347,12 @@ def cmd_predict(args: argparse.Namespace) -> None:
         model, metadata = store.load(args.model)
         _check_drift_reference(model, metadata, args.report)
         data, _ = _customers(args, source)
-        prediction = model.label(data)
-        warnings = prediction.report.warnings()
+        from segmentation.modeling.features import table_columns
+        from segmentation.modeling.labeling import imputed_warnings
+
+        absent = table_columns(data, model.schema_)[1] if args.impute_missing else []
+        prediction = model.label(data, allow_missing=bool(absent))
+        warnings = prediction.report.warnings() + imputed_warnings(model.imputed_values(absent))
         drift = prediction.drift
         write_csv(prediction.join(data), dest)
     else:
@@ -346,8 +360,8 @@ def cmd_predict(args: argparse.Namespace) -> None:
         # unless the file needs the general path. It is read once and streamed out.
         labeler, metadata = store.load_labeler(args.model)
         _check_drift_reference(labeler, metadata, args.report)
-        labeled = label_file(labeler, source, dest)
-        warnings = labeled.report.warnings()
+        labeled = label_file(labeler, source, dest, impute_missing=args.impute_missing)
+        warnings = labeled.report.warnings() + labeled.imputed_warnings()
         drift = labeled.drift
     if drift is not None and drift.moved:
         moved = ", ".join(f.feature for f in drift.moved)

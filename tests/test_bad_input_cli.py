@@ -534,3 +534,34 @@ def test_generate_into_head_ends_quietly():
     )
 
     assert result.returncode == 0 and result.stderr == ""
+
+
+def test_predict_missing_column_is_refused_or_imputed_with_a_warning(
+    capsys, tmp_path, customers_csv, models
+):
+    """``predict --data`` refuses a file without a model column; --impute-missing fills it
+    and says with what."""
+    table = pd.read_csv(io.StringIO(customers_csv)).drop(columns=["Income"])
+    path = _write(tmp_path, "in.csv", table.to_csv(index=False))
+    out = tmp_path / "out.csv"
+
+    status, _, err = run_main(
+        capsys, "predict", "--data", path, "--out", out, "--models-dir", models
+    )
+    assert_one_error(status, err, "Income")
+
+    status, _, err = run_main(
+        capsys,
+        "predict",
+        "--data",
+        path,
+        "--out",
+        out,
+        "--models-dir",
+        models,
+        "--impute-missing",
+    )
+    assert status == 0, err
+    assert "warning: column 'Income' is missing from the file: every customer was given" in err
+    assert "(the training median)" in err
+    assert len(pd.read_csv(out)) == len(table)

@@ -1257,6 +1257,7 @@ def column_check(
     df: pd.DataFrame,
     mapping: Mapping[str, str] | None = None,
     report: FeatureReport | None = None,
+    imputed: Mapping[str, object] | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Which of the model's columns a file has, and what is wrong with their values.
 
@@ -1279,14 +1280,17 @@ def column_check(
         numbers`` when the report found any.
     missing : list of str
         Model columns not found.
+
+    ``imputed`` (``LabelReport.imputed``) marks the missing columns that labeling filled.
     """
     mapping = dict(mapping or {})
+    imputed = dict(imputed or {})
     found, missing = table_columns(df, model.schema_, mapping)
     rows = []
     for feature in model.schema_.features:
         column = found.get(feature)
         if column is None:
-            status = "Missing"
+            status = "Imputed" if feature in imputed else "Missing"
         elif column == feature:
             status = "Found"
         elif mapping.get(feature) == column:
@@ -1355,6 +1359,7 @@ def label_upload(
     mapping: Mapping[str, str] | None = None,
     progress: Progress | None = None,
     preview_rows: int = 20,
+    impute_missing: bool = False,
 ) -> LabeledFile:
     """Label an uploaded file through the command line's entry point (the fast path when
     the file allows), into a temporary CSV rather than memory.
@@ -1368,11 +1373,15 @@ def label_upload(
         ``{model column: file column}`` matched by hand.
     progress : callable, optional
         ``progress(fraction, message)``, told how many customers are labeled so far.
+    impute_missing : bool, default=False
+        Fill model columns missing from the file and ``mapping`` for every customer (see
+        :func:`segmentation.modeling.labeling.label_file`); ``result.imputed`` says with what.
 
     Raises
     ------
     SchemaError
-        When model columns are missing from the file and ``mapping``.
+        When model columns are missing from the file and ``mapping`` and
+        ``impute_missing`` is false.
     """
     from segmentation.data.read import read_head
     from segmentation.modeling.labeling import label_file
@@ -1381,7 +1390,12 @@ def label_upload(
         path = Path(handle.name)
     try:
         result = label_file(
-            model, source, path, mapping=dict(mapping or {}) or None, progress=progress
+            model,
+            source,
+            path,
+            mapping=dict(mapping or {}) or None,
+            progress=progress,
+            impute_missing=impute_missing,
         )
         preview = read_head(path, max_bytes=1 << 16).head(preview_rows)
     except BaseException:

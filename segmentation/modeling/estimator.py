@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from numbers import Integral
 
@@ -474,6 +474,42 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
             data, mapping=mapping, allow_missing=allow_missing
         )
 
+    def imputed_values(self, columns: Sequence[str] | None = None) -> dict[str, object]:
+        """What a missing value of each feature is replaced with before labeling.
+
+        Parameters
+        ----------
+        columns : sequence of str, optional
+            Model features; default all of them.
+
+        Returns
+        -------
+        dict
+            ``{feature: value}``: the training median of a numeric feature (a date
+            feature's as a ``"YYYY-MM-DD"`` date), the most common training value of a
+            categorical one; None for a feature the method does not use in its distances.
+        """
+        self._check_fitted()
+        columns = list(self.schema_.features if columns is None else columns)
+        fitted = {}
+        for _, transformer, names in self.pipeline_.named_steps["preprocess"].transformers_:
+            steps = getattr(transformer, "named_steps", {})
+            if "impute" in steps:
+                fitted.update(zip(names, steps["impute"].statistics_, strict=True))
+        dates = set(self.schema_.names("date"))
+        reference = self.schema_.reference_date
+        out: dict[str, object] = {}
+        for column in columns:
+            value = fitted.get(column)
+            if isinstance(value, np.generic):
+                value = value.item()
+            if column in dates and value is not None and reference:
+                value = (pd.Timestamp(reference) - pd.Timedelta(days=float(value))).strftime(
+                    "%Y-%m-%d"
+                )
+            out[column] = value
+        return out
+
     def _assign(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Segment and distance to the segment's centre of preprocessed rows.
 
@@ -508,6 +544,7 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         *,
         mapping: Mapping[str, str] | None = None,
         progress: Progress | None = None,
+        allow_missing: bool = False,
     ) -> Prediction:
         """Label every row of a table: the general path (any table, any algorithm).
 
@@ -521,6 +558,9 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
             ``{model column: table column}``.
         progress : callable, optional
             Called as ``progress(fraction, message)`` after each chunk.
+        allow_missing : bool, default=False
+            Impute model columns the table lacks, for every row, as a missing value is
+            imputed (:meth:`imputed_values` says with what), instead of failing.
 
         Returns
         -------
@@ -531,9 +571,10 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         NotFittedError
             Before :meth:`fit`.
         SchemaError
-            When model columns are missing; the message names them.
+            When model columns are missing and ``allow_missing`` is false; the message
+            names them.
         """
-        features, report = self.prepare(data, mapping=mapping)
+        features, report = self.prepare(data, mapping=mapping, allow_missing=allow_missing)
         n = len(features)
         clusters = np.empty(n, dtype=np.int64)
         distances = np.empty(n, dtype=np.float64)

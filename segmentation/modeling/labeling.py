@@ -23,6 +23,7 @@ import io
 import json
 import os
 import queue
+import re
 import sys
 import threading
 from collections import deque
@@ -616,6 +617,9 @@ class LabelReport:
         How the file compares with the training data (PSI and out-of-range share per
         feature, the segment mix); the same on both paths. None for a model fitted before
         drift references were kept.
+    imputed : dict
+        ``{model column: value}``: columns the file lacked, filled for every row with this
+        value (``impute_missing``); empty when nothing was imputed.
     """
 
     n_rows: int
@@ -623,6 +627,32 @@ class LabelReport:
     report: FeatureReport
     segment_counts: dict[str, int]
     drift: DriftReport | None = None
+    imputed: dict[str, object] = field(default_factory=dict)
+
+    def imputed_warnings(self) -> list[str]:
+        """One sentence per imputed column: which, and with what value."""
+        return imputed_warnings(self.imputed)
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def imputed_warnings(imputed: Mapping[str, object]) -> list[str]:
+    """Sentences naming each column filled by ``impute_missing`` and the value it got
+    (``{"Income": 51234.5}`` -> "... every customer was given 51,234.5 (the training
+    median)"); see :meth:`SegmentationModel.imputed_values`."""
+    out = []
+    for column, value in imputed.items():
+        if value is None:
+            what = "it is left out (this model's method does not use it in its distances)"
+        elif isinstance(value, int | float):
+            what = f"every customer was given {value:,.6g} (the training median)"
+        elif _ISO_DATE.fullmatch(str(value)):
+            what = f"every customer was given {value} (the training median date)"
+        else:
+            what = f"every customer was given {value!s} (the most common training value)"
+        out.append(f"column {column!r} is missing from the file: {what}")
+    return out
 
 
 def label_file(
@@ -632,6 +662,7 @@ def label_file(
     *,
     mapping: Mapping[str, str] | None = None,
     progress: Progress | None = None,
+    impute_missing: bool = False,
 ) -> LabelReport:
     """Label a customer file into a labeled CSV: its columns plus cluster, segment, distance.
 
@@ -653,6 +684,12 @@ def label_file(
     progress : callable, optional
         ``progress(fraction, message)`` as rows are labeled ("Labeled 250,000 of about
         1,000,000 customers": a streamed file's total is estimated from its size).
+    impute_missing : bool, default=False
+        Label a file that lacks some model columns (after ``mapping``) by filling them,
+        for every customer, with the value a missing cell gets (the training median or
+        most common value); :attr:`LabelReport.imputed` says which and with what. Off,
+        such a file is refused with a :class:`~segmentation.errors.SchemaError` naming
+        the columns.
 
     Returns
     -------
@@ -670,9 +707,14 @@ def label_file(
         model = model.loader()
     from segmentation.data.read import read_table
     from segmentation.data.write import write_csv
+    from segmentation.modeling.features import table_columns
 
     data = source if _is_frame(source) else read_table(source)
-    prediction = model.label(data, mapping=mapping, progress=progress)
+    imputed = {}
+    if impute_missing:
+        _, absent = table_columns(data, model.schema_, mapping)
+        imputed = model.imputed_values(absent)
+    prediction = model.label(data, mapping=mapping, progress=progress, allow_missing=bool(imputed))
     write_csv(prediction.join(data), dest)
     counts = prediction.labels["segment"].value_counts()
     return LabelReport(
@@ -681,6 +723,7 @@ def label_file(
         prediction.report,
         {str(k): int(v) for k, v in counts.items()},
         prediction.drift,
+        imputed,
     )
 
 

@@ -93,6 +93,26 @@ def test_missing_column_is_matched_by_hand(predict):
     assert status == "Matched by hand"
 
 
+def test_missing_column_can_be_filled_in_and_says_with_what(predict):
+    """As an analyst whose export has no Recency at all I fill it in and am told with what."""
+    data = load_default_data().head(50).drop(columns=["Recency"])
+    at = upload(predict, "no_recency.csv", csv_bytes(data))
+    assert any("or fill them in" in w.value for w in at.warning)
+    assert not at.download_button
+    (fill,) = [c for c in at.checkbox if c.key.startswith("predict.impute.")]
+    fill.check().run()
+    assert not at.exception
+    assert any("(50 rows)" in s.value for s in at.success)
+    assert at.download_button
+    model, _ = ui.store().load()
+    median = model.imputed_values(["Recency"])["Recency"]
+    (note,) = [plain(i.value) for i in at.info if "Filled in for every customer" in i.value]
+    assert f"'Recency' is missing from the file: every customer was given {median:,.6g}" in note
+    assert "(the training median)" in note and "rough guide" in note
+    status = at.dataframe[0].value.set_index("Model column").loc["Recency", "Status"]
+    assert status == "Imputed"
+
+
 def test_bad_values_are_reported_with_row_numbers(predict):
     """As an analyst I see which rows of my file had values that are not numbers."""
     data = load_default_data().head(30).astype({"Income": object})

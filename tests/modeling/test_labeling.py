@@ -237,3 +237,32 @@ def test_a_formula_in_one_block_is_guarded_and_the_rest_passes_through(fitted, t
     assert not any(",=" in line or line.startswith("=") for line in lines)
     np.testing.assert_array_equal(labeled["cluster"], expected["cluster"])
     assert lines[1] == data.decode().split("\n")[1] + _suffix(expected, 0)
+
+
+def test_label_file_imputes_missing_columns_only_when_asked(fitted, customers, tmp_path):
+    """A file without a model column is refused, or labeled with the column filled in."""
+    import pandas as pd
+
+    from segmentation.errors import SchemaError
+    from segmentation.modeling.labeling import label_file
+
+    data = customers[0].head(60)
+    source = data.drop(columns=["Income"]).to_csv(index=False).encode()
+    with pytest.raises(SchemaError, match="Income"):
+        label_file(fitted, source, tmp_path / "refused.csv")
+    assert not (tmp_path / "refused.csv").exists()
+    report = label_file(fitted, source, tmp_path / "filled.csv", impute_missing=True)
+    median = fitted.imputed_values(["Income"])["Income"]
+    assert report.imputed == {"Income": median}
+    assert report.imputed_warnings() == [
+        f"column 'Income' is missing from the file: every customer was given {median:,.6g} "
+        "(the training median)"
+    ]
+    labeled = pd.read_csv(tmp_path / "filled.csv")
+    filled = data.assign(Income=median)
+    assert list(labeled["cluster"]) == list(fitted.predict(filled))
+    # A file with every column imputes nothing and keeps the fast path.
+    whole = label_file(
+        fitted, data.to_csv(index=False).encode(), tmp_path / "w.csv", impute_missing=True
+    )
+    assert whole.imputed == {}

@@ -241,11 +241,27 @@ def dataset_in_use() -> Dataset:
 
 
 def use_dataset(dataset: Dataset | None) -> None:
-    """Make ``dataset`` the one in use (``None`` goes back to the bundled default)."""
+    """Make ``dataset`` the one in use (``None`` goes back to the bundled default).
+
+    The sidebar, drawn before the page, is told at once (its slot is filled again), so it
+    never names the previous dataset while the page shows the new one.
+    """
     if dataset is None:
         st.session_state.pop(DATASET_KEY, None)
     else:
         st.session_state[DATASET_KEY] = dataset
+    _show_dataset_in_use()
+
+
+#: The sidebar's "Dataset in use" slot of the current run (an ``st.empty``).
+_DATASET_SLOT = "_sidebar.dataset_slot"
+
+
+def _show_dataset_in_use() -> None:
+    """Fill the sidebar's "Dataset in use" slot, if this run has drawn one."""
+    slot = st.session_state.get(_DATASET_SLOT)
+    if slot is not None:
+        slot.markdown(f"**Dataset in use**  \n{md_escape(dataset_in_use().name)}")
 
 
 def read_upload(data: bytes, name: str) -> pd.DataFrame:
@@ -257,12 +273,18 @@ def read_upload(data: bytes, name: str) -> pd.DataFrame:
         return read_table(data)
 
 
-def derive_customers(name: str, orders: pd.DataFrame, source_id: str) -> Dataset:
-    """The per-customer dataset derived from a transaction log (raises SegmentationError)."""
+def derive_customers(
+    name: str, orders: pd.DataFrame, source_id: str, columns: dict | None = None
+) -> Dataset:
+    """The per-customer dataset derived from a transaction log (raises SegmentationError).
+
+    ``columns`` (``{"customer_col": ..., "date_col": ..., ...}``) overrides detection;
+    error messages ask for columns in words, not with the command line's flags.
+    """
     from segmentation.data.transactions import customers_from_transactions
 
     with st.spinner("Deriving one row per customer from the order lines..."):
-        customers, report = customers_from_transactions(orders)
+        customers, report = customers_from_transactions(orders, **(columns or {}), flags=False)
     return Dataset(f"{name} (one row per customer)", customers, False, source_id, report, orders)
 
 
@@ -290,8 +312,7 @@ def dataset_picker(key: str, label: str = "Upload a customer file (CSV or Excel)
         except SegmentationError as exc:
             show_error(exc, upload.name)
         else:
-            use_dataset(current)
-            st.rerun()  # so the sidebar, drawn before the page, names the new dataset too
+            use_dataset(current)  # the sidebar's slot names it at once: no second run
     if current.transactions is not None:
         st.info(
             f"**This file is a transaction log** (one row per order line), so it was turned "
@@ -309,18 +330,8 @@ def dataset_picker(key: str, label: str = "Upload a customer file (CSV or Excel)
                 )
             )
             st.rerun()
-    elif not current.is_default and st.button(
-        "This is a transaction log: derive one row per customer",
-        key=f"{key}.derive",
-        help="For files with one row per order line: a customer id, a date, and an amount "
-        "or a quantity and a price.",
-    ):
-        try:
-            use_dataset(derive_customers(current.name, current.frame, current.source_id))
-        except SegmentationError as exc:
-            show_error(exc, current.name)
-        else:
-            st.rerun()
+    elif not current.is_default and _might_be_a_log(current.key, current.frame):
+        _log_columns_form(key, current)
     cols = st.columns([4, 1])
     cols[0].caption(
         f"In use: **{md_escape(current.name)}** - {fmt_int(len(current.frame))} rows, "
@@ -330,6 +341,81 @@ def dataset_picker(key: str, label: str = "Upload a customer file (CSV or Excel)
         use_dataset(None)
         st.rerun()
     return current
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _might_be_a_log(dataset_key: str, _frame: pd.DataFrame) -> bool:
+    from segmentation.data.transactions import might_be_transactions
+
+    return might_be_transactions(_frame)
+
+
+#: "Not in this file", as a choice of the transaction log's column selectboxes.
+NO_COLUMN = "(none)"
+
+
+def _log_columns_form(key: str, current: Dataset) -> None:
+    """Ask which columns of a file that may be a transaction log hold the customer id,
+    the date and what each line is worth, and derive one row per customer from them."""
+    from segmentation.data.transactions import detect_transaction_columns
+
+    found = detect_transaction_columns(current.frame)
+    columns = [str(c) for c in current.frame.columns]
+    options = [NO_COLUMN, *columns]
+    with st.container(border=True):
+        st.markdown(
+            "**This file may be a transaction log** (one row per order line rather than one "
+            "row per customer). If it is, choose its columns to turn it into one row per "
+            "customer with Recency, Frequency, Monetary, average order value and tenure."
+        )
+        with st.form(f"{key}.log_columns", border=False):
+            row = st.columns(3)
+            role_widgets = [
+                ("customer", "Customer id", row[0]),
+                ("date", "Order date", row[1]),
+                ("amount", "Amount of the line", row[2]),
+            ]
+            row = st.columns(3)
+            role_widgets += [
+                ("quantity", "Quantity (if no amount)", row[0]),
+                ("price", "Unit price (if no amount)", row[1]),
+                ("invoice", "Invoice or order number (optional)", row[2]),
+            ]
+            chosen = {}
+            for role, label, where in role_widgets:
+                default = str(found[role]) if found[role] is not None else NO_COLUMN
+                chosen[role] = where.selectbox(
+                    label,
+                    options,
+                    index=options.index(default) if default in options else 0,
+                    key=f"{key}.log.{role}",
+                )
+            submitted = st.form_submit_button("Derive one row per customer")
+        if not submitted:
+            return
+        picked = {role: name for role, name in chosen.items() if name != NO_COLUMN}
+        problem = None
+        if "customer" not in picked or "date" not in picked:
+            problem = "Choose the customer id column and the order date column."
+        elif "amount" not in picked and not ("quantity" in picked and "price" in picked):
+            problem = "Choose the amount column, or both the quantity and the unit price."
+        elif len(set(picked.values())) < len(picked):
+            problem = "Choose a different column for each role."
+        if problem:
+            st.error(problem, icon=":material/error:")
+            return
+        try:
+            derived = derive_customers(
+                current.name,
+                current.frame,
+                current.source_id,
+                {f"{role}_col": name for role, name in picked.items()},
+            )
+        except SegmentationError as exc:
+            show_error(exc, current.name)
+        else:
+            use_dataset(derived)
+            st.rerun()
 
 
 def column_roles_editor(
@@ -452,4 +538,6 @@ def render_sidebar() -> None:
                 f"trained on {md_escape(meta.get('data_name', 'unknown data'))}  \n"
                 f"{created} UTC"
             )
-        st.markdown(f"**Dataset in use**  \n{md_escape(dataset_in_use().name)}")
+        # A slot, filled now and again whenever the page changes the dataset in use.
+        st.session_state[_DATASET_SLOT] = st.empty()
+    _show_dataset_in_use()

@@ -344,6 +344,37 @@ def looks_like_transactions(df: pd.DataFrame) -> bool:
     return len(ids) > 0 and len(ids) / ids.nunique() >= 1.5
 
 
+def might_be_transactions(df: pd.DataFrame) -> bool:
+    """Tell whether ``df`` may be a transaction log that :func:`looks_like_transactions`
+    could not read whole, so the app asks for its columns instead of guessing.
+
+    Returns
+    -------
+    bool
+        True for a log, and for a table whose customer or invoice ids repeat (1.5 rows per
+        id or more), or with a date and an amount (or quantity and price) but no customer
+        column found; False for one row per customer (ids unique, or nothing log-like).
+    """
+    if looks_like_transactions(df):
+        return True
+    roles = detect_transaction_columns(df)
+
+    def repeats(column: str | None) -> bool:
+        if column is None:
+            return False
+        ids = df[column].dropna()
+        return len(ids) > 0 and len(ids) / ids.nunique() >= 1.5
+
+    worth = roles["amount"] is not None or (
+        roles["quantity"] is not None and roles["price"] is not None
+    )
+    return (
+        repeats(roles["customer"])
+        or repeats(roles["invoice"])
+        or (roles["customer"] is None and roles["date"] is not None and worth)
+    )
+
+
 def customers_from_transactions(
     df: pd.DataFrame,
     *,
@@ -354,6 +385,7 @@ def customers_from_transactions(
     price_col: str | None = None,
     invoice_col: str | None = None,
     as_of: Any = None,
+    flags: bool = True,
 ) -> tuple[pd.DataFrame, TransactionReport]:
     """Aggregate a transaction log into one row per customer (RFM plus order value and tenure).
 
@@ -380,6 +412,10 @@ def customers_from_transactions(
     as_of : str, datetime or pandas.Timestamp, optional
         Day that recency and tenure are counted to. Defaults to the latest date in the log,
         so customers who bought on that day have ``Recency`` 0. Must not be before it.
+    flags : bool, default=True
+        Whether error messages name the command line's flags (``pass --date-col NAME``);
+        the app, which asks for the columns with its own widgets, says "choose the date
+        column" instead.
 
     Returns
     -------
@@ -405,7 +441,9 @@ def customers_from_transactions(
         names the flag to pass), the date column holds no dates, ``as_of`` is not a date or
         is before the last transaction, or no row is left.
     """
+    ask = _ask_flag if flags else _ask_choice
     roles = _resolve_roles(
+        ask,
         df,
         {
             "customer": customer_col,
@@ -419,7 +457,7 @@ def customers_from_transactions(
     n_rows = len(df)
 
     ids = _normalize_ids(df[roles["customer"]])
-    dates = _as_datetimes(df[roles["date"]], roles["date"])
+    dates = _as_datetimes(df[roles["date"]], roles["date"], ask)
     if roles["amount"] is not None:
         quantity = _as_numbers(df[roles["quantity"]]) if roles["quantity"] else None
         spend = _as_numbers(df[roles["amount"]])
@@ -445,7 +483,7 @@ def customers_from_transactions(
     if not keep.any():
         raise DataError(
             f"no usable rows: none has both a customer id in {roles['customer']!r} and a date "
-            f"in {roles['date']!r}; check --customer-col and --date-col"
+            f"in {roles['date']!r}; {ask('customer', 'check')} and {ask('date', 'check')}"
         )
     rows = pd.DataFrame(
         {
@@ -501,13 +539,35 @@ def customers_from_transactions(
     return customers, report
 
 
-def _resolve_roles(df: pd.DataFrame, given: dict[str, str | None]) -> dict[str, str | None]:
+def _ask_flag(role: str, verb: str = "pass") -> str:
+    """How the command line's user names a column: ``"pass --date-col NAME"``."""
+    return f"check {ROLE_FLAGS[role]}" if verb == "check" else f"pass {ROLE_FLAGS[role]} NAME"
+
+
+def _ask_choice(role: str, verb: str = "pass") -> str:
+    """How the app's user names a column: ``"choose the date column"``."""
+    return f"{verb if verb == 'check' else 'choose'} the {_ROLE_WORDS[role]} column"
+
+
+_ROLE_WORDS = {
+    "customer": "customer id",
+    "date": "date",
+    "amount": "amount",
+    "quantity": "quantity",
+    "price": "price",
+    "invoice": "invoice",
+}
+
+
+def _resolve_roles(
+    ask: Any, df: pd.DataFrame, given: dict[str, str | None]
+) -> dict[str, str | None]:
     """Merge explicit column names with detected ones and check that enough were found."""
     for role, name in given.items():
         if name is not None and name not in df.columns:
+            given_with = f" (given with {ROLE_FLAGS[role]})" if ask is _ask_flag else ""
             raise DataError(
-                f"column {name!r} (given with {ROLE_FLAGS[role]}) is not in the table; "
-                f"columns are: {_column_list(df)}"
+                f"column {name!r}{given_with} is not in the table; columns are: {_column_list(df)}"
             )
     detected = detect_transaction_columns(df)
     roles = {role: given.get(role) or detected[role] for role in ROLES}
@@ -516,13 +576,16 @@ def _resolve_roles(df: pd.DataFrame, given: dict[str, str | None]) -> dict[str, 
         roles["amount"] = None
     missing = []
     if roles["customer"] is None:
-        missing.append("the customer id column (pass --customer-col NAME)")
+        missing.append(f"the customer id column ({ask('customer')})")
     if roles["date"] is None:
-        missing.append("the date column (pass --date-col NAME)")
+        missing.append(f"the date column ({ask('date')})")
     if roles["amount"] is None and (roles["quantity"] is None or roles["price"] is None):
-        missing.append(
-            "what each line is worth (pass --amount-col NAME, or --quantity-col and --price-col)"
+        worth = (
+            "pass --amount-col NAME, or --quantity-col and --price-col"
+            if ask is _ask_flag
+            else "choose the amount column, or the quantity and price columns"
         )
+        missing.append(f"what each line is worth ({worth})")
     if missing:
         raise DataError(
             f"this does not look like a transaction log: could not find {'; '.join(missing)}. "
@@ -583,7 +646,7 @@ def _normalize_ids(values: pd.Series) -> pd.Series:
     return text.astype(object)
 
 
-def _as_datetimes(values: pd.Series, name: str) -> pd.Series:
+def _as_datetimes(values: pd.Series, name: str, ask: Any = _ask_flag) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         if isinstance(values.dtype, pd.DatetimeTZDtype):
             values = values.dt.tz_convert(None)
@@ -595,7 +658,7 @@ def _as_datetimes(values: pd.Series, name: str) -> pd.Series:
         example = values.dropna().head(1).tolist()
         raise DataError(
             f"column {name!r} does not hold dates (e.g. {example[0] if example else ''!r}); "
-            "pass the date column with --date-col"
+            + ("pass the date column with --date-col" if ask is _ask_flag else ask("date"))
         )
     return parsed
 

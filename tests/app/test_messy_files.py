@@ -221,3 +221,48 @@ def test_too_few_rows_for_k_is_a_clear_error(app):
     at.run()
     assert not at.exception
     assert "at least 30" in errors(at)
+
+
+def unnamed_log() -> bytes:
+    """Order lines whose customer column has a name no detection knows ("Kunde")."""
+    lines = ["Kunde,OrderDate,Total,Note"]
+    for c in range(40):
+        for i in range(1 + c % 4):
+            lines.append(f"K{c:03d},2024-04-{1 + (c + i * 5) % 28:02d},{10 + c % 7}.5,n{i}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_customer_file_gets_no_transaction_log_offer(app):
+    """As an analyst uploading one row per customer I am not told it may be a log."""
+    data = load_default_data().head(200)
+    at = upload(open_page(app, "4_Explorer.py"), "explorer.upload", "people.csv", csv_of(data))
+    assert not at.exception, at.exception
+    shown = plain("\n".join(m.value for kind in ("markdown", "info") for m in at.get(kind)))
+    assert "transaction log" not in shown
+    assert not [b for b in at.button if "row per customer" in b.label]
+
+
+def test_log_with_unknown_columns_asks_for_them_in_the_page(app):
+    """As an analyst with order lines under odd names I pick the columns and get customers;
+    a wrong pick is explained in words, not command-line flags."""
+    at = upload(open_page(app, "4_Explorer.py"), "explorer.upload", "lines.csv", unnamed_log())
+    assert not at.exception, at.exception
+    assert any("may be a transaction log" in m.value for m in at.markdown)
+    assert at.selectbox(key="explorer.upload.log.customer").value == "(none)"
+    assert at.selectbox(key="explorer.upload.log.date").value == "OrderDate"
+    assert at.selectbox(key="explorer.upload.log.amount").value == "Total"
+    derive = next(b for b in at.button if b.label == "Derive one row per customer")
+    derive.click().run()
+    assert "Choose the customer id column" in errors(at)
+    # A date column that holds no dates: the message asks in words.
+    at.selectbox(key="explorer.upload.log.customer").set_value("Kunde")
+    at.selectbox(key="explorer.upload.log.date").set_value("Note")
+    next(b for b in at.button if b.label == "Derive one row per customer").click().run()
+    assert "does not hold dates" in errors(at)
+    assert "--" not in errors(at)
+    at.selectbox(key="explorer.upload.log.date").set_value("OrderDate")
+    next(b for b in at.button if b.label == "Derive one row per customer").click().run()
+    assert not at.exception and not at.error
+    assert at.metric[0].value == "40"
+    sidebar = plain("\n".join(m.value for m in at.sidebar.markdown))
+    assert "lines.csv (one row per customer)" in sidebar

@@ -440,3 +440,38 @@ def test_rfm_crosstab_aligns_on_the_index():
 def test_rfm_crosstab_length_mismatch():
     with pytest.raises(ValueError, match="one value per customer"):
         rfm_crosstab(pd.Series(["Lost"]), pd.Series([1, 2]))
+
+
+@pytest.mark.parametrize(
+    ("columns", "given", "match"),
+    [
+        (["InvoiceDate", "Quantity", "UnitPrice"], {}, "choose the customer id column"),
+        (["CustomerID", "InvoiceDate", "Quantity"], {}, "choose the amount column, or the"),
+        (None, {"date_col": "Quantity"}, "does not hold dates.*choose the date column"),
+        (None, {"customer_col": "Client"}, "'Client' is not in the table"),
+    ],
+    ids=["no-customer", "no-amount", "not-dates", "unknown"],
+)
+def test_app_messages_ask_in_words_not_flags(log, columns, given, match):
+    """The app asks for columns with its own widgets: its messages name no flag."""
+    with pytest.raises(DataError, match=match) as caught:
+        customers_from_transactions(log[columns] if columns else log, **given, flags=False)
+    assert "--" not in str(caught.value)
+
+
+def test_might_be_transactions_only_for_log_like_tables(log):
+    from segmentation.data.transactions import might_be_transactions
+
+    assert might_be_transactions(log)
+    people = pd.DataFrame(
+        {
+            "CustomerID": [f"c{i}" for i in range(50)],
+            "Dt_Customer": pd.date_range("2024-01-01", periods=50),
+            "Income": np.arange(50) * 1000.0,
+            "Education": ["a", "b"] * 25,
+        }
+    )
+    assert not might_be_transactions(people)  # ids unique: one row per customer
+    renamed = log.rename(columns={"CustomerID": "Kunde"})
+    assert not looks_like_transactions(renamed)
+    assert might_be_transactions(renamed)  # a date and quantity x price: ask for the rest

@@ -55,8 +55,8 @@ def test_unknown_columns_get_descriptive_names():
     labels = np.r_[np.zeros(100, int), np.ones(100, int)]
     profiles = profile_segments(features, labels, schema)
     # Words, not the raw capitalised column names.
-    assert profiles[0].name in ("High balance", "Low widget x")
-    assert profiles[1].name in ("Low balance", "High widget x")
+    assert profiles[0].name in ("High balance", "Low widget X")
+    assert profiles[1].name in ("Low balance", "High widget X")
     assert profiles[0].name != profiles[1].name
 
 

@@ -500,7 +500,7 @@ def _check_recommendations(recommendations: object) -> list[str]:
         if tidy:
             kept.append(tidy)
     if not kept:
-        raise ModelStoreError("give at least one recommendation (one per line)")
+        raise ModelStoreError("give at least one recommendation that is not blank")
     if len(kept) > MAX_RECOMMENDATIONS:
         raise ModelStoreError(
             f"{len(kept)} recommendations given; keep it to {MAX_RECOMMENDATIONS}"

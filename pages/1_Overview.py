@@ -13,6 +13,9 @@ from segmentation.viz.style import fmt_int, fmt_metric, fmt_number, fmt_share, m
 
 ui.require_frame()
 
+#: A confirmation shown after a segment was renamed (the page reruns to show the new name).
+RENAMED = "overview.renamed"
+
 
 @st.cache_data(show_spinner="Drawing the customer map...", max_entries=4)
 def customer_map(root: str, version: str, _model) -> pd.DataFrame:
@@ -45,6 +48,8 @@ root, version = str(ui.store().root), meta["version"]
 profiles = model.profiles_
 metrics = model.metrics_
 
+if message := st.session_state.pop(RENAMED, None):
+    st.success(md_escape(message), icon=":material/check_circle:")
 st.caption(
     f"Model {version}: {model.k_} segments of {fmt_int(model.n_rows_)} customers "
     f"from {md_escape(meta.get('data_name', 'the training data'))}."
@@ -164,6 +169,41 @@ for start in range(0, len(profiles), PER_ROW):
                 st.markdown(f"**Rule**: {md_escape(rules[profile.cluster].sentence())}")
             st.markdown("**Key traits**\n" + ui.bullets(profile.traits))
             st.markdown("**What to do**\n" + ui.bullets(profile.recommendations))
+
+with st.expander("Rename or edit a segment", icon=":material/edit:"):
+    st.caption(
+        "Give a segment the name your team uses and your own recommendations. The change is "
+        "saved with this model version, shows on every page and in predictions, and is "
+        "carried to the matching segment when the model is retrained."
+    )
+    chosen = st.selectbox(
+        "Segment",
+        [p.cluster for p in profiles],
+        format_func=lambda c: f"{c}: {profiles[c].name}",
+        key="overview.edit_segment",
+    )
+    current = profiles[chosen]
+    edited = getattr(model, "segment_edits_", {}).get(chosen, {})
+    with st.form(f"overview.edit.{version}.{chosen}", border=False):
+        new_name = st.text_input("Name", value=current.name, max_chars=60)
+        new_recommendations = st.text_area(
+            "Recommendations, one per line", value="\n".join(current.recommendations)
+        )
+        submitted = st.form_submit_button("Save", type="primary", icon=":material/save:")
+    if edited:
+        st.caption(f"Edited by hand: {' and '.join(sorted(edited))}.")
+    if submitted:
+        with ui.user_errors("The segment was not saved"):
+            saved = ui.rename_segment(
+                version,
+                chosen,
+                name=new_name,
+                recommendations=new_recommendations.splitlines(),
+            )
+            st.session_state[RENAMED] = (
+                f'Saved: segment {chosen} is now "{saved["name"]}" on every page.'
+            )
+            st.rerun()
 
 st.subheader("Download")
 st.download_button(

@@ -186,6 +186,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="customer table both versions label (default: the newer version's training table)",
     )
     compare.add_argument("--models-dir", help="model store")
+
+    rename = sub.add_parser(
+        "rename",
+        help="rename a segment of a saved version and/or replace its recommendations; "
+        "prints the segment as JSON",
+    )
+    rename.add_argument("--model", help="model version (default: the active one)")
+    rename.add_argument("--models-dir", help="model store")
+    rename.add_argument(
+        "--cluster",
+        required=True,
+        type=_bounded_int(0, MAX_K),
+        help="the segment's number, 0 to k-1",
+    )
+    rename.add_argument("--name", help="the new name (at most 60 characters, unique)")
+    rename.add_argument(
+        "--recommendation",
+        action="append",
+        dest="recommendations",
+        metavar="TEXT",
+        help="a recommendation; repeat the flag for several (they replace the current ones)",
+    )
     return parser
 
 
@@ -528,6 +550,15 @@ def cmd_compare(args: argparse.Namespace) -> None:
     _print_json({"from": args.old, "to": args.new, "table": table, **migration.to_dict()})
 
 
+def cmd_rename(args: argparse.Namespace) -> None:
+    store = _store(args)
+    _print_json(
+        store.rename_segment(
+            args.model, args.cluster, name=args.name, recommendations=args.recommendations
+        )
+    )
+
+
 COMMANDS = {
     "generate": cmd_generate,
     "train": cmd_train,
@@ -535,6 +566,7 @@ COMMANDS = {
     "models": cmd_models,
     "rfm": cmd_rfm,
     "compare": cmd_compare,
+    "rename": cmd_rename,
 }
 
 

@@ -35,6 +35,13 @@ STORE_FORMAT = 2
 METADATA_FILE = "metadata.json"
 #: The training table, kept so every page can show the customers a version learned from.
 DATA_FILE = "training.parquet"
+#: Segment names and recommendations an analyst chose: the one file of a version that
+#: changes after it is saved (replaced atomically, applied on every load).
+EDITS_FILE = "edits.json"
+#: Longest segment name an analyst may give, in characters.
+MAX_SEGMENT_NAME = 60
+#: Most recommendations per segment, and the longest one, in characters.
+MAX_RECOMMENDATIONS, MAX_RECOMMENDATION = 10, 300
 _VERSION_RE = re.compile(r"^v(\d{1,6})$")
 
 
@@ -126,11 +133,47 @@ class ModelStore:
         """The metadata of one version."""
         path = self._path(version) / METADATA_FILE
         try:
-            return json.loads(path.read_text())
+            metadata = json.loads(path.read_text())
         except (OSError, ValueError) as exc:
             raise ModelStoreError(
                 f"model {version} has unreadable metadata ({exc}); delete it and retrain"
             ) from exc
+        edits = self.segment_edits(version)
+        if edits:
+            for segment in metadata.get("segments") or []:
+                edit = edits.get(int(segment.get("cluster", -1)), {})
+                segment["name"] = edit.get("name", segment.get("name"))
+            metadata["segment_edits"] = {str(c): e for c, e in sorted(edits.items())}
+        return metadata
+
+    def segment_edits(self, version: str) -> dict[int, dict]:
+        """The segment names and recommendations an analyst chose for a version.
+
+        Returns
+        -------
+        dict
+            ``{cluster id: {"name": str, "recommendations": [str, ...]}}`` (either key
+            may be missing); empty when nothing was edited.
+        """
+        path = self._path(version) / EDITS_FILE
+        if not path.exists():
+            return {}
+        try:
+            raw = json.loads(path.read_text())
+            return {int(c): dict(e) for c, e in raw["segments"].items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ModelStoreError(
+                f"model {version} has unreadable segment edits ({exc}); delete "
+                f"{path} to go back to the rule-based names"
+            ) from exc
+
+    def edits_stamp(self, version: str) -> str:
+        """Changes whenever a version's segment edits change (for caches keyed by version)."""
+        path = self._path(version) / EDITS_FILE
+        try:
+            return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        except OSError:
+            return ""
 
     def list(self) -> list[VersionInfo]:
         """Every version with its metadata, newest first, the active one marked."""
@@ -162,6 +205,7 @@ class ModelStore:
             raise ModelStoreError(
                 f"model {version} could not be loaded ({exc}); delete it and retrain"
             ) from exc
+        model.apply_segment_edits(self.segment_edits(version))
         return model, metadata
 
     def load_labeler(self, version: str | None = None) -> tuple[CompiledLabeler, dict]:
@@ -190,6 +234,10 @@ class ModelStore:
             labeler.loader = lambda: model
             return labeler, metadata
         labeler.loader = lambda: self.load(version)[0]
+        edits = self.segment_edits(version)
+        labeler.names = [
+            str(edits.get(i, {}).get("name", name)) for i, name in enumerate(labeler.names)
+        ]
         return labeler, metadata
 
     def _usable(self, version: str | None) -> tuple[str, dict]:
@@ -268,6 +316,9 @@ class ModelStore:
             if labeler is not None:
                 labeler.save(staging / LABELER_FILE)
             _write_parquet(data, staging / DATA_FILE)
+            if edits := getattr(model, "segment_edits_", None):
+                # Carried from the version this one replaces (matched segments).
+                _write_json(staging / EDITS_FILE, _edits_document(edits))
             metadata["data_fingerprint"] = fingerprint(staging / DATA_FILE)
             while True:
                 existing = [int(v[1:]) for v in self.versions()]
@@ -292,6 +343,75 @@ class ModelStore:
         if activate:
             self.activate(version)
         return version
+
+    def rename_segment(
+        self,
+        version: str | None,
+        cluster: int,
+        name: str | None = None,
+        recommendations: list[str] | None = None,
+    ) -> dict:
+        """Give a segment of a saved version another name and/or recommendations.
+
+        The edit is saved beside the version (``edits.json``, replaced atomically), applied
+        whenever the version is loaded (model profiles, the compiled labeler's names, the
+        metadata), and carried to the matched segment of the next version trained over it
+        (:func:`segmentation.workflows.match_to_version`).
+
+        Parameters
+        ----------
+        version : str or None
+            The version (the active one when None).
+        cluster : int
+            The segment's id, 0 to k-1.
+        name : str, optional
+            The new name: not empty, at most :data:`MAX_SEGMENT_NAME` characters, not the
+            name of another segment of the version (ignoring case).
+        recommendations : list of str, optional
+            The new recommendations, at least one (blank lines are dropped).
+
+        Returns
+        -------
+        dict
+            The segment as it now reads: ``version``, ``cluster``, ``name``, ``size``,
+            ``share``, ``traits``, ``recommendations``, ``edited`` (which parts an analyst
+            chose).
+
+        Raises
+        ------
+        ModelStoreError
+            When the version or segment does not exist or the name or recommendations
+            are not acceptable; nothing is written then.
+        """
+        model, metadata = self.load(version)
+        version = metadata["version"]
+        if isinstance(cluster, bool) or not isinstance(cluster, int):
+            raise ModelStoreError(f"the segment must be a whole number; got {cluster!r}")
+        if not 0 <= cluster < model.k_:
+            raise ModelStoreError(
+                f"model {version} has no segment {cluster}; its segments are 0 to {model.k_ - 1}"
+            )
+        if name is None and recommendations is None:
+            raise ModelStoreError("give a new name or new recommendations for the segment")
+        edit = dict(self.segment_edits(version).get(cluster, {}))
+        if name is not None:
+            edit["name"] = _check_segment_name(name, model, cluster)
+        if recommendations is not None:
+            edit["recommendations"] = _check_recommendations(recommendations)
+        edits = {**self.segment_edits(version), cluster: edit}
+        _write_json(self._path(version) / EDITS_FILE, _edits_document(edits))
+        model.apply_segment_edits(edits)
+        profile = model.profiles_[cluster]
+        return {
+            "version": version,
+            "cluster": cluster,
+            "name": profile.name,
+            "size": profile.size,
+            "share": profile.share,
+            "traits": list(profile.traits),
+            "recommendations": list(profile.recommendations),
+            "edited": sorted(edit),
+        }
 
     def activate(self, version: str) -> None:
         """Make ``version`` the one the app serves (also how to roll back)."""
@@ -351,6 +471,54 @@ def _write_parquet(data: pd.DataFrame, path: Path) -> None:
             frame.isetitem(position, values.where(values.isna(), values.astype(str)))
     frame.columns = [str(c) for c in frame.columns]
     frame.to_parquet(path, index=False)
+
+
+def _check_segment_name(name: object, model: SegmentationModel, cluster: int) -> str:
+    """The name, tidied, or a ModelStoreError saying what is wrong with it."""
+    if not isinstance(name, str):
+        raise ModelStoreError(f"the segment name must be text; got {name!r}")
+    tidy = " ".join(name.split())
+    if not tidy:
+        raise ModelStoreError("the segment name is empty; type a name")
+    if len(tidy) > MAX_SEGMENT_NAME:
+        raise ModelStoreError(
+            f"the segment name has {len(tidy)} characters; keep it to {MAX_SEGMENT_NAME}"
+        )
+    for other in model.profiles_:
+        if other.cluster != cluster and other.name.casefold() == tidy.casefold():
+            raise ModelStoreError(
+                f"segment {other.cluster} is already called {other.name!r}; choose another name"
+            )
+    return tidy
+
+
+def _check_recommendations(recommendations: object) -> list[str]:
+    """The recommendations, blank ones dropped, or a ModelStoreError."""
+    if isinstance(recommendations, str) or not isinstance(recommendations, list | tuple):
+        raise ModelStoreError("recommendations must be a list of sentences")
+    kept = []
+    for item in recommendations:
+        if not isinstance(item, str):
+            raise ModelStoreError(f"a recommendation must be text; got {item!r}")
+        tidy = " ".join(item.split())
+        if len(tidy) > MAX_RECOMMENDATION:
+            raise ModelStoreError(
+                f"a recommendation has {len(tidy)} characters; keep each to "
+                f"{MAX_RECOMMENDATION}: {tidy[:40]}..."
+            )
+        if tidy:
+            kept.append(tidy)
+    if not kept:
+        raise ModelStoreError("give at least one recommendation that is not blank")
+    if len(kept) > MAX_RECOMMENDATIONS:
+        raise ModelStoreError(
+            f"{len(kept)} recommendations given; keep it to {MAX_RECOMMENDATIONS}"
+        )
+    return kept
+
+
+def _edits_document(edits: dict) -> dict:
+    return {"segments": {str(c): dict(e) for c, e in sorted(edits.items())}}
 
 
 def _write_json(path: Path, data: dict) -> None:

@@ -78,8 +78,9 @@ def match_to_version(
     saved model cannot read that table (its columns are missing), the saved version's
     training table (its training labels against the new model's labels of it). Segments
     are matched on that co-assignment (:mod:`segmentation.modeling.matching`): a matched
-    segment takes the saved segment's id and name (which the analyst may have chosen),
-    the others take fresh ids.
+    segment takes the saved segment's id and name, and the recommendations an analyst
+    chose for it (:meth:`~segmentation.store.ModelStore.rename_segment`, kept in
+    ``model.segment_edits_`` and saved with the new version); the others take fresh ids.
 
     Parameters
     ----------
@@ -138,6 +139,10 @@ def match_to_version(
     names = [model.profiles_[int(np.flatnonzero(ids == i)[0])].name for i in range(model.k_)]
     names = unique_names([inherited.get(i, n) for i, n in enumerate(names)], set(inherited))
     model.renumber_segments(ids, names=dict(enumerate(names)))
+    # What the analyst chose for a segment (its name, its recommendations) goes with it.
+    old_edits = getattr(old, "segment_edits_", None) or {}
+    carried = {int(ids[new]): dict(old_edits[o]) for new, o in matches.items() if o in old_edits}
+    model.apply_segment_edits(carried)
     result = migration(
         old_labels, ids[np.asarray(new_labels)], list(old.segment_names.values()), names
     )

@@ -159,9 +159,14 @@ def store() -> ModelStore:
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _load_model(root: str, version: str) -> tuple[SegmentationModel, dict]:
-    # Versions are immutable, so (store, version) identifies the fitted model for good.
+def _load_model_edited(root: str, version: str, edits: str) -> tuple[SegmentationModel, dict]:
+    # A version's fitted model never changes; the segment names and recommendations an
+    # analyst chose may, so their stamp is part of the key.
     return ModelStore(root).load(version)
+
+
+def _load_model(root: str, version: str) -> tuple[SegmentationModel, dict]:
+    return _load_model_edited(root, version, ModelStore(root).edits_stamp(version))
 
 
 def active_model() -> tuple[SegmentationModel, dict]:
@@ -214,8 +219,23 @@ def labeler(root: str, version: str) -> SegmentationModel:
 
 def clear_model_cache() -> None:
     """Forget cached models and tables, after a version is deleted or the store changes."""
-    _load_model.clear()
+    _load_model_edited.clear()
     labeled_training_data.clear()
+
+
+def rename_segment(version: str, cluster: int, *, name: str, recommendations: list[str]) -> dict:
+    """Save an analyst's name and recommendations for a segment, then forget every cached
+    view of the model (tables, charts and CSVs name the segments), so all pages show them.
+
+    Raises
+    ------
+    SegmentationError
+        When the name or recommendations are not acceptable; nothing is saved then.
+    """
+    result = store().rename_segment(version, cluster, name=name, recommendations=recommendations)
+    _load_model_edited.clear()
+    st.cache_data.clear()
+    return result
 
 
 @st.cache_data(show_spinner="Labeling the training customers...", max_entries=4)

@@ -129,6 +129,9 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
     metrics_ : Metrics
         Of the final clustering, on the training rows.
     profiles_ : list of SegmentProfile
+    segment_edits_ : dict
+        ``{cluster id: {"name", "recommendations"}}`` an analyst chose (see
+        :meth:`apply_segment_edits`); empty when fitted, set when loaded from the store.
     n_rows_, n_train_rows_, n_outliers_removed_ : int
     outliers_ : DataFrame
         The training rows left out of the fit: ``row`` (0-based position in ``X``),
@@ -366,6 +369,7 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         self.k_choice_ = k_choice
         self.stability_ = stability
         self.metrics_ = metrics
+        self.segment_edits_ = {}  # names and recommendations an analyst chose, by id
         self.profiles_ = profile_segments(
             described, labels, schema.with_descriptors(), k=k, typical=train
         )
@@ -718,6 +722,35 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         }
 
     # -- identity across versions -----------------------------------------------------
+    def apply_segment_edits(self, edits: Mapping[int, Mapping]) -> SegmentationModel:
+        """Give segments the names and recommendations an analyst chose, in place.
+
+        Parameters
+        ----------
+        edits : dict
+            ``{cluster id: {"name": str, "recommendations": [str, ...]}}``; either key may
+            be missing (that part keeps the rule-based text). Ids the model does not have
+            are ignored.
+
+        Returns
+        -------
+        self
+        """
+        self._check_fitted()
+        kept = {int(c): dict(e) for c, e in edits.items() if 0 <= int(c) < self.k_}
+        self.profiles_ = [
+            replace(
+                p,
+                name=str(kept.get(p.cluster, {}).get("name", p.name)),
+                recommendations=list(
+                    kept.get(p.cluster, {}).get("recommendations", p.recommendations)
+                ),
+            )
+            for p in self.profiles_
+        ]
+        self.segment_edits_ = kept
+        return self
+
     def renumber_segments(self, ids, *, names: Mapping[int, str] | None = None):
         """Give the fitted segments other ids (and optionally names), in place.
 
@@ -774,6 +807,8 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
             clusterer.linkage_ = merges
         self.labels_ = ids[self.labels_]
         self.profiles_ = profiles
+        if getattr(self, "segment_edits_", None):
+            self.segment_edits_ = {int(ids[c]): e for c, e in self.segment_edits_.items()}
         if getattr(self, "rules_", None) is not None:
             self.rules_ = [replace(self.rules_[old], cluster=new) for new, old in enumerate(order)]
         stability = getattr(self, "stability_", None)

@@ -617,7 +617,9 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         -------
         dict
             ``cluster``, ``segment``, ``cluster_distance``, ``characteristics`` (the
-            segment's traits), ``recommendations``, ``outlier`` and ``warnings``.
+            segment's traits), ``recommendations``, ``outlier``, ``warnings`` and ``why``
+            (the runner-up segment, the margin and the features that pull the customer
+            toward its segment: :func:`segmentation.insight.explain.explain_one`).
             ``warnings`` names fields outside the training range; ``outlier`` is true
             when the customer lies more than 3 times further from the segment's centre
             than 95% of its training members (a sentence in ``warnings`` says so, and
@@ -667,6 +669,8 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         }
         if self.algorithm_.gives_probabilities:
             result[PROBABILITY_COLUMN] = float(self._segment_probability(X, cluster)[0])
+        from segmentation.insight.explain import explain_one
+
         return {
             **result,
             "characteristics": list(profile.traits),
@@ -674,6 +678,7 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
             "recommendations": [] if outlier else list(profile.recommendations),
             "outlier": bool(outlier),
             "warnings": warnings,
+            "why": explain_one(model=self, features=features, X=X, cluster=int(cluster[0])),
         }
 
     # -- identity across versions -----------------------------------------------------

@@ -157,6 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --data: write how the file compares with the training data (JSON: "
         "verdict, PSI and out-of-range share per feature, segment mix)",
     )
+    predict.add_argument(
+        "--explain",
+        action="store_true",
+        help="with --data: add runner_up_segment (the second nearest or second most probable "
+        "segment) and margin (how far ahead the assigned segment is) columns; --json always "
+        "gives its 'why'",
+    )
     _add_transaction_flags(predict)
 
     rfm = sub.add_parser(
@@ -306,6 +313,10 @@ def cmd_predict(args: argparse.Namespace) -> None:
         record = parse_record(args.json)
         if args.report is not None:
             raise SegmentationError("--report goes with --data; --json prints its warnings")
+        if args.explain:
+            raise SegmentationError(
+                "--explain goes with --data; --json always prints its 'why' (runner-up, margin)"
+            )
     else:
         if args.out is None:
             raise SegmentationError(
@@ -337,7 +348,7 @@ def cmd_predict(args: argparse.Namespace) -> None:
         model, metadata = store.load(args.model)
         _check_drift_reference(model, metadata, args.report)
         data, _ = _customers(args, source)
-        prediction = model.label(data)
+        prediction = model.label(data, explain=args.explain)
         warnings = prediction.report.warnings()
         drift = prediction.drift
         write_csv(prediction.join(data), dest)
@@ -346,7 +357,7 @@ def cmd_predict(args: argparse.Namespace) -> None:
         # unless the file needs the general path. It is read once and streamed out.
         labeler, metadata = store.load_labeler(args.model)
         _check_drift_reference(labeler, metadata, args.report)
-        labeled = label_file(labeler, source, dest)
+        labeled = label_file(labeler, source, dest, explain=args.explain)
         warnings = labeled.report.warnings()
         drift = labeled.drift
     if drift is not None and drift.moved:

@@ -323,7 +323,7 @@ def _feature_item(column, features, near, far, humanize, dates, fills) -> dict:
         "away_from": far.name,
         "imputed": imputed,
     }
-    given = " (not given: the typical value was put in)" if imputed else ""
+    given = " (not given, so the training median was used)" if imputed else ""
     if column in near.category_shares:
         text = "" if value is None or pd.isna(value) else str(value)
         near_share = near.category_shares[column].get(text, 0.0)
@@ -348,14 +348,18 @@ def _feature_item(column, features, near, far, humanize, dates, fills) -> dict:
         item["sentence"] = f"{label}{given} pulls toward {near.name} rather than {far.name}."
         return item
     shown = _shown(number, column, dates)
-    typical = (
-        f"{near.name} typically {_shown(near_typical, column, dates)}, "
-        f"{far.name} typically {_shown(far_typical, column, dates)}"
-    )
+    near_text = _shown(near_typical, column, dates)
+    far_text = _shown(far_typical, column, dates)
     # The pull is measured in the model's (scaled, maybe logged) space; in the file's
     # units the customer may not be nearer the typical value, and then no "nearer" is said.
     if abs(number - near_typical) < abs(number - far_typical):
-        item["sentence"] = f"{label} of {shown}{given} is nearer {near.name} ({typical})."
+        item["sentence"] = (
+            f"{label} of {shown}{given} is nearer the typical {near_text} of {near.name} "
+            f"than the {far_text} of {far.name}."
+        )
     else:
-        item["sentence"] = f"{label} of {shown}{given} leans toward {near.name} ({typical})."
+        item["sentence"] = (
+            f"{label} of {shown}{given} pulls toward {near.name} (typically {near_text}) "
+            f"rather than {far.name} (typically {far_text})."
+        )
     return item

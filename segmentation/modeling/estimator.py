@@ -74,7 +74,8 @@ class Prediction:
 
     def join(self, table: pd.DataFrame) -> pd.DataFrame:
         """The input table with the label columns appended (replacing old ones)."""
-        kept = table.drop(columns=[c for c in LABEL_COLUMNS if c in table.columns])
+        written = {*LABEL_COLUMNS, *self.labels.columns}
+        kept = table.drop(columns=[c for c in table.columns if c in written])
         return pd.concat([kept, self.labels], axis=1)
 
 
@@ -508,6 +509,7 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         *,
         mapping: Mapping[str, str] | None = None,
         progress: Progress | None = None,
+        explain: bool = False,
     ) -> Prediction:
         """Label every row of a table: the general path (any table, any algorithm).
 
@@ -521,6 +523,9 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
             ``{model column: table column}``.
         progress : callable, optional
             Called as ``progress(fraction, message)`` after each chunk.
+        explain : bool, default=False
+            Add ``runner_up_segment`` and ``margin`` (the second nearest or second most
+            probable segment, and the gap to it: :mod:`segmentation.insight.explain`).
 
         Returns
         -------
@@ -539,12 +544,20 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         distances = np.empty(n, dtype=np.float64)
         soft = self.algorithm_.gives_probabilities
         probability = np.empty(n, dtype=np.float64) if soft else None
+        if explain:
+            from segmentation.insight.explain import runner_up
+
+            runners = np.empty(n, dtype=np.int64)
+            margins = np.empty(n, dtype=np.float64)
         for start in range(0, n, PREDICT_CHUNK):
             stop = min(start + PREDICT_CHUNK, n)
             X = self.preprocess(features.iloc[start:stop])
             clusters[start:stop], distances[start:stop] = self._assign(X)
             if soft:
                 probability[start:stop] = self._segment_probability(X, clusters[start:stop])
+            if explain:
+                chunk = runner_up(self, X, clusters[start:stop])
+                runners[start:stop], margins[start:stop] = chunk.runner_up, chunk.margin
             if progress:
                 progress(stop / n, f"Labeled {stop:,} of {n:,} customers")
         names = np.array([p.name for p in self.profiles_], dtype=object)
@@ -569,6 +582,9 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         )
         if soft:
             labels[PROBABILITY_COLUMN] = np.round(probability, DISTANCE_DECIMALS)
+        if explain:
+            labels["runner_up_segment"] = names[runners] if n else np.array([], dtype=object)
+            labels["margin"] = np.round(margins, DISTANCE_DECIMALS)
         return Prediction(labels, report, drifted)
 
     def _drift_columns(self, features: pd.DataFrame) -> tuple[dict, dict]:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from segmentation.modeling.algorithms import MOST_PROBABLE, NEAREST_CENTROID, NEAREST_PROTOTYPE
+from segmentation.modeling.algorithms import MOST_PROBABLE, NEAREST_PROTOTYPE
 
 #: Relative margin under which a label is called a close call.
 CLOSE_CALL = 0.10
@@ -78,9 +78,7 @@ def margin_kind(assigns_new_by: str) -> str:
     return "probability" if assigns_new_by == MOST_PROBABLE else "distance"
 
 
-def runner_up_from_scores(
-    scores: np.ndarray, nearest: np.ndarray, assigns_new_by: str
-) -> RunnerUp:
+def runner_up_from_scores(scores: np.ndarray, nearest: np.ndarray, assigns_new_by: str) -> RunnerUp:
     """The runner-up of every row from its score for every segment.
 
     Parameters
@@ -267,9 +265,7 @@ def explain_one(model, features: pd.DataFrame, X: np.ndarray, cluster: int) -> d
     dates = set(model.schema_.names("date"))
     fills = imputed_values(model.pipeline_.named_steps["preprocess"])
     for column, pull in ranked[:TOP_FEATURES]:
-        item = _feature_item(
-            column, features, near_profile, far_profile, humanize, dates, fills
-        )
+        item = _feature_item(column, features, near_profile, far_profile, humanize, dates, fills)
         item["pull"] = round(pull / total, 4)
         items.append(item)
     return {
@@ -325,6 +321,7 @@ def _feature_item(column, features, near, far, humanize, dates, fills) -> dict:
     }
     given = " (not given, so the training median was used)" if imputed else ""
     if column in near.category_shares:
+        given_category = given.replace("median", "most common value")
         text = "" if value is None or pd.isna(value) else str(value)
         near_share = near.category_shares[column].get(text, 0.0)
         far_share = far.category_shares.get(column, {}).get(text, 0.0)
@@ -332,7 +329,7 @@ def _feature_item(column, features, near, far, humanize, dates, fills) -> dict:
             "value": text,
             "segment_typical": round(float(near_share), 4),
             "runner_up_typical": round(float(far_share), 4),
-            "sentence": f"{label} is {text}{given}, as for {fmt_share(near_share, 0)} of "
+            "sentence": f"{label} is {text}{given_category}, as for {fmt_share(near_share, 0)} of "
             f"{near.name} against {fmt_share(far_share, 0)} of {far.name}.",
         }
         return item

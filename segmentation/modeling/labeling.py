@@ -410,8 +410,7 @@ class CompiledLabeler:
 
         Reads the columns again (no missing or drift counts): only ``--explain`` asks."""
         scaled = [
-            self._scaled(j, column, columns[column], None)
-            for j, column in enumerate(self.numeric)
+            self._scaled(j, column, columns[column], None) for j, column in enumerate(self.numeric)
         ]
         n = len(next(iter(columns.values())))
         X = np.column_stack(scaled) if scaled else np.empty((n, 0))
@@ -426,7 +425,7 @@ class CompiledLabeler:
             C = np.column_stack(codes) if codes else np.empty((n, 0))
             for c, center in enumerate(self.centers):
                 diff = X - center[:p]
-                out[:, c] = (diff * diff).sum(axis=1) + self.gamma * (C != center[p:]).sum(axis=1)
+                out[:, c] = (diff * diff).sum(axis=1) + self.gamma * (center[p:] != C).sum(axis=1)
             return np.sqrt(np.maximum(out, 0.0))
         # Nearest centre: the one-hot blocks as the exact distance in :meth:`assign`.
         for c, center in enumerate(self.centers):

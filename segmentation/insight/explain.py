@@ -360,3 +360,64 @@ def _feature_item(column, features, near, far, humanize, dates, fills) -> dict:
             f"rather than {far.name} (typically {far_text})."
         )
     return item
+
+
+# -- rules as the pages show them -----------------------------------------------------------
+#: Below this precision or recall a rule is said, in so many words, to hold only in part.
+RULE_HOLDS = 0.70
+
+
+def rule_caveat(precision: float, recall: float) -> str:
+    """A plain sentence when a rule holds for under :data:`RULE_HOLDS` (70%), else ``""``."""
+    from segmentation.viz.style import fmt_share
+
+    parts = []
+    if precision < RULE_HOLDS:
+        parts.append(f"only {fmt_share(precision, 0)} of the customers it matches are in it")
+    if recall < RULE_HOLDS:
+        parts.append(f"it finds only {fmt_share(recall, 0)} of the segment's customers")
+    if not parts:
+        return ""
+    return (
+        "Holds for under 70% of this segment: "
+        + " and ".join(parts)
+        + "; read it as a pointer, not a definition."
+    )
+
+
+def rules_table(model, clusters=None) -> pd.DataFrame:
+    """The segments' rules with precision, recall and how far to trust them.
+
+    Parameters
+    ----------
+    model : SegmentationModel
+        Fitted; a version saved before rules has none (an empty table is returned).
+    clusters : iterable of int, optional
+        The segments to list, in this order; all by default.
+
+    Returns
+    -------
+    DataFrame
+        ``Segment``, ``Rule``, ``Precision`` and ``Recall`` (0 to 1, on the training
+        customers), ``Trust`` (:func:`segmentation.insight.rules.rule_trust`'s word) and
+        ``Note`` (:func:`rule_caveat`).
+    """
+    columns = ["Segment", "Rule", "Precision", "Recall", "Trust", "Note"]
+    rules = getattr(model, "rules_", None)
+    if rules is None:
+        return pd.DataFrame(columns=columns)
+    chosen = range(len(rules)) if clusters is None else clusters
+    rows = []
+    for c in chosen:
+        rule = rules[c]
+        rows.append(
+            {
+                "Segment": model.profiles_[c].name,
+                "Rule": rule.text(),
+                "Precision": float(rule.precision),
+                "Recall": float(rule.recall),
+                "Trust": rule.trust,
+                "Note": rule_caveat(rule.precision, rule.recall),
+            }
+        )
+    return pd.DataFrame(rows, columns=columns)

@@ -1342,6 +1342,7 @@ def label_upload(
     mapping: Mapping[str, str] | None = None,
     progress: Progress | None = None,
     preview_rows: int = 20,
+    explain: bool = False,
 ) -> LabeledFile:
     """Label an uploaded file through the command line's entry point (the fast path when
     the file allows), into a temporary CSV rather than memory.
@@ -1355,6 +1356,8 @@ def label_upload(
         ``{model column: file column}`` matched by hand.
     progress : callable, optional
         ``progress(fraction, message)``, told how many customers are labeled so far.
+    explain : bool, default=False
+        Add ``runner_up_segment`` and ``margin`` (``predict --explain``).
 
     Raises
     ------
@@ -1362,19 +1365,26 @@ def label_upload(
         When model columns are missing from the file and ``mapping``.
     """
     from segmentation.data.read import read_head
+    from segmentation.insight.explain import EXPLAIN_COLUMNS
     from segmentation.modeling.labeling import label_file
 
     with tempfile.NamedTemporaryFile(prefix="labeled-", suffix=".csv", delete=False) as handle:
         path = Path(handle.name)
     try:
         result = label_file(
-            model, source, path, mapping=dict(mapping or {}) or None, progress=progress
+            model,
+            source,
+            path,
+            mapping=dict(mapping or {}) or None,
+            progress=progress,
+            explain=explain,
         )
         preview = read_head(path, max_bytes=1 << 16).head(preview_rows)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    labels = [c for c in LABEL_COLUMNS if c in preview.columns]
+    written = [*LABEL_COLUMNS, *(EXPLAIN_COLUMNS if explain else ())]
+    labels = [c for c in written if c in preview.columns]
     preview = preview[[*labels, *preview.columns.drop(labels)]]
     return LabeledFile(path, result, preview)
 

@@ -112,3 +112,17 @@ def test_cluster_analysis_shows_the_rules_of_the_selected_segments(app):
     text = _texts(at, ("markdown",))
     assert f"**{first}**:" not in text
     assert all(f"**{name}**:" in text for name in others)
+
+
+def test_retrain_candidate_shows_its_rules(app):
+    """As an analyst I train a candidate and see its rules with precision and recall."""
+    at = open_page(app, "5_Retrain.py")
+    at.slider(key="retrain.k").set_value(3)
+    next(b for b in at.button if b.label == "Train").click()
+    at.run()
+    assert not at.exception
+    assert "The new model's rules" in _texts(at, ("markdown",))
+    rules = next(d.value for d in at.dataframe if "Precision" in d.value.columns)
+    assert list(rules.columns) == ["Segment", "Rule", "Precision", "Recall", "Trust", "Note"]
+    assert len(rules) == 3
+    assert rules[["Precision", "Recall"]].stack().between(0, 1).all()

@@ -10,6 +10,8 @@ from segmentation.insight.explain import (
     CLOSE_CALL,
     explain_one,
     pull_terms,
+    rule_caveat,
+    rules_table,
     runner_up,
     runner_up_from_scores,
 )
@@ -158,3 +160,34 @@ def test_other_algorithms_explain_by_their_own_labeling_rule(algorithm):
     assert why["features"] and why["features"][0]["pulls_toward"] == why["segment"]
     if algorithm == "kprototypes":
         assert "prototype" in why["basis"]
+
+
+@pytest.mark.parametrize(
+    ("precision", "recall", "says"),
+    [
+        (0.9, 0.95, None),
+        (0.7, 0.7, None),
+        (0.65, 0.9, "only 65% of the customers it matches"),
+        (0.9, 0.41, "it finds only 41% of the segment"),
+    ],
+    ids=["holds", "at-70", "low-precision", "low-recall"],
+)
+def test_rule_caveat_says_plainly_under_70_percent(precision, recall, says):
+    text = rule_caveat(precision, recall)
+    if says is None:
+        assert text == ""
+    else:
+        assert text.startswith("Holds for under 70% of this segment") and says in text
+
+
+def test_rules_table_lists_the_chosen_segments_with_trust(planted):
+    model, ids = planted
+    table = rules_table(model, [ids["C"], ids["A"]])
+    assert list(table["Segment"]) == [
+        model.profiles_[ids["C"]].name,
+        model.profiles_[ids["A"]].name,
+    ]
+    assert table["Precision"].between(0, 1).all() and table["Recall"].between(0, 1).all()
+    assert set(table["Trust"]) <= {"holds well", "rough", "weak"}
+    # Planted groups this clear get rules that hold.
+    assert (table["Trust"] == "holds well").all() and (table["Note"] == "").all()

@@ -275,6 +275,12 @@ with file_tab:
                 f"before labeling. {current['note']}",
                 icon=":material/receipt_long:",
             )
+        explain = st.checkbox(
+            "Add runner-up segment and margin columns",
+            key="predict.explain",
+            help="runner_up_segment: the segment each customer came closest to joining "
+            "instead; margin: how far ahead its own segment is (small means a close call).",
+        )
         mapping = st.session_state.setdefault(MAPPING, {})
         st.subheader("Columns", anchor=False)
         _, missing = explore.column_check(model, frame, mapping)
@@ -296,12 +302,6 @@ with file_tab:
                     mapping[feature] = chosen
             _, missing = explore.column_check(model, frame, mapping)
 
-        explain = st.checkbox(
-            "Add runner-up segment and margin columns",
-            key="predict.explain",
-            help="runner_up_segment: the segment each customer came closest to joining "
-            "instead; margin: how far ahead its own segment is (small means a close call).",
-        )
         key = (current["id"], version, tuple(sorted(mapping.items())), explain)
         result = st.session_state.get(RESULT)
         if not missing and (result is None or result["key"] != key):

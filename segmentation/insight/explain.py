@@ -238,6 +238,7 @@ def explain_one(model, features: pd.DataFrame, X: np.ndarray, cluster: int) -> d
             f"{fmt_share(result.nearest_score[0], 0)} likely against "
             f"{fmt_share(result.runner_up_score[0], 0)} for {far_profile.name}"
         )
+        lead = f"ahead by {fmt_share(relative, 0)} of its own probability"
     else:
         what = "prototype" if how == NEAREST_PROTOTYPE else "centre"
         basis = (
@@ -248,15 +249,16 @@ def explain_one(model, features: pd.DataFrame, X: np.ndarray, cluster: int) -> d
             f"distance {fmt_metric(result.nearest_score[0], 2)} to its {what} against "
             f"{fmt_metric(result.runner_up_score[0], 2)} to the {what} of {far_profile.name}"
         )
+        lead = f"nearer by {fmt_share(relative, 0)} of the runner-up's distance"
     if close:
         sentence = (
             f"A close call: {near_profile.name} only just wins over {far_profile.name} "
-            f"({gap}, a margin of {fmt_share(relative, 0)}); treat the segment as uncertain."
+            f"({gap}; {lead}, under 10%). Treat the segment as uncertain."
         )
     else:
         sentence = (
-            f"{near_profile.name} rather than {far_profile.name}: {gap}, a margin of "
-            f"{fmt_share(relative, 0)}."
+            f"{near_profile.name} rather than {far_profile.name}: {gap}; {lead} "
+            "(under 10% would be a close call)."
         )
     pulls = pull_terms(model, X[0], cluster, runner)
     ranked = sorted((p for p in pulls.items() if p[1] > 0), key=lambda p: -p[1])

@@ -7,9 +7,10 @@ import streamlit as st
 from segmentation.app import ui
 from segmentation.data.write import to_csv_bytes
 from segmentation.errors import SegmentationError
+from segmentation.insight import explain
 from segmentation.insight.profiles import humanize
 from segmentation.viz import charts
-from segmentation.viz.style import fmt_int, md_escape
+from segmentation.viz.style import fmt_int, fmt_share, md_escape
 
 ui.require_frame()
 
@@ -185,6 +186,23 @@ st.caption(
     "purchase), where blue is below the average. For a category value the difference is in "
     "the share of customers that have it."
 )
+
+st.subheader("Rules that describe the segments")
+rules = explain.rules_table(model, [i for i, name in enumerate(names) if name in segments])
+if rules.empty:
+    st.caption("This version was saved before rules were found; retrain it to get them.")
+else:
+    for row in rules.itertuples():
+        st.markdown(
+            f"**{md_escape(row.Segment)}**: {md_escape(row.Rule)}  \n"
+            f"Precision {fmt_share(row.Precision, 0)}, recall {fmt_share(row.Recall, 0)}: "
+            f"{md_escape(row.Trust)}." + (f" {md_escape(row.Note)}" if row.Note else "")
+        )
+    st.caption(
+        "Each rule is a short test on the customer columns, found by a decision tree and "
+        "measured on the training customers. Precision: of the customers the rule matches, "
+        "the share in the segment; recall: of the segment's customers, the share it finds."
+    )
 
 if (merges := model.segment_merges()) is not None:
     st.subheader("How the segments merge")

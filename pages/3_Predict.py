@@ -151,6 +151,17 @@ with one_tab:
             with right:
                 st.markdown("**What to do**")
                 st.markdown(ui.bullets(result["recommendations"]) or "-")
+        if why := result.get("why"):  # a result kept from before "why" existed has none
+            st.markdown("**Why this segment and not another**")
+            show_why = st.warning if why["close_call"] else st.info
+            show_why(md_escape(why["sentence"]), icon=":material/compare_arrows:")
+            if why["features"]:
+                st.markdown(
+                    f"What pulls this customer toward {md_escape(why['segment'])} rather "
+                    f"than {md_escape(why['runner_up_segment'])}:\n"
+                    + ui.bullets(f["sentence"] for f in why["features"])
+                )
+            st.caption(md_escape(f"Runner-up and margin by {why['basis']}."))
         for warning in result["warnings"]:
             st.warning(md_escape(warning), icon=":material/warning:")
         comparison = explore.customer_comparison(model, stats, shown["record"], result["cluster"])
@@ -264,6 +275,12 @@ with file_tab:
                 f"before labeling. {current['note']}",
                 icon=":material/receipt_long:",
             )
+        explain = st.checkbox(
+            "Add runner-up segment and margin columns",
+            key="predict.explain",
+            help="runner_up_segment: the segment each customer came closest to joining "
+            "instead; margin: how far ahead its own segment is (small means a close call).",
+        )
         mapping = st.session_state.setdefault(MAPPING, {})
         st.subheader("Columns", anchor=False)
         _, missing = explore.column_check(model, frame, mapping)
@@ -300,7 +317,7 @@ with file_tab:
                 "rest on the other columns only: read them as a rough guide.",
             )
 
-        key = (current["id"], version, tuple(sorted(mapping.items())), impute)
+        key = (current["id"], version, tuple(sorted(mapping.items())), impute, explain)
         result = st.session_state.get(RESULT)
         if (not missing or impute) and (result is None or result["key"] != key):
             bar = st.progress(0.0, text="Labeling the customers...")
@@ -311,6 +328,7 @@ with file_tab:
                     mapping=mapping,
                     progress=ui.progress_callback(bar),
                     impute_missing=impute,
+                    explain=explain,
                 )
                 result = {"key": key, "labeled": labeled}
                 keep_result(result)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from segmentation.app import ui
 from segmentation.config import DEFAULT_SEED
-from segmentation.insight import explore, methods
+from segmentation.insight import explain, explore, methods
 from segmentation.modeling.algorithms import ALGORITHMS
 from segmentation.modeling.estimator import SegmentationModel
 from segmentation.modeling.preprocess import OUTLIER_METHODS, SCALERS
@@ -283,6 +283,24 @@ if candidate := st.session_state.get(CANDIDATE):
     with right:
         st.markdown("**New model segments**")
         st.dataframe(explore.segments_table(new_meta), hide_index=True)
+    new_rules = explain.rules_table(model)
+    if not new_rules.empty:
+        st.markdown("**The new model's rules**")
+        st.dataframe(
+            new_rules,
+            hide_index=True,
+            column_config={
+                "Precision": st.column_config.NumberColumn(
+                    format="percent",
+                    help="Of the customers the rule matches, the share in "
+                    "the segment (training customers).",
+                ),
+                "Recall": st.column_config.NumberColumn(
+                    format="percent", help="Of the segment's customers, the share the rule finds."
+                ),
+                "Note": st.column_config.TextColumn(width="large"),
+            },
+        )
     migration, identity = candidate["identities"].get(model.algorithm_.label, (None, None))
     if migration is not None:
         st.markdown(f"**Where the customers of {identity['matched_against']} go**")

@@ -163,6 +163,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --data: label a file that lacks some of the model's columns, giving every "
         "customer the training median (or most common value) of each; a warning names them",
     )
+    predict.add_argument(
+        "--explain",
+        action="store_true",
+        help="with --data: add runner_up_segment (the second nearest or second most probable "
+        "segment) and margin (how far ahead the assigned segment is) columns; --json always "
+        "gives its 'why'",
+    )
     _add_transaction_flags(predict)
 
     rfm = sub.add_parser(
@@ -338,6 +345,10 @@ def cmd_predict(args: argparse.Namespace) -> None:
             raise SegmentationError(
                 "--impute-missing goes with --data; --json imputes a missing field by itself"
             )
+        if args.explain:
+            raise SegmentationError(
+                "--explain goes with --data; --json always prints its 'why' (runner-up, margin)"
+            )
     else:
         if args.out is None:
             raise SegmentationError(
@@ -373,7 +384,7 @@ def cmd_predict(args: argparse.Namespace) -> None:
         from segmentation.modeling.labeling import imputed_warnings
 
         absent = table_columns(data, model.schema_)[1] if args.impute_missing else []
-        prediction = model.label(data, allow_missing=bool(absent))
+        prediction = model.label(data, allow_missing=bool(absent), explain=args.explain)
         warnings = prediction.report.warnings() + imputed_warnings(model.imputed_values(absent))
         drift = prediction.drift
         write_csv(prediction.join(data), dest)
@@ -382,7 +393,9 @@ def cmd_predict(args: argparse.Namespace) -> None:
         # unless the file needs the general path. It is read once and streamed out.
         labeler, metadata = store.load_labeler(args.model)
         _check_drift_reference(labeler, metadata, args.report)
-        labeled = label_file(labeler, source, dest, impute_missing=args.impute_missing)
+        labeled = label_file(
+            labeler, source, dest, impute_missing=args.impute_missing, explain=args.explain
+        )
         warnings = labeled.report.warnings() + labeled.imputed_warnings()
         drift = labeled.drift
     if drift is not None and drift.moved:

@@ -1360,6 +1360,7 @@ def label_upload(
     progress: Progress | None = None,
     preview_rows: int = 20,
     impute_missing: bool = False,
+    explain: bool = False,
 ) -> LabeledFile:
     """Label an uploaded file through the command line's entry point (the fast path when
     the file allows), into a temporary CSV rather than memory.
@@ -1376,6 +1377,8 @@ def label_upload(
     impute_missing : bool, default=False
         Fill model columns missing from the file and ``mapping`` for every customer (see
         :func:`segmentation.modeling.labeling.label_file`); ``result.imputed`` says with what.
+    explain : bool, default=False
+        Add ``runner_up_segment`` and ``margin`` (``predict --explain``).
 
     Raises
     ------
@@ -1384,6 +1387,7 @@ def label_upload(
         ``impute_missing`` is false.
     """
     from segmentation.data.read import read_head
+    from segmentation.insight.explain import EXPLAIN_COLUMNS
     from segmentation.modeling.labeling import label_file
 
     with tempfile.NamedTemporaryFile(prefix="labeled-", suffix=".csv", delete=False) as handle:
@@ -1396,12 +1400,14 @@ def label_upload(
             mapping=dict(mapping or {}) or None,
             progress=progress,
             impute_missing=impute_missing,
+            explain=explain,
         )
         preview = read_head(path, max_bytes=1 << 16).head(preview_rows)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    labels = [c for c in LABEL_COLUMNS if c in preview.columns]
+    written = [*LABEL_COLUMNS, *(EXPLAIN_COLUMNS if explain else ())]
+    labels = [c for c in written if c in preview.columns]
     preview = preview[[*labels, *preview.columns.drop(labels)]]
     return LabeledFile(path, result, preview)
 

@@ -74,7 +74,8 @@ class Prediction:
 
     def join(self, table: pd.DataFrame) -> pd.DataFrame:
         """The input table with the label columns appended (replacing old ones)."""
-        kept = table.drop(columns=[c for c in LABEL_COLUMNS if c in table.columns])
+        written = {*LABEL_COLUMNS, *self.labels.columns}
+        kept = table.drop(columns=[c for c in table.columns if c in written])
         return pd.concat([kept, self.labels], axis=1)
 
 
@@ -549,6 +550,7 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         mapping: Mapping[str, str] | None = None,
         progress: Progress | None = None,
         allow_missing: bool = False,
+        explain: bool = False,
     ) -> Prediction:
         """Label every row of a table: the general path (any table, any algorithm).
 
@@ -565,6 +567,9 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         allow_missing : bool, default=False
             Impute model columns the table lacks, for every row, as a missing value is
             imputed (:meth:`imputed_values` says with what), instead of failing.
+        explain : bool, default=False
+            Add ``runner_up_segment`` and ``margin`` (the second nearest or second most
+            probable segment, and the gap to it: :mod:`segmentation.insight.explain`).
 
         Returns
         -------
@@ -584,12 +589,20 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         distances = np.empty(n, dtype=np.float64)
         soft = self.algorithm_.gives_probabilities
         probability = np.empty(n, dtype=np.float64) if soft else None
+        if explain:
+            from segmentation.insight.explain import runner_up
+
+            runners = np.empty(n, dtype=np.int64)
+            margins = np.empty(n, dtype=np.float64)
         for start in range(0, n, PREDICT_CHUNK):
             stop = min(start + PREDICT_CHUNK, n)
             X = self.preprocess(features.iloc[start:stop])
             clusters[start:stop], distances[start:stop] = self._assign(X)
             if soft:
                 probability[start:stop] = self._segment_probability(X, clusters[start:stop])
+            if explain:
+                chunk = runner_up(self, X, clusters[start:stop])
+                runners[start:stop], margins[start:stop] = chunk.runner_up, chunk.margin
             if progress:
                 progress(stop / n, f"Labeled {stop:,} of {n:,} customers")
         names = np.array([p.name for p in self.profiles_], dtype=object)
@@ -614,6 +627,9 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         )
         if soft:
             labels[PROBABILITY_COLUMN] = np.round(probability, DISTANCE_DECIMALS)
+        if explain:
+            labels["runner_up_segment"] = names[runners] if n else np.array([], dtype=object)
+            labels["margin"] = np.round(margins, DISTANCE_DECIMALS)
         return Prediction(labels, report, drifted)
 
     def _drift_columns(self, features: pd.DataFrame) -> tuple[dict, dict]:
@@ -662,7 +678,9 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         -------
         dict
             ``cluster``, ``segment``, ``cluster_distance``, ``characteristics`` (the
-            segment's traits), ``recommendations``, ``outlier`` and ``warnings``.
+            segment's traits), ``recommendations``, ``outlier``, ``warnings`` and ``why``
+            (the runner-up segment, the margin and the features that pull the customer
+            toward its segment: :func:`segmentation.insight.explain.explain_one`).
             ``warnings`` names fields outside the training range; ``outlier`` is true
             when the customer lies more than 3 times further from the segment's centre
             than 95% of its training members (a sentence in ``warnings`` says so, and
@@ -712,6 +730,8 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
         }
         if self.algorithm_.gives_probabilities:
             result[PROBABILITY_COLUMN] = float(self._segment_probability(X, cluster)[0])
+        from segmentation.insight.explain import explain_one
+
         return {
             **result,
             "characteristics": list(profile.traits),
@@ -719,6 +739,7 @@ class SegmentationModel(ClusterMixin, BaseEstimator):
             "recommendations": [] if outlier else list(profile.recommendations),
             "outlier": bool(outlier),
             "warnings": warnings,
+            "why": explain_one(model=self, features=features, X=X, cluster=int(cluster[0])),
         }
 
     # -- identity across versions -----------------------------------------------------

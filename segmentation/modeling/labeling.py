@@ -379,6 +379,16 @@ class CompiledLabeler:
         """A full-covariance Gaussian mixture's most probable segment, its posterior, and
         the distance to the segment's mean (scikit-learn's log-density, term by term)."""
         X = np.column_stack(scaled)
+        log_prob, log_norm = self._log_posterior(X)
+        n = len(X)
+        clusters = log_prob.argmax(axis=1)
+        rows = np.arange(n)
+        probability = np.exp(log_prob[rows, clusters] - log_norm)
+        distances = np.sqrt(((X - self.centers[clusters]) ** 2).sum(axis=1))
+        return clusters.astype(np.int64), distances, probability
+
+    def _log_posterior(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's weighted log-density under every component, and their log-sum."""
         modeled = X[:, self.mixture_columns]
         n, d = modeled.shape
         log_prob = np.empty((n, len(self.centers)))
@@ -392,11 +402,45 @@ class CompiledLabeler:
             )
         top = log_prob.max(axis=1, keepdims=True)
         log_norm = top[:, 0] + np.log(np.exp(log_prob - top).sum(axis=1))
-        clusters = log_prob.argmax(axis=1)
-        rows = np.arange(n)
-        probability = np.exp(log_prob[rows, clusters] - log_norm)
-        distances = np.sqrt(((X - self.centers[clusters]) ** 2).sum(axis=1))
-        return clusters.astype(np.int64), distances, probability
+        return log_prob, log_norm
+
+    def segment_scores(self, columns: Mapping[str, pa.Array | pa.ChunkedArray]) -> np.ndarray:
+        """Every row's score for every segment, shape (n_rows, k), as
+        :func:`segmentation.insight.explain.segment_scores` computes it from the model:
+        the exact distance to every centre or prototype, or every posterior probability.
+
+        Reads the columns again (no missing or drift counts): only ``--explain`` asks."""
+        scaled = [
+            self._scaled(j, column, columns[column], None) for j, column in enumerate(self.numeric)
+        ]
+        n = len(next(iter(columns.values())))
+        X = np.column_stack(scaled) if scaled else np.empty((n, 0))
+        codes = [self._codes(columns[c], cats, fill) for c, cats, fill in self.categorical]
+        k = len(self.centers)
+        if self.assign_by == MOST_PROBABLE:
+            log_prob, log_norm = self._log_posterior(X)
+            return np.exp(log_prob - log_norm[:, None])
+        p = len(self.numeric)
+        out = np.empty((n, k))
+        if self.assign_by == NEAREST_PROTOTYPE:
+            C = np.column_stack(codes) if codes else np.empty((n, 0))
+            for c, center in enumerate(self.centers):
+                diff = X - center[:p]
+                out[:, c] = (diff * diff).sum(axis=1) + self.gamma * (center[p:] != C).sum(axis=1)
+            return np.sqrt(np.maximum(out, 0.0))
+        # Nearest centre: the one-hot blocks as the exact distance in :meth:`assign`.
+        for c, center in enumerate(self.centers):
+            diff = X - center[:p]
+            exact = (diff * diff).sum(axis=1)
+            start = p
+            for codes_j, (_, cats, _), w in zip(codes, self.categorical, self.weight, strict=True):
+                block = center[start : start + len(cats)]
+                start += len(cats)
+                exact += (block * block).sum()
+                known = codes_j >= 0
+                exact[known] += w * w - 2 * w * block[codes_j[known]]
+            out[:, c] = np.sqrt(np.maximum(exact, 0.0))
+        return out
 
     def _scaled(
         self,
@@ -663,6 +707,7 @@ def label_file(
     mapping: Mapping[str, str] | None = None,
     progress: Progress | None = None,
     impute_missing: bool = False,
+    explain: bool = False,
 ) -> LabelReport:
     """Label a customer file into a labeled CSV: its columns plus cluster, segment, distance.
 
@@ -690,6 +735,9 @@ def label_file(
         most common value); :attr:`LabelReport.imputed` says which and with what. Off,
         such a file is refused with a :class:`~segmentation.errors.SchemaError` naming
         the columns.
+    explain : bool, default=False
+        Also write ``runner_up_segment`` and ``margin`` (see
+        :mod:`segmentation.insight.explain`), the same on both paths.
 
     Returns
     -------
@@ -698,7 +746,9 @@ def label_file(
     labeler = None if _is_frame(source) else compiled_labeler(model)
     if labeler is not None:
         try:
-            return _label_fast(labeler, source, dest, mapping=mapping, progress=progress)
+            return _label_fast(
+                labeler, source, dest, mapping=mapping, progress=progress, explain=explain
+            )
         except _NotFast:
             pass
     if isinstance(model, CompiledLabeler):
@@ -714,7 +764,13 @@ def label_file(
     if impute_missing:
         _, absent = table_columns(data, model.schema_, mapping)
         imputed = model.imputed_values(absent)
-    prediction = model.label(data, mapping=mapping, progress=progress, allow_missing=bool(imputed))
+    prediction = model.label(
+        data,
+        mapping=mapping,
+        progress=progress,
+        allow_missing=bool(imputed),
+        explain=explain,
+    )
     write_csv(prediction.join(data), dest)
     counts = prediction.labels["segment"].value_counts()
     return LabelReport(
@@ -853,6 +909,7 @@ def _label_text(
     distances: np.ndarray,
     prefixes: pa.Array,
     probability: np.ndarray | None = None,
+    explained: tuple[pa.Array, np.ndarray, np.ndarray] | None = None,
 ) -> pa.Array:
     """``cluster,"segment",distance[,probability]`` per row, formatted as pyarrow's CSV
     writer would.
@@ -867,6 +924,12 @@ def _label_text(
     )
     if probability is not None:
         text = pc.binary_join_element_wise(text, _decimal_text(probability), _text_scalar(","))
+    if explained is not None:  # ,"runner-up",margin
+        quoted_names, runner, margin = explained
+        text = pc.binary_join_element_wise(
+            text, quoted_names.take(_arrow(runner, pa.int64())), _text_scalar(",")
+        )
+        text = pc.binary_join_element_wise(text, _decimal_text(margin), _text_scalar(","))
     return text
 
 
@@ -896,7 +959,9 @@ def _neutralize(column: pa.Array) -> pa.Array:
     return pc.if_else(risky, pc.utf8_replace_slice(column, 0, 0, "'"), column)
 
 
-def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) -> LabelReport:
+def _label_fast(
+    labeler: CompiledLabeler, source, dest, *, mapping, progress, explain: bool = False
+) -> LabelReport:
     names, first_line, estimated_rows, zero_padded = _header(source)
     found, missing = match_columns(
         names, labeler.features, renames=labeler.renames, mapping=mapping
@@ -915,12 +980,21 @@ def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) ->
         [f"{i},{_quoted(_neutralize_name(name))}," for i, name in enumerate(labeler.names)]
     )
     labels_written = output_columns(labeler.gives_probabilities)
+    # Columns this run writes: an input column of the same name is replaced (the explain
+    # columns only when asked for, so a file's own "margin" is kept otherwise).
+    label_names = set(LABEL_COLUMNS)
+    if explain:
+        from segmentation.insight.explain import EXPLAIN_COLUMNS, runner_up_from_scores
+
+        labels_written = (*labels_written, *EXPLAIN_COLUMNS)
+        label_names |= set(EXPLAIN_COLUMNS)
+        quoted_names = _strings([_quoted(_neutralize_name(name)) for name in labeler.names])
     counts = np.zeros(len(labeler.names), dtype=np.int64)
     convert = pa_csv.ConvertOptions(
         null_values=ARROW_NULL_VALUES, strings_can_be_null=True, column_types=column_types
     )
-    replaced = [c for c in names if c in LABEL_COLUMNS]
-    out_names = [_neutralize_name(n) for n in names if n not in LABEL_COLUMNS]
+    replaced = [c for c in names if c in label_names]
+    out_names = [_neutralize_name(n) for n in names if n not in label_names]
     # The common case: the input's lines are written back as they are, with the three new
     # columns appended, so only the new columns are formatted. A file that already has
     # label columns, or a cell the CSV-injection guard must change, is formatted instead.
@@ -935,9 +1009,9 @@ def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) ->
         table = _parse(chunk, names, convert)
         empty: dict[str, int] = {}
         drift = DriftCounts(labeler.drift) if labeler.drift is not None else None
-        clusters, distances, probability = labeler.assign_all(
-            {feature: table.column(column) for feature, column in found.items()}, empty, drift
-        )
+        columns_in = {feature: table.column(column) for feature, column in found.items()}
+        clusters, distances, probability = labeler.assign_all(columns_in, empty, drift)
+        explained = None
         labels = [
             _arrow(clusters, pa.int64()),
             pa.DictionaryArray.from_arrays(
@@ -947,12 +1021,23 @@ def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) ->
         ]
         if probability is not None:
             labels.append(_arrow(np.round(probability, DISTANCE_DECIMALS), pa.float64()))
-        kept = [i for i, name in enumerate(names) if name not in LABEL_COLUMNS]
+        if explain:
+            runners = runner_up_from_scores(
+                labeler.segment_scores(columns_in), clusters, labeler.assign_by
+            )
+            explained = (quoted_names, runners.runner_up, runners.margin)
+            labels.append(
+                pa.DictionaryArray.from_arrays(
+                    _arrow(runners.runner_up.astype(np.int32), pa.int32()), segment_names
+                ).cast(pa.string())
+            )
+            labels.append(_arrow(np.round(runners.margin, DISTANCE_DECIMALS), pa.float64()))
+        kept = [i for i, name in enumerate(names) if name not in label_names]
         columns = [_single(table.column(i)) for i in kept]
         guarded = [_neutralize(column) for column in columns]
         text = None
         if passthrough and all(g is c for g, c in zip(guarded, columns, strict=True)):
-            suffix = _label_text(clusters, distances, prefixes, probability)
+            suffix = _label_text(clusters, distances, prefixes, probability, explained)
             body = _append_columns(chunk, suffix, table.num_rows)
             text = None if body is None else [body, b"\n"] if table.num_rows else []
         if text is None:
@@ -1014,7 +1099,7 @@ def _label_fast(labeler: CompiledLabeler, source, dest, *, mapping, progress) ->
         renamed={m: t for m, t in found.items() if m != t},
         missing_values=missing,
         extra_columns=[c for c in names if c not in set(found.values())],
-        replaced_columns=[c for c in names if c in LABEL_COLUMNS],
+        replaced_columns=[c for c in names if c in label_names],
     )
     return LabelReport(
         rows,

@@ -42,6 +42,7 @@ def test_page_shows_every_comparison(page):
     assert headers == [
         "How the segments compare",
         "Differences from the average customer",
+        "Rules that describe the segments",
         "Two features side by side",
         "Distribution of one feature",
         "Make-up of each segment",

@@ -218,3 +218,73 @@ def test_dates_written_as_text_in_a_table_are_read_as_the_reader_reads_them(tmp_
     from_file, _ = model.prepare(read_table(path))
     np.testing.assert_array_equal(in_memory["SignupDate"], from_file["SignupDate"])
     assert in_memory["SignupDate"].notna().all()
+
+
+EXPLAIN_CASES = [c for c in CASES if c[0] in ("clean", "unseen-category", "na-number")]
+
+
+@pytest.mark.parametrize(
+    "case", EXPLAIN_CASES, ids=[CASE_IDS[CASES.index(c)] for c in EXPLAIN_CASES]
+)
+def test_explain_columns_agree_on_both_paths(stored, case, tmp_path):
+    """``--explain``: the fast labeler and the general path name the same runner-up and the
+    same margin, for every algorithm (distance or probability margins)."""
+    model, labeler, with_date = stored
+    path = _new_file(case, with_date, tmp_path)
+    out = tmp_path / "labeled.csv"
+    report = label_file(labeler, path, out, explain=True)
+    fast = pd.read_csv(out, keep_default_na=False, dtype={"segment": str, "runner_up_segment": str})
+    general = model.label(read_table(path), explain=True).labels
+    assert list(fast.columns[-2:]) == ["runner_up_segment", "margin"]
+    assert (fast["runner_up_segment"].to_numpy() == general["runner_up_segment"].to_numpy()).all()
+    assert (fast["runner_up_segment"] != fast["segment"]).all()
+    np.testing.assert_allclose(fast["margin"], general["margin"], rtol=0, atol=1e-6)
+    assert (general["margin"] >= 0).all()
+    if case[0] != "na-number":
+        assert report.fast, "this file should take the fast path"
+    # Unrounded, the compiled labeler's scores of every segment are the model's to 1e-9.
+    from segmentation.insight.explain import runner_up
+
+    table = read_table(path)
+    features, _ = model.prepare(table)
+    X = model.preprocess(features)
+    clusters = model._assign(X)[0]
+    expected = runner_up(model, X, clusters)
+    if case[0] == "clean":
+        names, first_line, _, _ = labeling._header(path)
+        found, _ = match_columns(names, labeler.features, renames=labeler.renames)
+        types = {found[f]: pa.float64() for f in labeler.numeric if f not in labeler.dates}
+        types |= {found[f]: pa.string() for f, _, _ in labeler.categorical}
+        parsed = pa_csv.read_csv(
+            path,
+            convert_options=pa_csv.ConvertOptions(
+                null_values=ARROW_NULL_VALUES, strings_can_be_null=True, column_types=types
+            ),
+        )
+        columns = {f: parsed.column(c) for f, c in found.items()}
+        from segmentation.insight.explain import runner_up_from_scores
+
+        got = runner_up_from_scores(labeler.segment_scores(columns), clusters, labeler.assign_by)
+        np.testing.assert_array_equal(got.runner_up, expected.runner_up)
+        np.testing.assert_allclose(got.margin, expected.margin, rtol=0, atol=1e-9)
+
+
+def test_without_explain_a_file_keeps_its_own_margin_column(stored, tmp_path):
+    """Without --explain nothing changes: no new columns, and a file's own ``margin``
+    column (a business column) passes through on both paths."""
+    model, labeler, with_date = stored
+    df = _base(with_date, n=50, seed=7).assign(margin=1.5)
+    path = tmp_path / "own.csv"
+    df.to_csv(path, index=False)
+    out = tmp_path / "out.csv"
+    assert label_file(labeler, path, out).fast
+    fast = pd.read_csv(out)
+    assert "runner_up_segment" not in fast.columns
+    assert (fast["margin"] == 1.5).all()
+    general = model.label(df).join(df)
+    assert "runner_up_segment" not in general.columns and (general["margin"] == 1.5).all()
+    # With --explain the file's column is replaced by the model's margin, once.
+    label_file(labeler, path, out, explain=True)
+    explained = pd.read_csv(out)
+    assert list(explained.columns).count("margin") == 1
+    assert (explained["margin"] != 1.5).any()

@@ -565,7 +565,8 @@ def cmd_report(args: argparse.Namespace) -> None:
     # Written whole or not at all: an existing file is replaced only once the report is made.
     atomic_write_bytes(args.out, content)
     # One line of JSON, so a script can read where the report went.
-    print(json.dumps({"report": args.out, "format": fmt, "version": version, "bytes": len(content)}))
+    written = {"report": args.out, "format": fmt, "version": version, "bytes": len(content)}
+    print(json.dumps(written))
 
 
 COMMANDS = {

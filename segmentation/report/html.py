@@ -72,7 +72,8 @@ h3 {{ font-size: 16px; margin: 0 0 4px; }}
 .verdict {{ border-radius: 6px; padding: 10px 14px; margin: 8px 0; }}
 .verdict.clear {{ background: #e8f5e9; border: 1px solid #a5d6a7; }}
 .verdict.weak, .verdict.none {{ background: #fff4e5; border: 1px solid {ACCENT}; }}
-table {{ border-collapse: collapse; font-size: 12.5px; margin: 6px 0; }}
+table {{ border-collapse: collapse; font-size: 12.5px; margin: 6px 0;
+        break-inside: avoid; page-break-inside: avoid; }}
 th, td {{ border-bottom: 1px solid #d9e2ec; padding: 3px 10px; text-align: right; }}
 th:first-child, td:first-child, .summary td {{ text-align: left; }}
 footer {{ margin-top: 28px; color: #7b8794; font-size: 11.5px; }}

@@ -373,7 +373,7 @@ def _list(items: Sequence[str]) -> str:
 #: The verdict on k as a heading word; a weak verdict is never worded as a sure one.
 VERDICT_TITLES = {
     "clear": "Clear evidence for this number of segments",
-    "weak": "Weak evidence: the segments are only partly reproducible",
+    "weak": "Weak evidence for this number of segments",
     "none": "No clear segments in this table",
 }
 

@@ -21,6 +21,13 @@ RUN groupadd --system --gid 10001 app \
 
 WORKDIR /app
 
+# The PDF report: WeasyPrint lays it out with Pango and HarfBuzz, and kaleido draws its
+# charts in Debian's Chromium (never a browser downloaded at run time); fonts for both.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends chromium fonts-liberation \
+        libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first, so code changes do not invalidate this layer.
 COPY requirements.txt ./
 RUN pip install --no-cache-dir -r requirements.txt

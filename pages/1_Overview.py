@@ -8,6 +8,8 @@ from segmentation.data.write import to_csv_bytes
 from segmentation.insight import explore
 from segmentation.insight.profiles import humanize
 from segmentation.modeling.stability import stability_word
+from segmentation.report.html import REPORT_POINTS, build_report_html
+from segmentation.report.pdf import build_report_pdf
 from segmentation.viz import charts
 from segmentation.viz.style import fmt_int, fmt_metric, fmt_number, fmt_share, md_escape
 
@@ -31,6 +33,19 @@ def spend_summary(root: str, version: str) -> tuple[str, float, float] | None:
     if column is None:
         return None
     return column, float(data[column].sum()), float(data[column].mean())
+
+
+@st.cache_data(show_spinner=False, max_entries=2)
+def report_points(root: str, version: str, _model) -> pd.DataFrame:
+    """The report's customer map: a smaller sample than the page's, for a light file."""
+    labeled = ui.labeled_training_data(root, version)
+    return charts.pca_projection(_model, labeled, max_points=REPORT_POINTS)
+
+
+@st.cache_data(show_spinner="Writing the report...", max_entries=2)
+def report_html(root: str, version: str, _model, _meta: dict) -> bytes:
+    """The version's report as one self-contained HTML file, built once per version."""
+    return build_report_html(_model, _meta, points=report_points(root, version, _model)).encode()
 
 
 @st.cache_data(show_spinner=False, max_entries=2)
@@ -218,3 +233,41 @@ st.caption(
     f"All {fmt_int(model.n_rows_)} training customers with their segment "
     "(columns segment, cluster and cluster_distance added)."
 )
+
+st.subheader("Download report")
+st.caption(
+    "Everything on this page and how the number of segments was chosen, for a meeting: an "
+    "HTML file that opens in any browser with no internet, or an A4 PDF."
+)
+# The PDF takes several seconds (its charts are drawn in a browser): made only on request.
+PDF_KEY = "overview.report_pdf"  # (version, bytes) of the PDF made in this session
+html_col, pdf_col = st.columns(2)
+with html_col:
+    st.download_button(
+        "Download the report (HTML)",
+        data=lambda: report_html(root, version, model, meta),
+        file_name=f"segments_report_{version}.html",
+        mime="text/html",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+with pdf_col:
+    made = st.session_state.get(PDF_KEY)
+    if made is None or made[0] != version:
+        if st.button("Prepare the PDF report", icon=":material/picture_as_pdf:"):
+            with (
+                st.spinner("Drawing the charts and laying out the pages..."),
+                ui.user_errors("The PDF report cannot be made"),
+            ):
+                points = report_points(root, version, model)
+                st.session_state[PDF_KEY] = (version, build_report_pdf(model, meta, points=points))
+                st.rerun()
+    else:
+        st.download_button(
+            "Download the report (PDF)",
+            data=made[1],
+            file_name=f"segments_report_{version}.pdf",
+            mime="application/pdf",
+            icon=":material/download:",
+            on_click="ignore",
+        )

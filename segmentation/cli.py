@@ -215,6 +215,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TEXT",
         help="a recommendation; repeat the flag for several (they replace the current ones)",
     )
+    report = sub.add_parser(
+        "report",
+        help="write a model's report: one self-contained HTML file, or an A4 PDF",
+    )
+    report.add_argument(
+        "--out",
+        required=True,
+        help="file to write; its extension gives the format: .html (opens with no "
+        "internet) or .pdf (A4, needs Chromium)",
+    )
+    report.add_argument("--model", help="model version (default: the active one)")
+    report.add_argument("--models-dir", help="model store")
     return parser
 
 
@@ -572,6 +584,48 @@ def cmd_rename(args: argparse.Namespace) -> None:
     )
 
 
+#: Report formats by the extension of ``--out``.
+REPORT_FORMATS = {".html": "html", ".htm": "html", ".pdf": "pdf"}
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from segmentation.data.files import atomic_write_bytes
+    from segmentation.errors import ModelStoreError
+    from segmentation.workflows import ensure_active_model
+
+    # The format is checked before anything is loaded or trained.
+    fmt = REPORT_FORMATS.get(Path(args.out).suffix.lower())
+    if fmt is None:
+        raise SegmentationError(
+            f"--out {_shorten(args.out)!r} must end in .html or .pdf (the report's format "
+            "comes from the extension)"
+        )
+    if os.path.isdir(args.out):
+        raise SegmentationError(f"--out {args.out!r} is a folder; give a file name")
+    store = _store(args)
+    version = args.model or ensure_active_model(store)
+    model, metadata = store.load(version)
+    from segmentation.report.html import build_report_html, customer_points
+
+    try:
+        points = customer_points(model, store.training_data(version))
+    except ModelStoreError:
+        points = None  # a version saved without its table: the report says there is no map
+    if fmt == "html":
+        content = build_report_html(model, metadata, points=points).encode("utf-8")
+    else:
+        from segmentation.report.pdf import build_report_pdf
+
+        content = build_report_pdf(model, metadata, points=points)
+    # Written whole or not at all: an existing file is replaced only once the report is made.
+    atomic_write_bytes(args.out, content)
+    # One line of JSON, so a script can read where the report went.
+    written = {"report": args.out, "format": fmt, "version": version, "bytes": len(content)}
+    print(json.dumps(written))
+
+
 COMMANDS = {
     "generate": cmd_generate,
     "train": cmd_train,
@@ -580,6 +634,7 @@ COMMANDS = {
     "rfm": cmd_rfm,
     "compare": cmd_compare,
     "rename": cmd_rename,
+    "report": cmd_report,
 }
 
 

@@ -516,6 +516,43 @@ def test_predict_a_customer_file(app: App, models_dir: Path, tmp_path: Path) -> 
     assert labeled["cluster"].tolist() == expected["cluster"].tolist()
 
 
+# --------------------------------------------------------------------------- Overview's report
+
+
+def test_overview_report_opens_with_no_internet(app: App, models_dir: Path, tmp_path: Path) -> None:
+    """As an analyst I download the report and open it on a laptop with no internet: the
+    charts draw and every segment is there."""
+    from playwright.sync_api import expect
+
+    app.open("/Overview")  # a first visit trains the default model
+    names = segment_names(active_version_info(models_dir))
+    button = app.page.get_by_role("button", name="Download the report (HTML)")
+    expect(button).to_be_visible(timeout=RUN_MS)
+    with app.page.expect_download(timeout=RUN_MS) as download_info:
+        button.click()
+    download = download_info.value
+    assert download.failure() is None, download.failure()
+    assert download.suggested_filename.endswith(".html")
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+
+    report = app.page.context.new_page()
+    fetched: list[str] = []
+    report.route(
+        re.compile(r"^(?!file:|data:|blob:|about:)"),
+        lambda route: (fetched.append(route.request.url), route.abort()),
+    )
+    report.goto(saved.as_uri())
+    # Sizes, donut and map (and the sweep when k was chosen) are drawn by plotly.
+    expect(report.locator(".plotly-graph-div .main-svg").first).to_be_visible(timeout=SHOW_MS)
+    assert report.locator(".plotly-graph-div").count() >= 3
+    for name in names:
+        heading = report.locator("article.card h3", has_text=re.compile(rf"^{re.escape(name)}$"))
+        expect(heading).to_have_count(1)
+    assert fetched == [], f"the report fetched {fetched}"
+    report.close()
+
+
 # --------------------------------------------------------------------------- Retrain (last)
 
 

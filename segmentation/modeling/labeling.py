@@ -30,7 +30,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -773,12 +773,16 @@ def label_file(
     )
     write_csv(prediction.join(data), dest)
     counts = prediction.labels["segment"].value_counts()
+    drift = prediction.drift
+    if drift is not None and imputed:
+        # A filled-in column is one value repeated: not the file's drift to report.
+        drift = replace(drift, features=[f for f in drift.features if f.feature not in imputed])
     return LabelReport(
         len(data),
         False,
         prediction.report,
         {str(k): int(v) for k, v in counts.items()},
-        prediction.drift,
+        drift,
         imputed,
     )
 

@@ -683,16 +683,18 @@ def _points(
     hover: str,
     customdata: str | None = None,
 ) -> list[go.Scattergl]:
-    """One WebGL marker trace per segment, in cluster order."""
+    """One WebGL marker trace per segment, in cluster order (legend: :func:`short_labels`,
+    hover: the full name)."""
     traces = []
-    for segment in _present_segments(df):
+    present = _present_segments(df)
+    for segment, label in zip(present, short_labels(present), strict=True):
         rows = df[df[SEGMENT].astype(str) == segment]
         traces.append(
             go.Scattergl(
                 x=rows[x].to_numpy(),
                 y=rows[y].to_numpy(),
                 mode="markers",
-                name=plotly_text(segment),
+                name=plotly_text(label),
                 marker={"color": colors.get(segment), "size": 6, "opacity": 0.7},
                 customdata=rows[customdata].astype(str).map(plotly_text).to_numpy()
                 if customdata
@@ -824,20 +826,18 @@ def radar_chart(
     # The page says what 0 and 1 mean; tick labels on the radial axis would sit on a spoke.
     # The legend goes below, in a margin as tall as its lines: on top, ten long names
     # covered the upper spoke.
-    legend_height = 30 + LEGEND_ROW * ((len(profiles) + 1) // 2)
+    legend_height = 30 + LEGEND_ROW * len(profiles)
     _layout(
         fig,
         height=480 + legend_height,
         margin={"l": 90, "r": 90, "t": 50, "b": legend_height},
         legend={
-            "orientation": "h",
+            "orientation": "v",
             "x": 0,
             "xanchor": "left",
             "y": -0.02,
             "yanchor": "top",
             "title": None,
-            "entrywidth": 0.5,
-            "entrywidthmode": "fraction",
         },
         polar={
             "radialaxis": {"range": [0, 1.05], "tickvals": [0.5, 1], "showticklabels": False},

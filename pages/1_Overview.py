@@ -20,7 +20,7 @@ RENAMED = "overview.renamed"
 
 
 @st.cache_data(show_spinner="Drawing the customer map...", max_entries=4)
-def customer_map(root: str, version: str, _model) -> pd.DataFrame:
+def customer_map(root: str, version: str, edits: str, _model) -> pd.DataFrame:
     """The 2-D projection of (a sample of) a version's training customers."""
     return charts.pca_projection(_model, ui.labeled_training_data(root, version))
 
@@ -36,20 +36,22 @@ def spend_summary(root: str, version: str) -> tuple[str, float, float] | None:
 
 
 @st.cache_data(show_spinner=False, max_entries=2)
-def report_points(root: str, version: str, _model) -> pd.DataFrame:
+def report_points(root: str, version: str, edits: str, _model) -> pd.DataFrame:
     """The report's customer map: a smaller sample than the page's, for a light file."""
     labeled = ui.labeled_training_data(root, version)
     return charts.pca_projection(_model, labeled, max_points=REPORT_POINTS)
 
 
 @st.cache_data(show_spinner="Writing the report...", max_entries=2)
-def report_html(root: str, version: str, _model, _meta: dict) -> bytes:
+def report_html(root: str, version: str, edits: str, _model, _meta: dict) -> bytes:
     """The version's report as one self-contained HTML file, built once per version."""
-    return build_report_html(_model, _meta, points=report_points(root, version, _model)).encode()
+    return build_report_html(
+        _model, _meta, points=report_points(root, version, edits, _model)
+    ).encode()
 
 
 @st.cache_data(show_spinner=False, max_entries=2)
-def clustered_csv(root: str, version: str) -> bytes:
+def clustered_csv(root: str, version: str, edits: str) -> bytes:
     """The labeled training customers as a formula-safe CSV, built once per version."""
     return to_csv_bytes(ui.labeled_training_data(root, version))
 
@@ -60,6 +62,7 @@ if active is None:
     st.stop()
 model, meta = active
 root, version = str(ui.store().root), meta["version"]
+edits = ui.edits_stamp(root, version)  # segment names can change within a version
 profiles = model.profiles_
 metrics = model.metrics_
 
@@ -126,7 +129,7 @@ right.plotly_chart(charts.segment_sizes_donut(profiles), key="sizes_donut")
 
 st.subheader("Customer map")
 with ui.user_errors("The customer map cannot be drawn"):
-    points = customer_map(root, version, model)
+    points = customer_map(root, version, edits, model)
     st.plotly_chart(charts.pca_scatter(points), key="customer_map")
     first, second = points.attrs["explained_variance_ratio"]
     shown = (
@@ -223,7 +226,7 @@ with st.expander("Rename or edit a segment", icon=":material/edit:"):
 st.subheader("Download")
 st.download_button(
     "Download the clustered customers (CSV)",
-    data=lambda: clustered_csv(root, version),
+    data=lambda: clustered_csv(root, version, edits),
     file_name=f"segments_{version}.csv",
     mime="text/csv",
     icon=":material/download:",
@@ -240,12 +243,12 @@ st.caption(
     "HTML file that opens in any browser with no internet, or an A4 PDF."
 )
 # The PDF takes several seconds (its charts are drawn in a browser): made only on request.
-PDF_KEY = "overview.report_pdf"  # (version, bytes) of the PDF made in this session
+PDF_KEY = "overview.report_pdf"  # ((version, edits), bytes) of the PDF made in this session
 html_col, pdf_col = st.columns(2)
 with html_col:
     st.download_button(
         "Download the report (HTML)",
-        data=lambda: report_html(root, version, model, meta),
+        data=lambda: report_html(root, version, edits, model, meta),
         file_name=f"segments_report_{version}.html",
         mime="text/html",
         icon=":material/download:",
@@ -253,14 +256,17 @@ with html_col:
     )
 with pdf_col:
     made = st.session_state.get(PDF_KEY)
-    if made is None or made[0] != version:
+    if made is None or made[0] != (version, edits):
         if st.button("Prepare the PDF report", icon=":material/picture_as_pdf:"):
             with (
                 st.spinner("Drawing the charts and laying out the pages..."),
                 ui.user_errors("The PDF report cannot be made"),
             ):
-                points = report_points(root, version, model)
-                st.session_state[PDF_KEY] = (version, build_report_pdf(model, meta, points=points))
+                points = report_points(root, version, edits, model)
+                st.session_state[PDF_KEY] = (
+                    (version, edits),
+                    build_report_pdf(model, meta, points=points),
+                )
                 st.rerun()
     else:
         st.download_button(

@@ -21,15 +21,15 @@ PREFIX = "cluster_analysis."
 
 
 @st.cache_data(show_spinner="Preparing the customers...", max_entries=2)
-def customers(root: str, version: str, _model) -> pd.DataFrame:
+def customers(root: str, version: str, edits: str, _model) -> pd.DataFrame:
     """A version's training customers, typed for filtering (see ``charts.analysis_frame``)."""
     return charts.analysis_frame(_model, ui.labeled_training_data(root, version))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def filter_choices(root: str, version: str, _model) -> tuple[dict, dict, int]:
+def filter_choices(root: str, version: str, edits: str, _model) -> tuple[dict, dict, int]:
     """Slider bounds, category values and the number of customers of a version."""
-    frame = customers(root, version, _model)
+    frame = customers(root, version, edits, _model)
     schema = _model.schema_.with_descriptors()
     return (
         charts.numeric_ranges(frame, schema.numeric),
@@ -39,9 +39,9 @@ def filter_choices(root: str, version: str, _model) -> tuple[dict, dict, int]:
 
 
 @st.cache_data(show_spinner=False, max_entries=2)
-def every_segment(root: str, version: str, _model) -> list:
+def every_segment(root: str, version: str, edits: str, _model) -> list:
     """Summaries of every segment over all customers: the radar's scale, whatever is shown."""
-    frame = customers(root, version, _model)
+    frame = customers(root, version, edits, _model)
     schema = _model.schema_.with_descriptors()
     return charts.summarize_segments(
         frame,
@@ -52,9 +52,9 @@ def every_segment(root: str, version: str, _model) -> list:
 
 
 @st.cache_data(show_spinner="Applying the filters...", max_entries=16)
-def filtered_view(root: str, version: str, _model, filters: dict):
+def filtered_view(root: str, version: str, edits: str, _model, filters: dict):
     """``(matching customers, segment summaries, statistics table, point sample)``."""
-    frame = customers(root, version, _model)
+    frame = customers(root, version, edits, _model)
     subset = frame[charts.filter_mask(frame, **filters)]
     schema = _model.schema_.with_descriptors()
     profiles = charts.summarize_segments(
@@ -69,9 +69,11 @@ def filtered_view(root: str, version: str, _model, filters: dict):
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def category_mix(root: str, version: str, _model, filters: dict, column: str) -> go.Figure:
+def category_mix(
+    root: str, version: str, edits: str, _model, filters: dict, column: str
+) -> go.Figure:
     """The make-up of each segment by one categorical column, for the filtered customers."""
-    frame = customers(root, version, _model)
+    frame = customers(root, version, edits, _model)
     return charts.category_mix_chart(frame[charts.filter_mask(frame, **filters)], column)
 
 
@@ -87,8 +89,9 @@ if active is None:
     st.stop()
 model, meta = active
 root, version = str(ui.store().root), meta["version"]
+edits = ui.edits_stamp(root, version)  # segment names can change within a version
 try:
-    ranges, category_options, n_total = filter_choices(root, version, model)
+    ranges, category_options, n_total = filter_choices(root, version, edits, model)
 except SegmentationError as exc:  # e.g. a version saved without its training customers
     ui.show_error(exc, "The active model's customers cannot be analysed")
     st.stop()
@@ -142,7 +145,7 @@ filters = {
     "ranges": {c: (float(lo), float(hi)) for c, (lo, hi) in chosen_ranges.items()},
     "categories": {c: list(v) for c, v in chosen_categories.items()},
 }
-n_matching, profiles, stats, sample = filtered_view(root, version, model, filters)
+n_matching, profiles, stats, sample = filtered_view(root, version, edits, model, filters)
 st.markdown(f"**{fmt_int(n_matching)} of {fmt_int(n_total)} customers** match the filters.")
 if n_matching == 0:
     st.warning(
@@ -165,7 +168,7 @@ st.subheader("How the segments compare")
 if numeric:
     radar, note = st.columns([3, 2])
     radar.plotly_chart(
-        charts.radar_chart(profiles, numeric, scale_on=every_segment(root, version, model)),
+        charts.radar_chart(profiles, numeric, scale_on=every_segment(root, version, edits, model)),
         key="radar",
     )
     note.markdown(
@@ -269,7 +272,7 @@ if categorical:
         key=ns + "category_column",
         **persist,
     )
-    st.plotly_chart(category_mix(root, version, model, filters, column), key="category_mix")
+    st.plotly_chart(category_mix(root, version, edits, model, filters, column), key="category_mix")
 else:
     st.info("The model uses no categorical columns, so there is no make-up to show.")
 

@@ -220,7 +220,7 @@ def labeler(root: str, version: str) -> SegmentationModel:
 def clear_model_cache() -> None:
     """Forget cached models and tables, after a version is deleted or the store changes."""
     _load_model_edited.clear()
-    labeled_training_data.clear()
+    _labeled_training_data.clear()
 
 
 def rename_segment(version: str, cluster: int, *, name: str, recommendations: list[str]) -> dict:
@@ -238,10 +238,20 @@ def rename_segment(version: str, cluster: int, *, name: str, recommendations: li
     return result
 
 
-@st.cache_data(show_spinner="Labeling the training customers...", max_entries=4)
 def labeled_training_data(root: str, version: str) -> pd.DataFrame:
-    """The table a version was trained on with ``cluster``, ``segment``, ``cluster_distance``."""
-    model, _ = _load_model(root, version)
+    """The table a version was trained on with ``cluster``, ``segment``, ``cluster_distance``
+    (segment names as the analyst last edited them)."""
+    return _labeled_training_data(root, version, edits_stamp(root, version))
+
+
+def edits_stamp(root: str, version: str) -> str:
+    """Part of the key of every cache that holds segment names: renaming changes it."""
+    return ModelStore(root).edits_stamp(version)
+
+
+@st.cache_data(show_spinner="Labeling the training customers...", max_entries=4)
+def _labeled_training_data(root: str, version: str, edits: str) -> pd.DataFrame:
+    model, _ = _load_model_edited(root, version, edits)
     data = ModelStore(root).training_data(version)
     return model.label(data).join(data)
 

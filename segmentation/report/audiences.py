@@ -100,9 +100,10 @@ def _file_stem(name: object) -> str:
     text = unicodedata.normalize("NFC", str(name))
     text = _UNSAFE_FILE_CHARS.sub("_", text)
     text = re.sub(r"\s+", " ", text)
-    # The guard's quote, a leading dash (read as an option by shells) and leading dots
+    # The guard's quote and a formula's first character (a name listed in the manifest is
+    # then written as it is), a leading dash (an option to a shell) and leading dots
     # (hidden files) are dropped; Windows drops trailing dots and spaces itself.
-    text = text.lstrip("'-. ").rstrip(". ")
+    text = text.lstrip("'-=+@. ").rstrip(". ")
     text = text[:MAX_STEM_CHARS]
     while len(text.encode("utf-8")) > _MAX_STEM_BYTES:
         text = text[:-1]
@@ -159,7 +160,8 @@ def sheet_names(names: Sequence[object], taken: Iterable[str] = ()) -> dict[str,
     stems = []
     for name in names:
         text = _UNSAFE_SHEET_CHARS.sub("_", unicodedata.normalize("NFC", name))
-        text = re.sub(r"\s+", " ", text).strip().strip("'").strip()[:_SHEET_CHARS].strip("'")
+        text = re.sub(r"\s+", " ", text).strip().lstrip("'-=+@ ").rstrip("' ")
+        text = text[:_SHEET_CHARS].rstrip("' ")
         text = text.strip() or "Segment"
         stems.append("History_" if text.casefold() == "history" else text)
     sheets = _unique(stems, _SHEET_CHARS, " ({})", taken=["History", *taken])
@@ -183,6 +185,11 @@ def target_kind(target: str | os.PathLike[str]) -> str:
     if suffix in (".zip", ".xlsx"):
         return suffix[1:]
     path = Path(text)
+    if text == "-":
+        raise SegmentationError(
+            "--split-by-segment writes files, not standard output; give a folder name, "
+            "segments.zip or segments.xlsx"
+        )
     if text.endswith(("/", os.sep)) or path.is_dir() or (not path.exists() and not suffix):
         return "dir"
     raise SegmentationError(
@@ -456,7 +463,7 @@ def _write_xlsx(folder: Path, files: list[SegmentFile], sink: IO[bytes]) -> list
     summary.append(["segment", "cluster", "sheet", "customers"])
     for f in files:
         summary.append(
-            [_xlsx_cell(f.segment), _xlsx_cell(f.cluster), sheets[f.segment], f.customers]
+            [_xlsx_cell(v) for v in (f.segment, f.cluster, sheets[f.segment])] + [f.customers]
         )
     for f in files:
         sheet = book.create_sheet(sheets[f.segment])

@@ -67,9 +67,7 @@ def test_split_with_out_writes_both_and_they_agree(trained, tmp_path):
             part = pd.read_csv(zf.open(row.file))
             expected = whole[whole["segment"] == row.segment]
             assert part["CustomerID"].tolist() == expected["CustomerID"].tolist()
-    text = "".join(
-        zipfile.ZipFile(out).read(n).decode() for n in zipfile.ZipFile(out).namelist()
-    )
+    text = "".join(zipfile.ZipFile(out).read(n).decode() for n in zipfile.ZipFile(out).namelist())
     assert "'=HYPERLINK" in text and ',"=HYPERLINK' not in text
     assert listing(tmp_path) == ["labeled.csv", "segments.zip"]
 

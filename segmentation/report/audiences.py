@@ -385,8 +385,9 @@ def _cluster_order(cluster: str) -> tuple[int, float | str]:
 
 
 def _write_manifest(path: Path, files: list[SegmentFile]) -> None:
-    from segmentation.data.write import to_csv_bytes
     import pandas as pd
+
+    from segmentation.data.write import to_csv_bytes
 
     table = pd.DataFrame(
         {

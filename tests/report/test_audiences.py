@@ -32,7 +32,7 @@ HOSTILE = [
     "A very long segment name that goes on and on well past forty characters",
     "A very long segment name that goes on and on well past forty characters, again",
     "history",
-    "=HYPERLINK(\"http://evil\")",
+    '=HYPERLINK("http://evil")',
 ]
 
 
@@ -46,7 +46,7 @@ def labeled(names=HOSTILE, rows_per=(3, 1, 2, 4, 2, 1, 2, 3)) -> pd.DataFrame:
                     "CustomerID": f"C{cluster:02d}{i:03d}",
                     "Zip": "00712",
                     "Income": 1000.5 * (cluster + 1) - 3000,
-                    "Note": "=HYPERLINK(\"http://evil\",\"x\")" if i == 0 else "fine, thanks",
+                    "Note": '=HYPERLINK("http://evil","x")' if i == 0 else "fine, thanks",
                     "cluster": cluster,
                     "segment": name,
                     "cluster_distance": 0.25 + i,
@@ -75,7 +75,12 @@ def test_file_names_are_safe_unique_and_short():
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("CON", "CON_.csv"), ("...", "segment.csv"), ("", "segment.csv"), ("manifest", "manifest_2.csv")],
+    [
+        ("CON", "CON_.csv"),
+        ("...", "segment.csv"),
+        ("", "segment.csv"),
+        ("manifest", "manifest_2.csv"),
+    ],
     ids=["windows-reserved", "only-dots", "empty", "manifest-reserved"],
 )
 def test_file_names_avoid_reserved_names(name, expected):
@@ -101,7 +106,10 @@ def test_sheet_names_follow_excel_rules():
     [("out.zip", "zip"), ("OUT.XLSX", "xlsx"), ("new_folder", "dir"), ("folder/", "dir")],
 )
 def test_target_kind_from_the_name(tmp_path, target, kind):
-    assert target_kind(tmp_path / target if not target.endswith("/") else f"{tmp_path}/{target}") == kind
+    assert (
+        target_kind(tmp_path / target if not target.endswith("/") else f"{tmp_path}/{target}")
+        == kind
+    )
 
 
 @pytest.mark.parametrize("target", ["out.csv", "-", "report.pdf"])
@@ -203,7 +211,7 @@ def test_formula_cells_are_neutralised_in_csv_and_xlsx(tmp_path):
 
 def test_formula_in_a_raw_file_is_guarded_even_if_labeling_missed_it(tmp_path):
     """The split guards text itself: a CSV made elsewhere gets the same leading quote."""
-    raw = b'id,segment,Note\n1,A,=1+1\n2,A,@SUM(A1)\n3,B,-x\n4,B,-5\n'
+    raw = b"id,segment,Note\n1,A,=1+1\n2,A,@SUM(A1)\n3,B,-x\n4,B,-5\n"
     split_labeled_csv(raw, tmp_path / "out")
     text = (tmp_path / "out" / "A.csv").read_text()
     assert "'=1+1" in text and "'@SUM(A1)" in text

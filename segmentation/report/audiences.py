@@ -240,7 +240,7 @@ class SegmentFile:
     """One segment of a split: its name, cluster, file (or sheet) and customers."""
 
     segment: str
-    cluster: str
+    cluster: int | float | str
     file: str
     customers: int
 
@@ -345,7 +345,7 @@ def _split_to_folder(source, folder: Path) -> list[SegmentFile]:
     header = (",".join(_quoted(_guard_name(n)) for n in names) + "\n").encode("utf-8")
     handles: dict[str, IO[bytes]] = {}
     counts: dict[str, int] = {}
-    clusters: dict[str, str] = {}
+    clusters: dict[str, int | float | str] = {}
     parts: dict[str, Path] = {}
     try:
         for batch in batches:
@@ -359,8 +359,8 @@ def _split_to_folder(source, folder: Path) -> list[SegmentFile]:
                     handles[segment] = open(parts[segment], "wb")  # noqa: SIM115
                     handles[segment].write(header)
                     counts[segment] = 0
-                    first = rows[cluster_at][0] if cluster_at is not None else None
-                    clusters[segment] = "" if first is None else str(first.as_py())
+                    first = rows[cluster_at][0].as_py() if cluster_at is not None else None
+                    clusters[segment] = "" if first is None else first
                 handles[segment].write(_csv_rows(rows))
                 counts[segment] += len(rows[0])
     finally:
@@ -377,11 +377,10 @@ def _split_to_folder(source, folder: Path) -> list[SegmentFile]:
     return result
 
 
-def _cluster_order(cluster: str) -> tuple[int, float | str]:
-    try:
-        return (0, float(cluster))
-    except ValueError:
-        return (1, cluster)
+def _cluster_order(cluster: int | float | str) -> tuple[int, float | str]:
+    if isinstance(cluster, int | float):
+        return (0, cluster)
+    return (1, cluster)
 
 
 def _write_manifest(path: Path, files: list[SegmentFile]) -> None:

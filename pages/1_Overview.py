@@ -8,6 +8,7 @@ from segmentation.data.write import to_csv_bytes
 from segmentation.insight import explore
 from segmentation.insight.profiles import humanize
 from segmentation.modeling.stability import stability_word
+from segmentation.report import audiences
 from segmentation.report.html import REPORT_POINTS, build_report_html
 from segmentation.report.pdf import build_report_pdf
 from segmentation.viz import charts
@@ -54,6 +55,18 @@ def report_html(root: str, version: str, edits: str, _model, _meta: dict) -> byt
 def clustered_csv(root: str, version: str, edits: str) -> bytes:
     """The labeled training customers as a formula-safe CSV, built once per version."""
     return to_csv_bytes(ui.labeled_training_data(root, version))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def segment_csv(root: str, version: str, edits: str, segment: str) -> bytes:
+    """One segment's training customers as a formula-safe CSV (built on the first click)."""
+    return audiences.segment_csv_bytes(ui.labeled_training_data(root, version), segment)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def all_segments(root: str, version: str, edits: str, kind: str) -> bytes:
+    """Every segment's training customers: a zip of CSVs or a workbook (on the first click)."""
+    return audiences.split_to_bytes(clustered_csv(root, version, edits), kind)
 
 
 st.title("Overview")
@@ -235,6 +248,45 @@ st.download_button(
 st.caption(
     f"All {fmt_int(model.n_rows_)} training customers with their segment "
     "(columns segment, cluster and cluster_distance added)."
+)
+
+# -- audiences: one segment, or every segment in its own file ------------------------------
+names = [p.name for p in profiles]
+one, every = st.columns(2)
+with one:
+    chosen = st.selectbox("Segment", names, key=f"overview.audience.{version}")
+    st.download_button(
+        "Download this segment's customers (CSV)",
+        data=lambda segment=chosen: segment_csv(root, version, edits, segment),
+        file_name=audiences.safe_file_names([chosen])[chosen],
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+fits_excel = max(p.size for p in profiles) < audiences.XLSX_MAX_ROWS
+formats = {"zip": "A zip of CSV files"} | ({"xlsx": "An Excel workbook"} if fits_excel else {})
+with every:
+    kind = st.radio(
+        "All segments as",
+        list(formats),
+        format_func=formats.get,
+        horizontal=True,
+        key="overview.audience_format",
+    )
+    st.download_button(
+        "Download all segments",
+        data=lambda kind=kind: all_segments(root, version, edits, kind),
+        file_name=f"segments_{version}.{kind}",
+        mime="application/zip"
+        if kind == "zip"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        icon=":material/folder_zip:",
+        on_click="ignore",
+    )
+st.caption(
+    "One file per segment for a campaign tool: a zip holds a CSV per segment and "
+    "manifest.csv with the counts; a workbook has a sheet per segment after a summary."
+    + ("" if fits_excel else " A segment has more customers than an Excel sheet holds.")
 )
 
 st.subheader("Download report")

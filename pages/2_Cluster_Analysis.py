@@ -77,6 +77,14 @@ def category_mix(
     return charts.category_mix_chart(frame[charts.filter_mask(frame, **filters)], column)
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def filtered_csv(root: str, version: str, _model, filters: dict) -> bytes:
+    """The training customers the filters keep, every column and their segment, as a
+    formula-safe CSV (built when the download is clicked)."""
+    keep = charts.filter_mask(customers(root, version, _model), **filters)
+    return to_csv_bytes(ui.labeled_training_data(root, version)[keep])
+
+
 def reset_filters(keys: list[str]) -> None:
     """Forget the filter widgets' values: they come back at their defaults."""
     for key in keys:
@@ -147,6 +155,16 @@ filters = {
 }
 n_matching, profiles, stats, sample = filtered_view(root, version, edits, model, filters)
 st.markdown(f"**{fmt_int(n_matching)} of {fmt_int(n_total)} customers** match the filters.")
+if n_matching:
+    st.download_button(
+        "Download the filtered customers (CSV)",
+        data=lambda filters=filters: filtered_csv(root, version, model, filters),
+        file_name=f"filtered_customers_{version}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+        help="Exactly the customers the filters keep, with all their columns and segment.",
+    )
 if n_matching == 0:
     st.warning(
         "No customer matches these filters. Widen a range, select more segments or values, "

@@ -9,6 +9,7 @@ from segmentation.data.transactions import looks_like_transactions
 from segmentation.errors import SegmentationError
 from segmentation.insight import explore
 from segmentation.insight.drift import status as drift_status
+from segmentation.report import audiences
 from segmentation.viz.style import fmt_int, fmt_metric, fmt_share, md_escape
 from segmentation.workflows import load_default_data
 
@@ -369,6 +370,33 @@ with file_tab:
                 type="primary",
                 icon=":material/download:",
                 on_click="ignore",
+            )
+            # By segment: built from the labeled file on disk, only when clicked.
+            counts = labeled.result.segment_counts.values()
+            fits_excel = max(counts, default=0) < audiences.XLSX_MAX_ROWS
+            formats = {"zip": "A zip of CSV files"}
+            formats |= {"xlsx": "An Excel workbook"} if fits_excel else {}
+            split_left, split_right = st.columns([2, 3], vertical_alignment="bottom")
+            split_kind = split_left.radio(
+                "By segment, as",
+                list(formats),
+                format_func=formats.get,
+                horizontal=True,
+                key="predict.split_format",
+            )
+            split_right.download_button(
+                "Download by segment",
+                data=lambda path=labeled.path, kind=split_kind: audiences.split_to_bytes(
+                    path, kind
+                ),
+                file_name=f"{stem}_segments.{split_kind}",
+                mime="application/zip"
+                if split_kind == "zip"
+                else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                icon=":material/folder_zip:",
+                on_click="ignore",
+                help="One CSV per segment (and manifest.csv with the counts) in a zip, or a "
+                "workbook with a sheet per segment.",
             )
             drift = labeled.result.drift
             st.markdown("**Is this file like the training data?**")

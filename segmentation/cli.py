@@ -170,6 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
         "segment) and margin (how far ahead the assigned segment is) columns; --json always "
         "gives its 'why'",
     )
+    predict.add_argument(
+        "--split-by-segment",
+        metavar="TARGET",
+        help="with --data: also write each segment's customers to a folder (one CSV per "
+        "segment and manifest.csv), a .zip of the same, or a .xlsx with a sheet per segment; "
+        "--out becomes optional",
+    )
     _add_transaction_flags(predict)
 
     rfm = sub.add_parser(
@@ -361,12 +368,19 @@ def cmd_predict(args: argparse.Namespace) -> None:
             raise SegmentationError(
                 "--explain goes with --data; --json always prints its 'why' (runner-up, margin)"
             )
+        if args.split_by_segment is not None:
+            raise SegmentationError("--split-by-segment goes with --data, a file of customers")
     else:
-        if args.out is None:
+        if args.split_by_segment is not None:
+            from segmentation.report.audiences import check_target
+
+            check_target(args.split_by_segment)
+        elif args.out is None:
             raise SegmentationError(
-                "--out is required with --data (a path, or - for standard output)"
+                "--out is required with --data (a path, or - for standard output), "
+                "or --split-by-segment"
             )
-        if args.out != "-" and os.path.isdir(args.out):
+        if args.out not in (None, "-") and os.path.isdir(args.out):
             raise SegmentationError(f"--out {args.out!r} is a folder; give a file name")
         if args.report is not None and (args.report == "-" or os.path.isdir(args.report)):
             raise SegmentationError(f"--report {args.report!r} must be a file name for the JSON")
@@ -386,6 +400,11 @@ def cmd_predict(args: argparse.Namespace) -> None:
     from segmentation.modeling.labeling import label_file
 
     dest = sys.stdout.buffer if args.out == "-" else args.out
+    # With --split-by-segment the labeled CSV is written to a file first (--out itself when
+    # it is one), then split from there in blocks: no copy of the table is kept in memory.
+    labeled_path = _labeled_path(args)
+    if labeled_path is not None:
+        dest = labeled_path
     if args.transactions:
         from segmentation.data.write import write_csv
 
@@ -410,6 +429,8 @@ def cmd_predict(args: argparse.Namespace) -> None:
         )
         warnings = labeled.report.warnings() + labeled.imputed_warnings()
         drift = labeled.drift
+    if labeled_path is not None:
+        _split_by_segment(args, labeled_path)
     if drift is not None and drift.moved:
         moved = ", ".join(f.feature for f in drift.moved)
         warnings.append(f"the file differs from the training data ({drift.verdict}) in: {moved}")
@@ -422,6 +443,43 @@ def cmd_predict(args: argparse.Namespace) -> None:
             out.write(json.dumps(json_safe(document), indent=2, allow_nan=False).encode())
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
+
+
+def _labeled_path(args: argparse.Namespace) -> str | None:
+    """Where ``predict --split-by-segment`` writes the labeled CSV it splits: ``--out``
+    when it is a file, else a hidden name beside the split target (created only when the
+    labeling succeeds, removed by :func:`_split_by_segment`). None without a split."""
+    from segmentation.data.files import is_replaceable
+
+    if args.split_by_segment is None:
+        return None
+    if args.out is not None and args.out != "-" and is_replaceable(args.out):
+        return args.out
+    import uuid
+    from pathlib import Path
+
+    target = Path(args.split_by_segment.rstrip("/\\") or ".").resolve()
+    return str(target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.labeled.csv"))
+
+
+def _split_by_segment(args: argparse.Namespace, labeled_path: str) -> None:
+    """Split the labeled CSV at ``labeled_path`` into ``--split-by-segment``; copy it to
+    ``--out`` when that is standard output or a pipe; remove it when it was a scratch file."""
+    import shutil
+
+    from segmentation.data.files import open_output
+    from segmentation.report.audiences import split_labeled_csv
+
+    scratch = labeled_path != args.out
+    try:
+        if scratch and args.out is not None:
+            with open(labeled_path, "rb") as labeled, open_output(args.out) as out:
+                shutil.copyfileobj(labeled, out, 1 << 20)
+        split = split_labeled_csv(labeled_path, args.split_by_segment)
+    finally:
+        if scratch:
+            os.unlink(labeled_path)
+    print(f"{split.summary()} to {args.split_by_segment}", file=sys.stderr)
 
 
 def _check_drift_reference(model, metadata: dict, report: str | None) -> None:

@@ -59,7 +59,10 @@ def test_page_shows_every_comparison(page):
         "Std. deviation",
     ]
     assert stats["Segment"].nunique() == 5
-    assert [b.label for b in page.get("download_button")] == ["Download the statistics (CSV)"]
+    assert [b.label for b in page.get("download_button")] == [
+        "Download the filtered customers (CSV)",
+        "Download the statistics (CSV)",
+    ]
 
 
 def test_filters_narrow_the_customers(page):

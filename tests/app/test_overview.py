@@ -69,4 +69,9 @@ def test_overview_offers_the_clustered_customers_for_download(app):
     at = open_page(app, "1_Overview.py")
     assert not at.exception, at.exception
     labels = [b.label for b in at.get("download_button")]
-    assert "Download the clustered customers (CSV)" in labels
+    assert labels[:3] == [
+        "Download the clustered customers (CSV)",
+        "Download this segment's customers (CSV)",
+        "Download all segments",
+    ]
+    assert "Download the report (HTML)" in labels

@@ -68,7 +68,10 @@ def test_file_is_labeled_and_offered_for_download(predict):
     at = upload(predict, "march.csv", csv_bytes(data))
     assert not at.exception
     assert "Labeled file: **march.csv** (120 rows)" in texts(at)
-    assert [d.label for d in at.download_button] == ["Download the labeled file (CSV)"]
+    assert [d.label for d in at.download_button] == [
+        "Download the labeled file (CSV)",
+        "Download by segment",
+    ]
     result = at.session_state["predict.result"]["labeled"]
     assert result.result.fast  # a clean export takes the command line's fast path
     labeled = pd.read_csv(io.BytesIO(result.read_bytes()))

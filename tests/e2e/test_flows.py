@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -514,6 +515,22 @@ def test_predict_a_customer_file(app: App, models_dir: Path, tmp_path: Path) -> 
     expected = pd.read_csv(cli_out)
     assert labeled["segment"].tolist() == expected["segment"].tolist()
     assert labeled["cluster"].tolist() == expected["cluster"].tolist()
+
+    # The same customers, one CSV per segment in a zip, built when the button is clicked.
+    by_segment = app.page.get_by_role("button", name="Download by segment").first
+    with app.page.expect_download(timeout=RUN_MS) as download_info:
+        by_segment.click()
+    download = download_info.value
+    assert download.failure() is None, download.failure()
+    assert download.suggested_filename == "march_customers_segments.zip"
+    with zipfile.ZipFile(download.path()) as archive:
+        manifest = pd.read_csv(archive.open("manifest.csv"))
+        parts = {row.segment: pd.read_csv(archive.open(row.file)) for row in manifest.itertuples()}
+    assert set(parts) == set(labeled["segment"])
+    for segment, part in parts.items():
+        assert part["CustomerID"].tolist() == (
+            labeled.loc[labeled["segment"] == segment, "CustomerID"].tolist()
+        )
 
 
 # --------------------------------------------------------------------------- Overview's report

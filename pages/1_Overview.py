@@ -81,6 +81,7 @@ metrics = model.metrics_
 
 if message := st.session_state.pop(RENAMED, None):
     st.success(md_escape(message), icon=":material/check_circle:")
+    st.toast(md_escape(message), icon=":material/check_circle:")  # seen wherever one scrolled
 st.caption(
     f"Model {version}: {model.k_} segments of {fmt_int(model.n_rows_)} customers "
     f"from {md_escape(meta.get('data_name', 'the training data'))}."

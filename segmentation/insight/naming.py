@@ -445,7 +445,7 @@ ARCHETYPES: tuple[Archetype, ...] = (
         lambda s: _when(s["installments"] >= 0.6, s["installments"]),
         _recs(
             "Offer interest-free installment plans on larger purchases",
-            "Partner with merchants on installment promotions",
+            "Partner with merchants on installment offers",
             "Remind them of available credit before seasonal purchases",
         ),
     ),
@@ -491,7 +491,7 @@ ARCHETYPES: tuple[Archetype, ...] = (
         lambda s: _when(s["age"] <= -0.7 and s["frequency"] >= 0.5, s["frequency"] - s["age"]),
         _recs(
             "Reach them on mobile and social channels",
-            "Use bundles and volume discounts to grow basket size",
+            ("Use bundles and volume discounts to grow basket size", VALUE),
             "Reward streaks with a points programme",
         ),
     ),
@@ -534,7 +534,7 @@ ARCHETYPES: tuple[Archetype, ...] = (
         _recs(
             "Recognise their loyalty with points and member pricing",
             "Ask for reviews and referrals",
-            ("Upsell to higher-value items", PREMIUM),
+            ("Upsell to their next tier of products", PREMIUM),
         ),
         specific=False,
     ),
@@ -631,7 +631,7 @@ def _signal_recommendations(s: Mapping[str, float]) -> list[tuple[str, frozenset
     if s["balance"] >= 0.4:
         recs.append("Offer a balance-transfer or installment plan")
     if s["spend"] >= 0.5:
-        recs.append("Reward their value with loyalty perks")
+        recs.append("Reward their spending with loyalty perks")
     elif s["spend"] <= -0.5:
         recs.append(("Lead with value offers and bundles", VALUE))
     if s["frequency"] <= -0.5:

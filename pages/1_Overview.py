@@ -255,7 +255,7 @@ st.caption(
 names = [p.name for p in profiles]
 one, every = st.columns(2)
 with one:
-    chosen = st.selectbox("Segment", names, key=f"overview.audience.{version}")
+    chosen = st.selectbox("Segment to download", names, key=f"overview.audience.{version}")
     st.download_button(
         "Download this segment's customers (CSV)",
         data=lambda segment=chosen: segment_csv(root, version, edits, segment),

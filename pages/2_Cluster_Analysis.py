@@ -78,10 +78,10 @@ def category_mix(
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def filtered_csv(root: str, version: str, _model, filters: dict) -> bytes:
+def filtered_csv(root: str, version: str, edits: str, _model, filters: dict) -> bytes:
     """The training customers the filters keep, every column and their segment, as a
     formula-safe CSV (built when the download is clicked)."""
-    keep = charts.filter_mask(customers(root, version, _model), **filters)
+    keep = charts.filter_mask(customers(root, version, edits, _model), **filters)
     return to_csv_bytes(ui.labeled_training_data(root, version)[keep])
 
 
@@ -158,7 +158,7 @@ st.markdown(f"**{fmt_int(n_matching)} of {fmt_int(n_total)} customers** match th
 if n_matching:
     st.download_button(
         "Download the filtered customers (CSV)",
-        data=lambda filters=filters: filtered_csv(root, version, model, filters),
+        data=lambda filters=filters: filtered_csv(root, version, edits, model, filters),
         file_name=f"filtered_customers_{version}.csv",
         mime="text/csv",
         icon=":material/download:",

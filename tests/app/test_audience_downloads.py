@@ -53,9 +53,9 @@ def test_overview_downloads_one_segment(app, downloads):
     at = open_page(app, "1_Overview.py")
     assert not at.exception, at.exception
     names = segment_names()
-    at.selectbox(key=next(s.key for s in at.selectbox if s.label == "Segment")).set_value(
-        names[1]
-    ).run()
+    at.selectbox(
+        key=next(s.key for s in at.selectbox if s.label == "Segment to download")
+    ).set_value(names[1]).run()
     assert not at.exception, at.exception
     part = pd.read_csv(io.BytesIO(click(at, downloads, "Download this segment's customers (CSV)")))
     assert set(part["segment"]) == {names[1]}

@@ -49,8 +49,8 @@ def test_overview_offers_the_report_as_html_and_pdf(overview):
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     assert "Download the report (PDF)" in downloads(at)
-    version, pdf = at.session_state[PDF_KEY]
-    assert version == "v1" and pdf.startswith(b"%PDF-")
+    (version, edits), pdf = at.session_state[PDF_KEY]
+    assert version == "v1" and edits == "" and pdf.startswith(b"%PDF-")
 
 
 def test_overview_says_why_the_pdf_cannot_be_made(overview, monkeypatch, tmp_path):

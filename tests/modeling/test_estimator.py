@@ -87,8 +87,10 @@ def test_predict_one(fitted):
         "recommendations",
         "outlier",
         "warnings",
+        "why",
     }
     assert result["segment"] == fitted.segment_names[result["cluster"]]
+    assert result["why"]["segment"] == result["segment"]
     assert any("TotalSpend" in w for w in result["warnings"])
 
 

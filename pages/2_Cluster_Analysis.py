@@ -10,7 +10,7 @@ from segmentation.errors import SegmentationError
 from segmentation.insight import explain
 from segmentation.insight.profiles import humanize
 from segmentation.viz import charts
-from segmentation.viz.style import fmt_int, fmt_share, md_escape
+from segmentation.viz.style import fmt_int, fmt_share, md_bold, md_escape
 
 ui.require_frame()
 
@@ -215,7 +215,7 @@ if rules.empty:
 else:
     for row in rules.itertuples():
         st.markdown(
-            f"**{md_escape(row.Segment)}**: {md_escape(row.Rule)}  \n"
+            f"{md_bold(row.Segment)}: {md_escape(row.Rule)}  \n"
             f"Precision {fmt_share(row.Precision, 0)}, recall {fmt_share(row.Recall, 0)}: "
             f"{md_escape(row.Trust)}." + (f" {md_escape(row.Note)}" if row.Note else "")
         )

@@ -10,7 +10,7 @@ from segmentation.errors import SegmentationError
 from segmentation.insight import explore
 from segmentation.insight.drift import status as drift_status
 from segmentation.report import audiences
-from segmentation.viz.style import fmt_int, fmt_metric, fmt_share, md_escape
+from segmentation.viz.style import fmt_int, fmt_metric, fmt_share, md_bold, md_escape
 from segmentation.workflows import load_default_data
 
 ui.require_frame()
@@ -261,9 +261,7 @@ with file_tab:
     if current is not None:
         frame = current["frame"]
         cols = st.columns([5, 1], vertical_alignment="center")
-        cols[0].markdown(
-            f"File: **{md_escape(current['name'])}** ({fmt_int(frame.shape[1])} columns)"
-        )
+        cols[0].markdown(f"File: {md_bold(current['name'])} ({fmt_int(frame.shape[1])} columns)")
         cols[1].button(
             "Clear",
             on_click=clear_upload,
@@ -357,8 +355,7 @@ with file_tab:
             labeled = result["labeled"]
             st.subheader("Result", anchor=False)
             st.success(
-                f"Labeled file: **{md_escape(current['name'])}** "
-                f"({fmt_int(labeled.result.n_rows)} rows)",
+                f"Labeled file: {md_bold(current['name'])} ({fmt_int(labeled.result.n_rows)} rows)",
                 icon=":material/check_circle:",
             )
             stem = current["name"].rsplit(".", 1)[0]

@@ -5,7 +5,7 @@ import streamlit as st
 from segmentation.app import ui
 from segmentation.data.schema import infer_schema
 from segmentation.insight import explore
-from segmentation.viz.style import fmt_int, fmt_share, md_escape
+from segmentation.viz.style import fmt_int, fmt_share, md_bold
 
 ui.require_frame()
 
@@ -135,7 +135,7 @@ with cat_tab:
     cols = st.columns(2)
     for i, name in enumerate(categorical):
         with cols[i % 2]:
-            st.markdown(f"**{md_escape(name)}**")
+            st.markdown(md_bold(name))
             st.plotly_chart(
                 explore.category_chart(ui.dataset_view(dataset, category_counts, name), str(name)),
                 config={"displayModeBar": False},

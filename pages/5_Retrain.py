@@ -13,7 +13,7 @@ from segmentation.modeling.preprocess import OUTLIER_METHODS, SCALERS
 from segmentation.modeling.selection import RULE
 from segmentation.store import frame_fingerprint
 from segmentation.viz import charts
-from segmentation.viz.style import fmt_int, fmt_share, md_escape
+from segmentation.viz.style import fmt_int, fmt_share, md_bold, md_escape
 from segmentation.workflows import match_to_version
 
 ui.require_frame()
@@ -213,7 +213,7 @@ if candidate := st.session_state.get(CANDIDATE):
     st.subheader(f"{4 + (len(trained) > 1)}. The new model", anchor=False)
     st.caption(
         f"{md_escape(model.algorithm_.label)}, trained on "
-        f"**{md_escape(candidate['data_name'])}**; not saved yet."
+        f"{md_bold(candidate['data_name'])}; not saved yet."
     )
     if stale := explore.stale_settings(candidate.get("settings"), chosen_settings, model.k_):
         st.warning(

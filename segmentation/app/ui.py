@@ -21,7 +21,7 @@ from segmentation.errors import SegmentationError
 from segmentation.modeling.estimator import SegmentationModel
 from segmentation.store import ModelStore
 from segmentation.types import Progress
-from segmentation.viz.style import fmt_datetime, fmt_int, md_escape
+from segmentation.viz.style import fmt_datetime, fmt_int, md_bold, md_escape
 from segmentation.workflows import DEFAULT_DATA_NAME, ensure_active_model, load_default_data
 
 _log = logging.getLogger(__name__)
@@ -364,7 +364,7 @@ def dataset_picker(key: str, label: str = "Upload a customer file (CSV or Excel)
         _log_columns_form(key, current)
     cols = st.columns([4, 1])
     cols[0].caption(
-        f"In use: **{md_escape(current.name)}** - {fmt_int(len(current.frame))} rows, "
+        f"In use: {md_bold(current.name)} - {fmt_int(len(current.frame))} rows, "
         f"{current.frame.shape[1]} columns"
     )
     if not current.is_default and cols[1].button("Use bundled data", key=f"{key}_reset"):

@@ -121,6 +121,13 @@ _AUTOLINK_START = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?<=@)", re.IGNORECAS
 WORD_JOINER = "\u2060"
 
 
+def md_bold(text: object) -> str:
+    """User text in bold markdown: escaped, and without the edge spaces that would stop
+    ``**...**`` from rendering (a name ending in a space showed its asterisks)."""
+    inner = md_escape(str(text).strip())
+    return f"**{inner}**" if inner else ""
+
+
 def md_escape(text: object) -> str:
     """User data (a file, column, category or segment name) as Markdown that shows it as text.
 

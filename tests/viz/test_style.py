@@ -81,3 +81,12 @@ def test_md_escape_breaks_bare_links(text):
 
 def test_plotly_text_writes_markup_as_entities():
     assert style.plotly_text('<a href="x">A & B</a>') == '&lt;a href="x"&gt;A &amp; B&lt;/a&gt;'
+
+
+def test_bold_user_text_renders_even_with_edge_spaces():
+    """A segment name ending in a space showed '**Name **' with its asterisks."""
+    from segmentation.viz.style import md_bold
+
+    assert md_bold("Loyal customers ") == "**Loyal customers**"
+    assert md_bold(" *x* ") == "**\\*x\\***"
+    assert md_bold("   ") == ""

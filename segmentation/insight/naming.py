@@ -228,6 +228,8 @@ def trait_phrase(column: str, direction: float) -> str:
     subject = " ".join(_lower(w) for w in words if w.lower() not in _FILLER) or _lower(
         humanize(column)
     )
+    # A noun before "purchases" is a modifier: "NumDealsPurchases" -> "deal purchases".
+    subject = re.sub(r"\b(\w+[^s\W])s (purchases)\b", r"\1 \2", subject)
     if found is not None and found.meaning in _SUBJECTS:
         subject = _SUBJECTS[found.meaning]
     elif found is not None and found.meaning == "spend" and found.kind == "money":

@@ -285,3 +285,11 @@ def test_lapsed_and_new_customers():
     names = [p.name for p in profiles_of(table, np.repeat([0, 1, 2], n))]
     assert names[0] == "Lapsed Customers"
     assert names[1] == "New Customers"
+
+
+def test_a_noun_before_purchases_reads_as_a_modifier():
+    """'NumDealsPurchases' is 'deal purchases', not 'deals purchases'."""
+    from segmentation.insight.naming import trait_phrase
+
+    assert trait_phrase("NumDealsPurchases", 1) == "many deal purchases"
+    assert trait_phrase("NumWebPurchases", -1) == "few web purchases"

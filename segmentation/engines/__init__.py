@@ -1,0 +1,1 @@
+"""Where a table is processed: locally (pandas, pyarrow, DuckDB) or on Spark."""

@@ -142,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--models-dir", help="model store (default: $SEGMENTATION_MODELS_DIR or models/)"
     )
+    _add_user_flag(train)
     _add_transaction_flags(train)
 
     predict = sub.add_parser("predict", help="label a table or one customer")
@@ -189,6 +190,27 @@ def build_parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="list the saved model versions as JSON")
     models.add_argument("--models-dir", help="model store")
 
+    activate = sub.add_parser(
+        "activate", help="make a saved version the one the app serves (also how to roll back)"
+    )
+    activate.add_argument("--model", required=True, metavar="VERSION", help="e.g. v3")
+    activate.add_argument("--models-dir", help="model store")
+    _add_user_flag(activate)
+
+    delete = sub.add_parser(
+        "delete", help="delete a saved version that is not active (its number is not reused)"
+    )
+    delete.add_argument("--model", required=True, metavar="VERSION", help="e.g. v2")
+    delete.add_argument("--models-dir", help="model store")
+    _add_user_flag(delete)
+
+    history = sub.add_parser(
+        "history",
+        help="the store's audit log as JSON: every save, activation, rollback, rename and "
+        "deletion with its time and user",
+    )
+    history.add_argument("--models-dir", help="model store")
+
     compare = sub.add_parser(
         "compare",
         help="where each segment's customers went between two versions, as JSON",
@@ -222,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TEXT",
         help="a recommendation; repeat the flag for several (they replace the current ones)",
     )
+    _add_user_flag(rename)
     report = sub.add_parser(
         "report",
         help="write a model's report: one self-contained HTML file, or an A4 PDF",
@@ -286,6 +309,13 @@ def _read(path: str):
     return read_table(sys.stdin.buffer if path == "-" else path)
 
 
+def _add_user_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--user",
+        help="who is acting, for the audit log (default: $SEGMENTATION_USER, else the OS user)",
+    )
+
+
 def _store(args: argparse.Namespace):
     from segmentation.workflows import get_store
 
@@ -341,6 +371,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         store=store,
         **params,
         extra={"transactions": report.to_dict()} if report is not None else None,
+        user=args.user,
     )
     summary = model.summary()
     if summary["k_choice"] and summary["k_choice"]["verdict"] != "clear":
@@ -605,6 +636,7 @@ def cmd_models(args: argparse.Namespace) -> None:
                         for key in (
                             "created_at",
                             "data_name",
+                            "trained_by",
                             "k",
                             "silhouette",
                             "davies_bouldin",
@@ -614,6 +646,7 @@ def cmd_models(args: argparse.Namespace) -> None:
                             "segments",
                         )
                     },
+                    **({"damaged": info.damaged} if info.damaged else {}),
                 }
                 for info in store.list()
             ],
@@ -637,9 +670,30 @@ def cmd_rename(args: argparse.Namespace) -> None:
     store = _store(args)
     _print_json(
         store.rename_segment(
-            args.model, args.cluster, name=args.name, recommendations=args.recommendations
+            args.model,
+            args.cluster,
+            name=args.name,
+            recommendations=args.recommendations,
+            user=args.user,
         )
     )
+
+
+def cmd_activate(args: argparse.Namespace) -> None:
+    store = _store(args)
+    before = store.active_version()
+    store.activate(args.model, user=args.user)
+    _print_json({"active": args.model, "previous": before})
+
+
+def cmd_delete(args: argparse.Namespace) -> None:
+    store = _store(args)
+    store.delete(args.model, user=args.user)
+    _print_json({"deleted": args.model, "versions": store.versions()})
+
+
+def cmd_history(args: argparse.Namespace) -> None:
+    _print_json({"events": _store(args).history()})
 
 
 #: Report formats by the extension of ``--out``.
@@ -693,6 +747,9 @@ COMMANDS = {
     "compare": cmd_compare,
     "rename": cmd_rename,
     "report": cmd_report,
+    "activate": cmd_activate,
+    "delete": cmd_delete,
+    "history": cmd_history,
 }
 
 

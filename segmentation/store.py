@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import getpass
 import hashlib
 import json
 import os
@@ -9,6 +11,9 @@ import platform
 import re
 import shutil
 import tempfile
+import time
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,7 +47,30 @@ EDITS_FILE = "edits.json"
 MAX_SEGMENT_NAME = 60
 #: Most recommendations per segment, and the longest one, in characters.
 MAX_RECOMMENDATIONS, MAX_RECOMMENDATION = 10, 300
-_VERSION_RE = re.compile(r"^v(\d{1,6})$")
+#: Every activation, rollback, rename, deletion and save, one JSON line each, appended.
+AUDIT_FILE = "audit.jsonl"
+#: Held while a version number is handed out, the pointer moves or a version goes.
+LOCK_FILE = ".lock"
+#: Held while the default model is trained at first use, by any process.
+FIRST_USE_LOCK_FILE = ".first-use.lock"
+#: Largest version number (nine digits): a counter beyond it is damaged, not reached.
+MAX_VERSION_NUMBER = 999_999_999
+_VERSION_RE = re.compile(r"^v(\d{1,9})$")
+#: Leftovers of a save or delete that was killed: ``.staging-<pid>-<id>``, ``.trash-...``.
+_LEFTOVER_RE = re.compile(r"^\.(staging|trash)-(?:v\d+-)?(\d+)?")
+#: A leftover whose process cannot be told (an older layout) is removed after this long.
+_LEFTOVER_AGE_S = 3600
+
+
+def current_user() -> str:
+    """Who is acting, for the audit log: ``SEGMENTATION_USER``, else the OS user."""
+    named = os.environ.get("SEGMENTATION_USER", "").strip()
+    if named:
+        return named
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no user name for this uid (some containers)
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
 
 
 def fingerprint(path: str | os.PathLike) -> str:
@@ -90,6 +118,8 @@ class VersionInfo:
     version: str
     active: bool
     metadata: dict
+    #: Why this version cannot be read (damaged metadata), or None when it can.
+    damaged: str | None = None
 
 
 class ModelStore:
@@ -124,10 +154,37 @@ class ModelStore:
     def active_version(self) -> str | None:
         """The active version's name, or None when nothing is active."""
         pointer = self.root / ACTIVE_FILE
-        if not pointer.exists():
+        try:
+            version = pointer.read_text(errors="replace").strip()
+        except OSError:
             return None
-        version = pointer.read_text().strip()
         return version if version in self.versions() else None
+
+    def active_problem(self) -> str | None:
+        """What is wrong with the active pointer when versions exist but none is active.
+
+        Reading never repairs the pointer (a read-only command must not write); this says
+        what is wrong and how to choose, for the CLI and the pages to show.
+        """
+        versions = self.versions()
+        if not versions or self.active_version() is not None:
+            return None
+        listed = ", ".join(versions[-10:])
+        try:
+            held = (self.root / ACTIVE_FILE).read_text(errors="replace").strip()
+        except FileNotFoundError:
+            held = None
+        except OSError as exc:
+            held = f"<unreadable: {exc.strerror}>"
+        said = (
+            "no version is marked active (the ACTIVE file is missing)"
+            if held is None
+            else f"the ACTIVE file names {held[:40]!r}, which is not a saved version"
+        )
+        return (
+            f"{said}; activate one: python -m segmentation activate --model VERSION, or in "
+            f"the model history on the Retrain page (saved versions: {listed})"
+        )
 
     def metadata(self, version: str) -> dict:
         """The metadata of one version."""
@@ -136,8 +193,15 @@ class ModelStore:
             metadata = json.loads(path.read_text())
         except (OSError, ValueError) as exc:
             raise ModelStoreError(
-                f"model {version} has unreadable metadata ({exc}); delete it and retrain"
+                f"model {version} is damaged: its metadata cannot be read ({_short(exc)}); "
+                "activate another version, delete this one or retrain"
             ) from exc
+        if not isinstance(metadata, dict) or not isinstance(metadata.get("segments", []), list):
+            raise ModelStoreError(
+                f"model {version} is damaged: its metadata is not a model description; "
+                "activate another version, delete this one or retrain"
+            )
+        metadata["version"] = version
         edits = self.segment_edits(version)
         if edits:
             for segment in metadata.get("segments") or []:
@@ -178,7 +242,15 @@ class ModelStore:
     def list(self) -> list[VersionInfo]:
         """Every version with its metadata, newest first, the active one marked."""
         active = self.active_version()
-        return [VersionInfo(v, v == active, self.metadata(v)) for v in reversed(self.versions())]
+        listed = []
+        for version in reversed(self.versions()):
+            # One damaged version must not hide the others: it is listed with the reason,
+            # so it can still be deleted (or another activated) from the history.
+            try:
+                listed.append(VersionInfo(version, version == active, self.metadata(version)))
+            except ModelStoreError as exc:
+                listed.append(VersionInfo(version, version == active, {}, damaged=str(exc)))
+        return listed
 
     def load(self, version: str | None = None) -> tuple[SegmentationModel, dict]:
         """Load a version (the active one by default) and its metadata.
@@ -192,8 +264,11 @@ class ModelStore:
         import joblib
         import sklearn
 
+        from segmentation.modeling.estimator import SegmentationModel
+
         version, metadata = self._usable(version)
-        saved = metadata.get("library_versions", {}).get("scikit-learn")
+        libraries = metadata.get("library_versions")
+        saved = libraries.get("scikit-learn") if isinstance(libraries, dict) else None
         if saved != sklearn.__version__:
             raise ModelStoreError(
                 f"model {version} was saved with scikit-learn {saved} but this is "
@@ -203,8 +278,15 @@ class ModelStore:
             model = joblib.load(self._path(version) / MODEL_FILE)
         except Exception as exc:  # a corrupt or foreign file: say so, never crash
             raise ModelStoreError(
-                f"model {version} could not be loaded ({exc}); delete it and retrain"
+                f"model {version} is damaged: its model file cannot be loaded "
+                f"({_short(exc)}); activate another version, delete this one or retrain"
             ) from exc
+        if not isinstance(model, SegmentationModel) or not hasattr(model, "pipeline_"):
+            raise ModelStoreError(
+                f"model {version} is damaged: its model file holds a "
+                f"{type(model).__name__}, not a trained segmentation model; activate another "
+                "version, delete this one or retrain"
+            )
         model.apply_segment_edits(self.segment_edits(version))
         return model, metadata
 
@@ -226,7 +308,7 @@ class ModelStore:
         version, metadata = self._usable(version)
         try:
             labeler = CompiledLabeler.load(self._path(version) / LABELER_FILE)
-        except (OSError, ValueError, KeyError):
+        except Exception:  # missing, truncated or foreign: the model itself is the truth
             model, _ = self.load(version)
             labeler = compiled_labeler(model)
             if labeler is None:  # an algorithm the fast path cannot take: label with it
@@ -244,7 +326,9 @@ class ModelStore:
         """The version (the active one by default) and its metadata, if this code can use it."""
         version = version or self.active_version()
         if version is None:
-            raise ModelStoreError("no model is trained yet; train one first")
+            raise ModelStoreError(
+                self.active_problem() or "no model is trained yet; train one first"
+            )
         metadata = self.metadata(version)
         if metadata.get("store_format") != STORE_FORMAT:
             raise ModelStoreError(
@@ -261,7 +345,13 @@ class ModelStore:
         path = self._path(version) / DATA_FILE
         if not path.exists():
             raise ModelStoreError(f"model {version} has no stored training data; retrain it")
-        return pd.read_parquet(path)
+        try:
+            return pd.read_parquet(path)
+        except Exception as exc:  # truncated or foreign file: name the version, never crash
+            raise ModelStoreError(
+                f"model {version} is damaged: its training table cannot be read "
+                f"({_short(exc)}); activate another version, delete this one or retrain"
+            ) from exc
 
     # -- writing ----------------------------------------------------------------------
     def save(
@@ -272,6 +362,7 @@ class ModelStore:
         data_name: str,
         activate: bool = True,
         extra: dict | None = None,
+        user: str | None = None,
     ) -> str:
         """Save a fitted model as a new immutable version and optionally activate it.
 
@@ -286,6 +377,9 @@ class ModelStore:
         activate : bool, default=True
         extra : dict, optional
             More metadata (e.g. the transaction report).
+        user : str, optional
+            Who trained it (default :func:`current_user`); recorded in the metadata and
+            the audit log.
 
         Returns
         -------
@@ -296,11 +390,14 @@ class ModelStore:
 
         from segmentation.modeling.labeling import compiled_labeler
 
+        user = user or current_user()
         self.root.mkdir(parents=True, exist_ok=True)
+        self._clean_leftovers()
         metadata = {
             "store_format": STORE_FORMAT,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "data_name": data_name,
+            "trained_by": user,
             **model.summary(),
             "recommended_k_rule": model.sweep_.rule if model.sweep_ else None,
             "sweep": model.sweep_.to_dict() if model.sweep_ else None,
@@ -309,7 +406,9 @@ class ModelStore:
             "library_versions": library_versions(),
             **(extra or {}),
         }
-        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
+        # 0o777 and the umask decide the folder's mode (mkdtemp would force 0700).
+        staging = self.root / f".staging-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        os.mkdir(staging, 0o777)
         try:
             joblib.dump(model, staging / MODEL_FILE)
             labeler = compiled_labeler(model)
@@ -320,28 +419,23 @@ class ModelStore:
                 # Carried from the version this one replaces (matched segments).
                 _write_json(staging / EDITS_FILE, _edits_document(edits))
             metadata["data_fingerprint"] = fingerprint(staging / DATA_FILE)
-            while True:
-                existing = [int(v[1:]) for v in self.versions()]
-                existing += [
-                    int(m.group(1)) for p in self.root.iterdir() if (m := _VERSION_RE.match(p.name))
-                ]
-                existing.append(self._last_number())
-                version = f"v{max(existing) + 1}"
+            _fsync_tree(staging)  # before the lock: big files take a while
+            with self._locked():
+                # Under the lock: the number is unique for the life of the store, whatever
+                # else saves or deletes at the same time, and the counter never goes back.
+                number = self._next_number()
+                version = f"v{number}"
                 metadata["version"] = version
-                _write_json(staging / METADATA_FILE, metadata)
-                try:
-                    # Atomic: the version appears whole or not at all.
-                    os.rename(staging, self.root / version)
-                    atomic_write_text(self.root / COUNTER_FILE, version[1:] + "\n")
-                    break
-                except OSError:
-                    if not (self.root / version).exists():
-                        raise
+                _write_json(staging / METADATA_FILE, metadata)  # fsync-ed with its folder
+                os.rename(staging, self.root / version)  # whole or not at all
+                _fsync_folder(self.root)
+                atomic_write_text(self.root / COUNTER_FILE, f"{number}\n")
+                self._append_audit("save", version, user, data_name=data_name)
+                if activate:
+                    self._activate_locked(version, user)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        if activate:
-            self.activate(version)
         return version
 
     def rename_segment(
@@ -350,6 +444,8 @@ class ModelStore:
         cluster: int,
         name: str | None = None,
         recommendations: list[str] | None = None,
+        *,
+        user: str | None = None,
     ) -> dict:
         """Give a segment of a saved version another name and/or recommendations.
 
@@ -399,7 +495,11 @@ class ModelStore:
         if recommendations is not None:
             edit["recommendations"] = _check_recommendations(recommendations)
         edits = {**self.segment_edits(version), cluster: edit}
-        _write_json(self._path(version) / EDITS_FILE, _edits_document(edits))
+        with self._locked():
+            _write_json(self._path(version) / EDITS_FILE, _edits_document(edits))
+            self._append_audit(
+                "rename", version, user or current_user(), segment=cluster, changed=sorted(edit)
+            )
         model.apply_segment_edits(edits)
         profile = model.profiles_[cluster]
         return {
@@ -413,35 +513,143 @@ class ModelStore:
             "edited": sorted(edit),
         }
 
-    def activate(self, version: str) -> None:
-        """Make ``version`` the one the app serves (also how to roll back)."""
+    def activate(self, version: str, *, user: str | None = None) -> None:
+        """Make ``version`` the one the app serves (also how to roll back).
+
+        Recorded in the audit log as ``activate``, or ``rollback`` when the version is
+        older than the one it replaces.
+        """
         self._path(version)
         if version not in self.versions():
             raise ModelStoreError(
                 f"model {version} does not exist; "
                 f"the versions are {', '.join(self.versions()) or 'none'}"
             )
-        atomic_write_text(self.root / ACTIVE_FILE, version + "\n")
+        self.metadata(version)  # a damaged version is never served
+        with self._locked():
+            self._activate_locked(version, user or current_user())
 
-    def delete(self, version: str) -> None:
-        """Delete a version. The active version cannot be deleted: activate another first."""
+    def delete(self, version: str, *, user: str | None = None) -> None:
+        """Delete a version. The active version cannot be deleted: activate another first.
+
+        A damaged version can be deleted. Its number is never handed out again.
+        """
         path = self._path(version)
         if version not in self.versions():
             raise ModelStoreError(f"model {version} does not exist")
-        if version == self.active_version():
-            raise ModelStoreError(
-                f"model {version} is active; activate another version before deleting it"
-            )
-        # Rename first so a crash mid-delete never leaves a half version that lists.
-        trash = self.root / f".trash-{version}-{os.getpid()}"
-        os.rename(path, trash)
+        with self._locked():
+            if version == self.active_version():
+                raise ModelStoreError(
+                    f"model {version} is active; activate another version before deleting it"
+                )
+            # The counter passes the number first, so it is never given out again.
+            number = int(version[1:])
+            if self._last_number() < number:
+                atomic_write_text(self.root / COUNTER_FILE, f"{number}\n")
+            # Rename first so a crash mid-delete never leaves a half version that lists.
+            trash = self.root / f".trash-{version}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+            os.rename(path, trash)
+            _fsync_folder(self.root)
+            self._append_audit("delete", version, user or current_user())
         shutil.rmtree(trash, ignore_errors=True)
+
+    def history(self) -> list[dict]:
+        """The audit log, oldest first: ``{"time", "user", "action", "version", ...}``.
+
+        Actions: ``save``, ``activate``, ``rollback``, ``rename``, ``delete``. A line
+        that cannot be read (a crash mid-append on a disk that tore it) is skipped.
+        """
+        try:
+            text = (self.root / AUDIT_FILE).read_text(errors="replace")
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise ModelStoreError(f"the audit log cannot be read ({_short(exc)})") from exc
+        events = []
+        for line in text.splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                events.append(event)
+        return events
+
+    def _activate_locked(self, version: str, user: str) -> None:
+        before = self.active_version()
+        atomic_write_text(self.root / ACTIVE_FILE, version + "\n")
+        older = before is not None and int(version[1:]) < int(before[1:])
+        self._append_audit("rollback" if older else "activate", version, user, previous=before)
+
+    def _append_audit(self, action: str, version: str, user: str, **detail: object) -> None:
+        """Append one event as one JSON line in one write, fsync-ed; never rewritten."""
+        event = {
+            "time": datetime.now(UTC).isoformat(timespec="seconds"),
+            "user": user,
+            "action": action,
+            "version": version,
+            **{k: v for k, v in detail.items() if v is not None},
+        }
+        line = (json.dumps(json_safe(event), ensure_ascii=False) + "\n").encode()
+        fd = os.open(self.root / AUDIT_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
+        try:
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    @contextlib.contextmanager
+    def _locked(self, name: str = LOCK_FILE) -> Iterator[None]:
+        """An exclusive lock on the store shared by every process (``flock``)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with _file_lock(self.root / name):
+            yield
+
+    @contextlib.contextmanager
+    def first_use_lock(self) -> Iterator[None]:
+        """Held while the default model is trained at first use, across processes."""
+        with self._locked(FIRST_USE_LOCK_FILE):
+            yield
+
+    def _next_number(self) -> int:
+        """The next version number: past every folder, the counter and the audit log."""
+        seen = [self._last_number()]
+        seen += [int(m.group(1)) for p in self.root.iterdir() if (m := _VERSION_RE.match(p.name))]
+        number = max(seen) + 1
+        if number > MAX_VERSION_NUMBER:
+            raise ModelStoreError(
+                f"the store's version counter ({self.root / COUNTER_FILE}) holds "
+                f"{number - 1}, past the largest version number; set it to the highest "
+                "version saved (or delete the file) and save again"
+            )
+        return number
 
     def _last_number(self) -> int:
         try:
             return int((self.root / COUNTER_FILE).read_text().strip())
         except (OSError, ValueError):
             return 0
+
+    def _clean_leftovers(self) -> None:
+        """Remove what a killed save or delete left: folders whose process is gone."""
+        try:
+            entries = list(self.root.iterdir())
+        except OSError:
+            return
+        for path in entries:
+            match = _LEFTOVER_RE.match(path.name)
+            if not match or not path.is_dir():
+                continue
+            pid = int(match.group(2)) if match.group(2) else None
+            if pid is not None and pid != os.getpid() and _process_alive(pid):
+                continue
+            if pid is None or pid == os.getpid():
+                try:
+                    if time.time() - path.stat().st_mtime < _LEFTOVER_AGE_S:
+                        continue
+                except OSError:
+                    continue
+            shutil.rmtree(path, ignore_errors=True)
 
     def _path(self, version: str) -> Path:
         """The directory of a version; names are checked so nothing outside the store loads."""
@@ -454,6 +662,58 @@ class ModelStore:
                 f"the versions are {', '.join(self.versions()) or 'none'}"
             )
         return path
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on ``path``, released when the block ends (or the process dies)."""
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def _fsync_tree(folder: Path) -> None:
+    """fsync every file in ``folder`` and the folder, so a rename publishes durable data."""
+    for path in folder.iterdir():
+        if path.is_file():
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    _fsync_folder(folder)
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _short(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
 
 
 def _write_parquet(data: pd.DataFrame, path: Path) -> None:

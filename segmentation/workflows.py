@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from segmentation.config import DEFAULT_SEED, default_data_path, models_dir
+from segmentation.errors import ModelStoreError
 from segmentation.store import ModelStore
 from segmentation.types import Progress
 
@@ -45,6 +46,7 @@ def train_and_save(
     activate: bool = True,
     progress: Progress | None = None,
     extra: dict | None = None,
+    user: str | None = None,
     **params,
 ) -> tuple[str, SegmentationModel]:
     """Fit a :class:`SegmentationModel` with ``params`` and save it as a new version.
@@ -64,7 +66,9 @@ def train_and_save(
     extra = dict(extra or {})
     if (active := store.active_version()) is not None:
         _, extra["identity"] = match_to_version(model, data, store, active)
-    version = store.save(model, data=data, data_name=data_name, activate=activate, extra=extra)
+    version = store.save(
+        model, data=data, data_name=data_name, activate=activate, extra=extra, user=user
+    )
     return version, model
 
 
@@ -211,7 +215,9 @@ def ensure_active_model(store: ModelStore) -> str:
     A fresh clone has no model: the first use trains one on the bundled data (about a
     second) so the app and the CLI work straight away.
     """
-    with _FIRST_USE:
+    # Threads of one app and separate processes (two apps, a CLI) starting together on a
+    # fresh clone: the first trains, the others wait and find its version.
+    with _FIRST_USE, store.first_use_lock():
         return _ensure_active_model(store)
 
 
@@ -222,11 +228,9 @@ _FIRST_USE = threading.Lock()
 def _ensure_active_model(store: ModelStore) -> str:
     version = store.active_version()
     if version is None:
-        versions = store.versions()
-        if versions:
-            # Versions exist but none is active (pointer lost): serve the newest.
-            store.activate(versions[-1])
-            return versions[-1]
+        if problem := store.active_problem():
+            # Versions exist but none is active: a read must not repoint ACTIVE on its own.
+            raise ModelStoreError(problem)
         version, _ = train_and_save(
             load_default_data(),
             data_name=DEFAULT_DATA_NAME,

@@ -74,7 +74,8 @@ def test_crash_mid_save_leaves_no_version_and_keeps_active(
         store.save(small_model, data=data, data_name="b.csv")
     assert store.versions() == ["v1"]
     assert store.active_version() == "v1"
-    assert [p.name for p in store.root.iterdir() if p.name.startswith(".")] == []
+    leftovers = [p.name for p in store.root.iterdir() if p.name.startswith((".staging", ".trash"))]
+    assert leftovers == []
 
 
 def test_other_sklearn_version_gives_clear_message(store, small_model, customers):
@@ -111,7 +112,10 @@ def test_ensure_active_model_trains_default_once(tmp_path, monkeypatch):
     assert ensure_active_model(store) == "v1"
     assert store.load()[1]["data_name"].startswith("customers.csv")
     os.remove(store.root / "ACTIVE")
-    assert ensure_active_model(store) == "v1"
+    # A read never repoints ACTIVE on its own: it says what is wrong and how to choose.
+    with pytest.raises(ModelStoreError, match="ACTIVE file is missing.*activate --model"):
+        ensure_active_model(store)
+    assert not (store.root / "ACTIVE").exists() and store.versions() == ["v1"]
 
 
 def test_training_data_kept_with_version(store, small_model, customers):

@@ -358,9 +358,19 @@ else:
     chosen = st.selectbox(
         "Version", list(labels), format_func=labels.get, key="retrain.history_version"
     )
+    damaged = {info.version: info.damaged for info in versions if info.damaged}
+    if damaged:
+        st.warning(
+            f"{len(damaged)} saved version(s) are damaged and cannot be used: "
+            f"{', '.join(damaged)}. The others work as usual; delete a damaged one below, "
+            "activate another, or retrain.",
+            icon=":material/warning:",
+        )
     buttons = st.container(horizontal=True)
     if buttons.button(
-        "Activate (roll back)", disabled=chosen == active_version, icon=":material/restore:"
+        "Activate (roll back)",
+        disabled=chosen == active_version or chosen in damaged,
+        icon=":material/restore:",
     ):
         with ui.user_errors("The version could not be activated"):
             store.activate(chosen)
@@ -394,3 +404,13 @@ else:
         if confirm.button("Cancel"):
             st.session_state.pop(CONFIRM_DELETE, None)
             st.rerun()
+
+with ui.user_errors("The audit log could not be read"):
+    events = store.history()
+    with st.expander(f"Audit log ({len(events)} events)", icon=":material/history:"):
+        st.caption(
+            "Every save, activation, rollback, segment rename and deletion, with who did it. "
+            "The log is only ever appended to. Without sign-in the user is the account the "
+            "app runs under (or SEGMENTATION_USER)."
+        )
+        st.dataframe(explore.audit_table(events), hide_index=True)

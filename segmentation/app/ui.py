@@ -532,11 +532,25 @@ def bullets(items) -> str:
 
 @contextmanager
 def user_errors(what: str = ""):
-    """Turn :class:`SegmentationError` raised inside the block into ``st.error``."""
+    """Turn :class:`SegmentationError` raised inside the block into ``st.error``.
+
+    A failed write (a full disk, a folder without permission) is said the same way: the
+    store writes a version whole or not at all, so nothing was half-saved.
+    """
     try:
         yield
     except SegmentationError as exc:
         show_error(exc, what)
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        where = f" ({exc.filename})" if exc.filename else ""
+        show_error(
+            SegmentationError(
+                f"the disk refused the write{where}: {reason}. Nothing was half-saved; free "
+                "some space or fix the folder's permissions, then try again"
+            ),
+            what,
+        )
 
 
 def progress_callback(bar) -> Progress:

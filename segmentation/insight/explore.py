@@ -1703,7 +1703,8 @@ def history_table(versions: Iterable) -> pd.DataFrame:
     -------
     DataFrame
         ``Version``, ``Active`` (bool), ``Trained (UTC)``, ``Data``, ``Segments``,
-        ``Silhouette``, ``Davies-Bouldin`` (text, 3 decimals), ``Customers`` (text).
+        ``Silhouette``, ``Davies-Bouldin`` (text, 3 decimals), ``Customers`` (text),
+        ``Trained by``, ``Problem`` (why a damaged version cannot be used, else empty).
     """
     rows = []
     for info in versions:
@@ -1713,24 +1714,72 @@ def history_table(versions: Iterable) -> pd.DataFrame:
                 "Version": info.version,
                 "Active": bool(info.active),
                 "Trained (UTC)": fmt_datetime(meta.get("created_at")),
+                "Trained by": str(meta.get("trained_by") or "-"),
                 "Data": str(meta.get("data_name") or "-"),
                 "Segments": fmt_int(meta.get("k")),
                 "Silhouette": fmt_metric(meta.get("silhouette")),
                 "Davies-Bouldin": fmt_metric(meta.get("davies_bouldin")),
                 "Customers": fmt_int(meta.get("n_rows")),
+                "Problem": getattr(info, "damaged", None) or "",
             }
         )
     columns = [
         "Version",
         "Active",
         "Trained (UTC)",
+        "Trained by",
         "Data",
         "Segments",
         "Silhouette",
         "Davies-Bouldin",
         "Customers",
+        "Problem",
     ]
     return pd.DataFrame(rows, columns=columns)
+
+
+#: How the audit log names each action.
+AUDIT_ACTIONS = {
+    "save": "saved",
+    "activate": "activated",
+    "rollback": "rolled back to",
+    "rename": "renamed a segment of",
+    "delete": "deleted",
+}
+
+
+def audit_table(events: Iterable[dict]) -> pd.DataFrame:
+    """The store's audit log for the Retrain page, newest first.
+
+    Parameters
+    ----------
+    events : iterable of dict
+        From :meth:`segmentation.store.ModelStore.history` (oldest first).
+
+    Returns
+    -------
+    DataFrame
+        ``Time (UTC)``, ``User``, ``Action``, ``Version``, ``Details``.
+    """
+    rows = []
+    for event in reversed(list(events)):
+        details = []
+        if event.get("data_name"):
+            details.append(f"from {event['data_name']}")
+        if event.get("previous"):
+            details.append(f"replacing {event['previous']}")
+        if event.get("segment") is not None:
+            details.append(f"segment {event['segment']} ({', '.join(event.get('changed', []))})")
+        rows.append(
+            {
+                "Time (UTC)": fmt_datetime(event.get("time")),
+                "User": str(event.get("user") or "-"),
+                "Action": AUDIT_ACTIONS.get(event.get("action"), str(event.get("action"))),
+                "Version": str(event.get("version") or "-"),
+                "Details": "; ".join(details),
+            }
+        )
+    return pd.DataFrame(rows, columns=["Time (UTC)", "User", "Action", "Version", "Details"])
 
 
 def version_label(info) -> str:
@@ -1740,6 +1789,8 @@ def version_label(info) -> str:
     was created with, and the active version changes (the history table marks it).
     """
     meta = info.metadata
+    if getattr(info, "damaged", None):
+        return f"{info.version}: damaged (can be deleted)"
     return (
         f"{info.version}: {fmt_int(meta.get('k'))} segments, "
         f"{meta.get('data_name') or 'unknown data'}, {fmt_datetime(meta.get('created_at'))}"

@@ -3,7 +3,7 @@
 import streamlit as st
 from streamlit_option_menu import option_menu
 
-from segmentation.app import ui
+from segmentation.app import auth, ui
 from segmentation.viz.style import fmt_datetime, fmt_int, fmt_metric, md_escape
 
 st.set_page_config(
@@ -11,6 +11,8 @@ st.set_page_config(
     page_icon=str(ui.ASSETS / "favicon.png"),
     layout="wide",
 )
+# With sign-in configured, nothing below runs until the user has signed in with a role.
+auth.require_sign_in()
 
 
 def home() -> None:
@@ -61,6 +63,12 @@ def home() -> None:
         st.caption("Train on new data, pick the number of segments, roll back a version.")
         st.page_link(PAGES["Retrain"], label="Retrain the model", icon=":material/refresh:")
     st.caption(f"Dataset in use: **{md_escape(ui.dataset_in_use().name)}**")
+    if not auth.sign_in_configured():
+        st.caption(
+            "Sign-in is not configured: this studio is set up for one analyst, and anyone "
+            "who can open this address can train, activate and delete models. For a team, "
+            "configure sign-in and roles (README, 'Sharing the studio with a team')."
+        )
 
 
 # URL paths equal the names Streamlit derives from the files in pages/: on a server's very

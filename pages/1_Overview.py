@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from segmentation.app import ui
+from segmentation.app import auth, ui
 from segmentation.data.write import to_csv_bytes
 from segmentation.insight import explore
 from segmentation.insight.profiles import humanize
@@ -202,40 +202,43 @@ for start in range(0, len(profiles), PER_ROW):
             st.markdown("**Key traits**\n" + ui.bullets(profile.traits))
             st.markdown("**What to do**\n" + ui.bullets(profile.recommendations))
 
-with st.expander("Rename or edit a segment", icon=":material/edit:"):
-    st.caption(
-        "Give a segment the name your team uses and your own recommendations. The change is "
-        "saved with this model version, shows on every page and in predictions, and is "
-        "carried to the matching segment when the model is retrained."
-    )
-    chosen = st.selectbox(
-        "Segment",
-        [p.cluster for p in profiles],
-        format_func=lambda c: f"{c}: {profiles[c].name}",
-        key="overview.edit_segment",
-    )
-    current = profiles[chosen]
-    edited = getattr(model, "segment_edits_", {}).get(chosen, {})
-    with st.form(f"overview.edit.{version}.{chosen}", border=False):
-        new_name = st.text_input("Name", value=current.name, max_chars=60)
-        new_recommendations = st.text_area(
-            "Recommendations, one per line", value="\n".join(current.recommendations)
+# Renaming is an analyst's or admin's (the store refuses it too); viewers do not see it.
+if auth.can("rename"):
+    with st.expander("Rename or edit a segment", icon=":material/edit:"):
+        st.caption(
+            "Give a segment the name your team uses and your own recommendations. The change is "
+            "saved with this model version, shows on every page and in predictions, and is "
+            "carried to the matching segment when the model is retrained."
         )
-        submitted = st.form_submit_button("Save", type="primary", icon=":material/save:")
-    if edited:
-        st.caption(f"Edited by hand: {' and '.join(sorted(edited))}.")
-    if submitted:
-        with ui.user_errors("The segment was not saved"):
-            saved = ui.rename_segment(
-                version,
-                chosen,
-                name=new_name,
-                recommendations=new_recommendations.splitlines(),
+        chosen = st.selectbox(
+            "Segment",
+            [p.cluster for p in profiles],
+            format_func=lambda c: f"{c}: {profiles[c].name}",
+            key="overview.edit_segment",
+        )
+        current = profiles[chosen]
+        edited = getattr(model, "segment_edits_", {}).get(chosen, {})
+        with st.form(f"overview.edit.{version}.{chosen}", border=False):
+            new_name = st.text_input("Name", value=current.name, max_chars=60)
+            new_recommendations = st.text_area(
+                "Recommendations, one per line", value="\n".join(current.recommendations)
             )
-            st.session_state[RENAMED] = (
-                f'Saved: segment {chosen} is now "{saved["name"]}" on every page.'
-            )
-            st.rerun()
+            submitted = st.form_submit_button("Save", type="primary", icon=":material/save:")
+        if edited:
+            st.caption(f"Edited by hand: {' and '.join(sorted(edited))}.")
+        if submitted:
+            with ui.user_errors("The segment was not saved"):
+                saved = ui.rename_segment(
+                    version,
+                    chosen,
+                    name=new_name,
+                    recommendations=new_recommendations.splitlines(),
+                )
+                st.session_state[RENAMED] = (
+                    f'Saved: segment {chosen} is now "{saved["name"]}" on every page.'
+                )
+                st.rerun()
+
 
 st.subheader("Download")
 st.download_button(

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from segmentation.access import Actor
 from segmentation.data.files import atomic_write_text
 from segmentation.errors import ModelStoreError
 
@@ -134,10 +135,24 @@ class ModelStore:
     ----------
     root : path
         The store's directory; created when first written.
+    actor : Actor, optional
+        Who acts through this store (signed-in deployments): saving and renaming need the
+        analyst role, activating and deleting the admin role
+        (:data:`segmentation.access.ACTIONS`); refused with
+        :class:`segmentation.access.AccessDenied`. None allows everything.
     """
 
-    def __init__(self, root: str | os.PathLike) -> None:
+    def __init__(self, root: str | os.PathLike, *, actor: Actor | None = None) -> None:
         self.root = Path(root)
+        #: Who acts through this store; None: nobody signed in, every action allowed.
+        self.actor = actor
+
+    def _allow(self, action: str, user: str | None) -> str:
+        """Refuse ``action`` unless the actor's role allows it; the user to record."""
+        if self.actor is not None:
+            self.actor.check(action)
+            return user or self.actor.name
+        return user or current_user()
 
     # -- reading ----------------------------------------------------------------------
     def versions(self) -> list[str]:
@@ -390,7 +405,9 @@ class ModelStore:
 
         from segmentation.modeling.labeling import compiled_labeler
 
-        user = user or current_user()
+        user = self._allow("save", user)
+        if activate and self.actor is not None:
+            self.actor.check("activate")
         self.root.mkdir(parents=True, exist_ok=True)
         self._clean_leftovers()
         metadata = {
@@ -479,6 +496,7 @@ class ModelStore:
             When the version or segment does not exist or the name or recommendations
             are not acceptable; nothing is written then.
         """
+        user = self._allow("rename", user)
         model, metadata = self.load(version)
         version = metadata["version"]
         if isinstance(cluster, bool) or not isinstance(cluster, int):
@@ -497,9 +515,7 @@ class ModelStore:
         edits = {**self.segment_edits(version), cluster: edit}
         with self._locked():
             _write_json(self._path(version) / EDITS_FILE, _edits_document(edits))
-            self._append_audit(
-                "rename", version, user or current_user(), segment=cluster, changed=sorted(edit)
-            )
+            self._append_audit("rename", version, user, segment=cluster, changed=sorted(edit))
         model.apply_segment_edits(edits)
         profile = model.profiles_[cluster]
         return {
@@ -519,6 +535,7 @@ class ModelStore:
         Recorded in the audit log as ``activate``, or ``rollback`` when the version is
         older than the one it replaces.
         """
+        user = self._allow("activate", user)
         self._path(version)
         if version not in self.versions():
             raise ModelStoreError(
@@ -527,13 +544,14 @@ class ModelStore:
             )
         self.metadata(version)  # a damaged version is never served
         with self._locked():
-            self._activate_locked(version, user or current_user())
+            self._activate_locked(version, user)
 
     def delete(self, version: str, *, user: str | None = None) -> None:
         """Delete a version. The active version cannot be deleted: activate another first.
 
         A damaged version can be deleted. Its number is never handed out again.
         """
+        user = self._allow("delete", user)
         path = self._path(version)
         if version not in self.versions():
             raise ModelStoreError(f"model {version} does not exist")
@@ -550,7 +568,7 @@ class ModelStore:
             trash = self.root / f".trash-{version}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
             os.rename(path, trash)
             _fsync_folder(self.root)
-            self._append_audit("delete", version, user or current_user())
+            self._append_audit("delete", version, user)
         shutil.rmtree(trash, ignore_errors=True)
 
     def history(self) -> list[dict]:

@@ -217,6 +217,9 @@ def ensure_active_model(store: ModelStore) -> str:
     """
     # Threads of one app and separate processes (two apps, a CLI) starting together on a
     # fresh clone: the first trains, the others wait and find its version.
+    # First use is the studio's own action, not the signed-in user's: any role may
+    # trigger it, so it goes through a store without an actor.
+    store = ModelStore(store.root)
     with _FIRST_USE, store.first_use_lock():
         return _ensure_active_model(store)
 
@@ -236,5 +239,6 @@ def _ensure_active_model(store: ModelStore) -> str:
             data_name=DEFAULT_DATA_NAME,
             store=store,
             random_state=DEFAULT_SEED,
+            user="studio (first use)",
         )
     return version

@@ -234,3 +234,40 @@ def test_first_use_trains_once_across_processes(tmp_path):
     answers = [p.communicate(timeout=300)[0].strip() for p in procs]
     assert answers == ["v1", "v1", "v1"]
     assert ModelStore(root).versions() == ["v1"]
+
+
+@pytest.mark.parametrize(
+    ("claims", "role"),
+    [
+        ({"email": "Boss@Example.com"}, "admin"),
+        ({"email": "ana@example.com"}, "analyst"),
+        ({"email": "x@partner.org", "groups": ["Marketing"]}, "viewer"),
+        ({"email": "x@partner.org", "roles": "marketing admins"}, None),
+        ({"email": "x@partner.org"}, None),
+        ({}, None),
+    ],
+    ids=[
+        "admin-email-any-case",
+        "analyst-domain",
+        "viewer-group",
+        "other-claim",
+        "none",
+        "no-email",
+    ],
+)
+def test_roles_from_the_identity_token(claims, role):
+    from segmentation.access import role_for
+
+    rules = {
+        "admins": "boss@example.com",
+        "analysts": ["@example.com"],
+        "viewers": ["group:marketing"],
+    }
+    assert role_for(claims, rules) == role
+    assert (
+        role_for(
+            {"email": "x@y.z", "roles": ["ops"]}, {"viewers": "group:ops", "groups_claim": "roles"}
+        )
+        == "viewer"
+    )
+    assert role_for({"email": "evil@example.com.attacker.net"}, rules) is None

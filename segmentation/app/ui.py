@@ -16,6 +16,7 @@ import streamlit as st
 from streamlit.errors import FragmentHandledException
 from streamlit.runtime.scriptrunner import RerunException, StopException
 
+from segmentation.app import auth
 from segmentation.config import PROJECT_ROOT, models_dir
 from segmentation.errors import SegmentationError
 from segmentation.modeling.estimator import SegmentationModel
@@ -154,8 +155,9 @@ def require_frame() -> None:
 
 
 def store() -> ModelStore:
-    """The model store the app serves (``$SEGMENTATION_MODELS_DIR`` or ``models/``)."""
-    return ModelStore(models_dir())
+    """The model store the app serves (``$SEGMENTATION_MODELS_DIR`` or ``models/``), acting
+    as the signed-in user: the store itself refuses what their role does not allow."""
+    return ModelStore(models_dir(), actor=auth.current_actor())
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -584,4 +586,5 @@ def render_sidebar() -> None:
             )
         # A slot, filled now and again whenever the page changes the dataset in use.
         st.session_state[_DATASET_SLOT] = st.empty()
+    auth.render_user_box()
     _show_dataset_in_use()

@@ -64,16 +64,25 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 @contextlib.contextmanager
 def streamlit_server(
-    models_dir: Path, log_path: Path, *, app_dir: Path = REPO_ROOT, timeout: float = 60
+    models_dir: Path,
+    log_path: Path,
+    *,
+    app_dir: Path = REPO_ROOT,
+    timeout: float = 60,
+    port: int | None = None,
+    extra_args: tuple[str, ...] = (),
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Run the app with its own model store; yields ``(url, process)`` once it is healthy.
+
+    ``port`` fixes the port (e.g. when a sign-in redirect must name it); ``extra_args``
+    are more ``streamlit run`` options (e.g. ``--secrets.files=PATH``).
 
     Raises
     ------
     ServerError
         When the server exits or is not healthy within ``timeout`` seconds.
     """
-    port = free_port()
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
@@ -84,7 +93,7 @@ def streamlit_server(
     cmd = [
         sys.executable, "-m", "streamlit", "run", "Home.py",
         "--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1",
-        "--browser.gatherUsageStats=false", "--server.fileWatcherType=none",
+        "--browser.gatherUsageStats=false", "--server.fileWatcherType=none", *extra_args,
     ]  # fmt: skip
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(

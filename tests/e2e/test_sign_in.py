@@ -1,0 +1,150 @@
+"""Sign-in for real, offline: a local OpenID Connect provider (oidc-provider-mock) on
+127.0.0.1, the app configured against it, and Chromium signing in as each role, meeting a
+refusal, and signing out."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import DEFAULT_TIMEOUT_MS, VIEWPORT, wait_for_app
+from tests.e2e.server import ServerError, free_port, stop, streamlit_server, tail
+
+USERS = [
+    {"sub": "boss@example.com", "email": "boss@example.com"},
+    {"sub": "ana@example.com", "email": "ana@example.com"},
+    {"sub": "val@partner.org", "email": "val@partner.org", "groups": ["marketing"]},
+    {"sub": "stranger@elsewhere.net", "email": "stranger@elsewhere.net"},
+]
+
+
+@pytest.fixture(scope="module")
+def provider(tmp_path_factory) -> Iterator[str]:
+    """oidc-provider-mock on a free 127.0.0.1 port, with the four users predefined."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("oidc") / "provider.log"
+    claims = [arg for user in USERS for arg in ("--user-claims", json.dumps(user))]
+    cmd = [sys.executable, "-m", "oidc_provider_mock", "--port", str(port), *claims]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/.well-known/openid-configuration", timeout=2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"the OpenID provider did not start:\n{tail(log)}")
+                time.sleep(0.25)
+        yield url
+    finally:
+        stop(proc)
+
+
+@pytest.fixture(scope="module")
+def signed_app(provider, tmp_path_factory) -> Iterator[str]:
+    """The app with sign-in configured against the local provider, and roles."""
+    work = tmp_path_factory.mktemp("signed_app")
+    port = free_port()
+    secrets = work / "secrets.toml"
+    secrets.write_text(
+        "[auth]\n"
+        f'redirect_uri = "http://127.0.0.1:{port}/oauth2callback"\n'
+        'cookie_secret = "e2e-cookie-secret-for-tests-only"\n'
+        'client_id = "segmentation-studio"\n'
+        'client_secret = "e2e-secret"\n'
+        f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n'
+        "\n[roles]\n"
+        'admins = ["boss@example.com"]\n'
+        'analysts = ["@example.com"]\n'
+        'viewers = ["group:marketing"]\n'
+    )
+    (work / "models").mkdir()
+    try:
+        with streamlit_server(
+            work / "models",
+            work / "server.log",
+            port=port,
+            extra_args=(f"--secrets.files={secrets}",),
+        ) as (url, _):
+            yield url
+    except ServerError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+def sign_in(browser, app_url: str, user: str):
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    page = context.new_page()
+    page.goto(app_url)
+    wait_for_app(page)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/oauth2/authorize**")
+    page.get_by_role("button", name=user, exact=True).click()
+    page.wait_for_url(f"{app_url}/**")
+    wait_for_app(page, timeout=90_000)
+    return context, page
+
+
+def end_session(page) -> None:
+    """Streamlit's sign-out also ends the provider's session: confirm it there."""
+    page.wait_for_url("**/oauth2/end_session**")
+    page.get_by_role("button", name="End session").click()
+    wait_for_app(page, timeout=90_000)
+
+
+@pytest.mark.parametrize(
+    ("user", "role", "sees", "hidden"),
+    [
+        ("boss@example.com", "admin", ["Train", "Activate (roll back)"], []),
+        ("ana@example.com", "analyst", ["Train"], ["Activate (roll back)"]),
+        ("val@partner.org", "viewer", [], ["Train", "Activate (roll back)"]),
+    ],
+    ids=["admin", "analyst", "viewer"],
+)
+def test_each_role_signs_in_sees_its_controls_and_signs_out(
+    browser, signed_app, user, role, sees, hidden, tmp_path: Path
+):
+    context, page = sign_in(browser, signed_app, user)
+    try:
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        box = sidebar.get_by_text("Signed in as")
+        box.wait_for()
+        assert box.inner_text().replace("\u2060", "") == f"Signed in as {user} ({role})"
+        page.goto(f"{signed_app}/Retrain")
+        wait_for_app(page, timeout=90_000)
+        page.get_by_text("Model history").first.wait_for()
+        for label in sees:
+            assert page.get_by_role("button", name=label, exact=True).count() == 1, label
+        for label in hidden:
+            assert page.get_by_role("button", name=label, exact=True).count() == 0, label
+        if role == "viewer":
+            page.get_by_text("need the analyst role").wait_for()
+        page.screenshot(path=str(tmp_path / f"retrain-{role}.png"), full_page=True)
+        page.locator('[data-testid="stSidebar"]').get_by_role("button", name="Sign out").click()
+        end_session(page)
+        page.get_by_role("button", name="Sign in").wait_for()
+        assert page.get_by_text("Model history").count() == 0
+    finally:
+        context.close()
+
+
+def test_an_account_without_a_role_is_refused(browser, signed_app):
+    context, page = sign_in(browser, signed_app, "stranger@elsewhere.net")
+    try:
+        page.get_by_text("has no role in this studio").wait_for()
+        assert page.get_by_text("Active model").count() == 0
+        page.get_by_role("button", name="Sign out").click()
+        end_session(page)
+        page.get_by_role("button", name="Sign in").wait_for()
+    finally:
+        context.close()

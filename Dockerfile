@@ -4,7 +4,9 @@
 #   docker run --rm -p 8501:8501 -v segmentation-models:/app/models segmentation-studio
 #
 # Settings come from .streamlit/config.toml; override any of them with STREAMLIT_*
-# environment variables (e.g. -e STREAMLIT_SERVER_BASE_URL_PATH=segments).
+# environment variables (e.g. -e STREAMLIT_SERVER_BASE_URL_PATH=segments). Sign-in and
+# roles: mount a secrets file and point STREAMLIT_SECRETS_FILES at it (README, "Sharing
+# the studio with a team"; the docker compose example there does both).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -23,14 +25,16 @@ WORKDIR /app
 
 # The PDF report: WeasyPrint lays it out with Pango and HarfBuzz, and kaleido draws its
 # charts in Debian's Chromium (never a browser downloaded at run time); fonts for both.
+# The Spark engine (--engine spark) runs on Java 17.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends chromium fonts-liberation \
-        libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
+        libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 openjdk-17-jre-headless \
     && rm -rf /var/lib/apt/lists/*
 
-# Dependencies first, so code changes do not invalidate this layer.
-COPY requirements.txt ./
-RUN pip install --no-cache-dir -r requirements.txt
+# Dependencies first, so code changes do not invalidate this layer: the app with sign-in
+# (streamlit[auth]), DuckDB and pymc-marketing, and pyspark for the Spark engine.
+COPY requirements.txt requirements-spark.txt ./
+RUN pip install --no-cache-dir -r requirements.txt -r requirements-spark.txt
 
 # Application code stays root-owned (read-only for the app user); only the model
 # store and the data directory are writable.

@@ -50,6 +50,14 @@ def provider(tmp_path_factory) -> Iterator[str]:
         stop(proc)
 
 
+_MODELS: dict[str, Path] = {}
+
+
+def signed_app_models(url: str) -> Path:
+    """The model store of the signed-in app at ``url``."""
+    return _MODELS[url]
+
+
 @pytest.fixture(scope="module")
 def signed_app(provider, tmp_path_factory) -> Iterator[str]:
     """The app with sign-in configured against the local provider, and roles."""
@@ -76,6 +84,7 @@ def signed_app(provider, tmp_path_factory) -> Iterator[str]:
             port=port,
             extra_args=(f"--secrets.files={secrets}",),
         ) as (url, _):
+            _MODELS[url] = work / "models"
             yield url
     except ServerError as exc:
         pytest.fail(str(exc), pytrace=False)
@@ -148,3 +157,78 @@ def test_an_account_without_a_role_is_refused(browser, signed_app):
         page.get_by_role("button", name="Sign in").wait_for()
     finally:
         context.close()
+
+
+def test_four_signed_in_sessions_at_once_stay_isolated(browser, signed_app, tmp_path: Path):
+    """Two colleagues label their own files while two others retrain and save, all at
+    once: each download holds only its own customers, and the store stays consistent."""
+    import re
+
+    import pandas as pd
+    from playwright.sync_api import expect
+
+    from segmentation.data.synthetic import generate_customers
+    from segmentation.store import ModelStore
+    from tests.e2e.test_flows import RUN_MS, App, set_slider
+
+    labelers = ["val@partner.org", "ana@example.com"]
+    trainers = [("boss@example.com", 3), ("ana@example.com", 4)]
+    sessions = []
+    for user in labelers + [u for u, _ in trainers]:
+        context, page = sign_in(browser, signed_app, user)
+        sessions.append((context, App(page, signed_app, wait_for_app)))
+    try:
+        files = []
+        for n, (_, app) in enumerate(sessions[:2]):
+            frame = generate_customers(120 + 30 * n, seed=10 + n)
+            frame["CustomerID"] = [f"S{n}-{i:04d}" for i in range(len(frame))]
+            path = tmp_path / f"export_{n}.csv"
+            frame.to_csv(path, index=False)
+            files.append((path, frame))
+            app.open("/Predict")
+            app.page.get_by_role("tab", name="A file of customers").click()
+            app.wait()
+        for (_, app), (_, k) in zip(sessions[2:], trainers, strict=True):
+            app.open("/Retrain")
+            set_slider(app, "Number of segments (k)", k)
+        # Start everything, then wait: the server runs the four sessions at once.
+        for (_, app), (path, _) in zip(sessions[:2], files, strict=True):
+            app.page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+                str(path)
+            )
+        for _, app in sessions[2:]:
+            app.page.get_by_role("button", name="Train", exact=True).click()
+        for (_, app), (path, frame) in zip(sessions[:2], files, strict=True):
+            app.wait(RUN_MS)
+            button = app.page.get_by_role("button", name="Download the labeled file (CSV)")
+            expect(button).to_be_visible(timeout=RUN_MS)
+            with app.page.expect_download(timeout=RUN_MS) as info:
+                button.click()
+            saved = tmp_path / f"labeled_{path.stem}.csv"
+            info.value.save_as(saved)
+            labeled = pd.read_csv(saved)
+            assert labeled["CustomerID"].tolist() == frame["CustomerID"].tolist()
+        saved_as = {}
+        for (_, app), (user, _) in zip(sessions[2:], trainers, strict=True):
+            app.wait(RUN_MS)
+            label = (
+                "Save as a new version and activate it"
+                if user.startswith("boss")
+                else "Save as a new version"
+            )
+            save = app.page.get_by_role("button", name=label, exact=True)
+            expect(save).to_be_visible(timeout=RUN_MS)
+            save.click()
+            message = app.main.get_by_text(re.compile(r"Saved as (v\d+)"))
+            expect(message).to_be_visible(timeout=RUN_MS)
+            saved_as[user] = re.search(r"Saved as (v\d+)", message.inner_text()).group(1)
+            app.assert_healthy(f"Retrain of {user}")
+        store = ModelStore(Path(signed_app_models(signed_app)))
+        assert len(set(saved_as.values())) == 2
+        saves = {e["version"]: e["user"] for e in store.history() if e["action"] == "save"}
+        for user, version in saved_as.items():
+            assert saves[version] == user
+        assert store.active_version() == saved_as["boss@example.com"]
+    finally:
+        for context, _ in sessions:
+            context.close()

@@ -17,6 +17,7 @@ local reader may decide otherwise for a column full of ``1.234,5``).
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -141,8 +142,8 @@ def day_first_columns(df, columns: list[str]) -> dict[str, bool]:
     for i, column in enumerate(text_columns):
         text = _text(F, F.col(column))
         shaped = F.when(text.rlike(f"^({_DMY})$"), text)
-        for part in ("first", "second"):
-            value = F.regexp_extract(shaped, _DMY_PARTS.replace("?P<", "?<"), part)
+        for part, group in (("first", 1), ("second", 3)):
+            value = F.regexp_extract(shaped, re.sub(r"\?P<\w+>", "", _DMY_PARTS), group)
             aggregates.append(F.max(value.cast("long")).alias(f"{part}{i}"))
     row = df.agg(*aggregates).collect()[0]
     out = {}
@@ -398,7 +399,8 @@ def sample_customers(df, n: int, seed: int):
     """A seeded sample of ``n`` rows (all of them when there are fewer), as pandas.
 
     Rows are ranked by a hash of their values and the seed, so the sample is the same
-    however the file is split into partitions (``local[2]`` or a cluster).
+    however the file is split into partitions (``local[2]`` or a cluster). A sample of
+    CSV text is typed by :func:`segmentation.data.read.read_table`, as the file would be.
 
     Returns
     -------
@@ -406,8 +408,16 @@ def sample_customers(df, n: int, seed: int):
     total : int
         Rows in ``df``.
     """
+    from pyspark.sql.types import StringType
+
+    from segmentation.data.read import read_table
+
     F = _functions()
     total = df.count()
     key = F.xxhash64(*(F.col(f"`{c}`") for c in df.columns), F.lit(int(seed)))
     picked = df.withColumn(f"{_TEMP}key", key).orderBy(f"{_TEMP}key").limit(int(n))
-    return picked.drop(f"{_TEMP}key").toPandas(), total
+    frame = picked.drop(f"{_TEMP}key").toPandas()
+    if len(frame) and all(isinstance(f.dataType, StringType) for f in df.schema.fields):
+        text = frame.to_csv(index=False).encode("utf-8")
+        frame = read_table(text, max_bytes=len(text) + 1)
+    return frame, total

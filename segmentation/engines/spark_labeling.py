@@ -20,7 +20,6 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 
@@ -60,13 +59,20 @@ def _functions():
 
 
 # -- cells -------------------------------------------------------------------------------
-def _text(F, column):
-    """A cell as stripped text, null when it is a missing-value token (any case)."""
-    text = F.regexp_replace(column.cast("string"), _EDGE_SPACE, "")
-    return F.when(~F.lower(text).isin(sorted(NA_LOWER)), text)
+# Each reading rule is a chain of steps, each step a function of the previous step's column.
+# The steps become successive projections, so an intermediate value used twice is computed
+# once (nesting them as one expression would repeat it, and the repeats multiply).
 
 
-def _number(F, column, kind) -> Any:
+def _text_steps(F) -> list:
+    """A cell as stripped text, then null when it is a missing-value token (any case)."""
+    return [
+        lambda cell: F.regexp_replace(cell.cast("string"), _EDGE_SPACE, ""),
+        lambda text: F.when(~F.lower(text).isin(sorted(NA_LOWER)), text),
+    ]
+
+
+def _number_steps(F, kind) -> list:
     """A numeric cell as a double, null when missing or not a usable number.
 
     Text follows :func:`segmentation.data.read.read_table`: currency signs, ``%`` and
@@ -75,58 +81,93 @@ def _number(F, column, kind) -> Any:
     """
     from pyspark.sql.types import NumericType
 
+    usable = [lambda value: F.when(F.abs(value) <= LARGEST_NUMBER, value)]
     if isinstance(kind, NumericType):
-        value = column.cast("double")
-    else:
-        cleaned = F.regexp_replace(_text(F, column), _NUMBER_NOISE, "")
-        accounting = cleaned.startswith("(") & cleaned.endswith(")")
-        cleaned = F.when(
-            accounting, F.concat(F.lit("-"), F.regexp_replace(cleaned, r"^\(|\)$", ""))
-        ).otherwise(cleaned)
-        cleaned = F.when(
-            cleaned.rlike(f"^({_US_GROUPED})$"), F.regexp_replace(cleaned, ",", "")
-        ).otherwise(cleaned)
-        value = F.when(cleaned.rlike(f"^({_DECIMAL})$"), cleaned.cast("double"))
-    return F.when(F.abs(value) <= LARGEST_NUMBER, value)
+        return [lambda cell: cell.cast("double"), *usable]
+    return [
+        *_text_steps(F),
+        lambda text: F.regexp_replace(text, _NUMBER_NOISE, ""),
+        lambda clean: F.when(
+            clean.startswith("(") & clean.endswith(")"),
+            F.concat(F.lit("-"), F.regexp_replace(clean, r"^\(|\)$", "")),
+        ).otherwise(clean),
+        lambda signed: F.when(
+            signed.rlike(f"^({_US_GROUPED})$"), F.regexp_replace(signed, ",", "")
+        ).otherwise(signed),
+        lambda plain: F.when(plain.rlike(f"^({_DECIMAL})$"), plain.cast("double")),
+        *usable,
+    ]
 
 
-def _days(F, column, kind, reference_us: int | None, day_first: bool) -> Any:
-    """Whole days (floored) from a date cell to the model's reference date, as a double."""
+def _day_steps(F, kind, reference_us: int | None, day_first: bool) -> list:
+    """A date cell as whole days (floored) before the model's reference date, a double."""
     from pyspark.sql.types import DateType, StringType, TimestampNTZType, TimestampType
 
-    if reference_us is None:
-        return F.lit(None).cast("double")
-    if isinstance(kind, TimestampType | TimestampNTZType | DateType):
-        stamp = column.cast("timestamp")
-    elif isinstance(kind, StringType):
-        text = _text(F, column)
+    if reference_us is None or not isinstance(
+        kind, TimestampType | TimestampNTZType | DateType | StringType
+    ):
+        return [lambda cell: F.lit(None).cast("double")]
+    if isinstance(kind, StringType):
         order = "d{0}M{0}yyyy" if day_first else "M{0}d{0}yyyy"
         shapes = [(r"[0-9]{4}/[0-9]{1,2}/[0-9]{1,2}", "yyyy/M/d")] + [
             (rf"[0-9]{{1,2}}[{sep}][0-9]{{1,2}}[{sep}][0-9]{{4}}", order.format(sep))
             for sep in "-/."
         ]
-        parsed = [
-            F.when(text.rlike(f"^{shape}{time}$"), F.to_timestamp(text, pattern + clock))
-            for shape, pattern in shapes
-            for time, clock in _TIMES
-        ]
-        iso = F.when(text.rlike(f"^({_ISO_DATE})$"), text.cast("timestamp"))
-        stamp = F.coalesce(iso, *parsed)
+
+        def stamp(text):
+            # The local reader's order: ISO first, then the explicit shapes.
+            parsed = [
+                F.when(text.rlike(f"^{shape}{time}$"), F.to_timestamp(text, pattern + clock))
+                for shape, pattern in shapes
+                for time, clock in _TIMES
+            ]
+            return F.coalesce(
+                F.when(text.rlike(f"^({_ISO_DATE})$"), text.cast("timestamp")), *parsed
+            )
+
+        reading = [*_text_steps(F), stamp]
     else:
-        return F.lit(None).cast("double")
-    micros = F.lit(reference_us) - F.unix_micros(stamp)
-    # Floor division on whole numbers (a double quotient could round across a day).
-    return ((micros - F.pmod(micros, F.lit(US_PER_DAY))) / F.lit(US_PER_DAY)).cast("double")
+        reading = [lambda cell: cell.cast("timestamp")]
+    return [
+        *reading,
+        lambda when: F.lit(reference_us) - F.unix_micros(when),
+        # Floor division on whole numbers (a double quotient could round across a day).
+        lambda micros: ((micros - F.pmod(micros, F.lit(US_PER_DAY))) / F.lit(US_PER_DAY)).cast(
+            "double"
+        ),
+    ]
 
 
-def _category(F, column, kind) -> Any:
+def _category_steps(F, kind) -> list:
     """A category cell as the text it compares as (see ``rules.category_text``)."""
     from pyspark.sql.types import DoubleType, FloatType
 
+    steps = _text_steps(F)
     if isinstance(kind, DoubleType | FloatType):
-        whole = column == F.floor(column)
-        column = F.when(whole, column.cast("long").cast("string")).otherwise(column.cast("string"))
-    return _text(F, column)
+        steps.insert(
+            0,
+            lambda cell: F.when(cell == F.floor(cell), cell.cast("long").cast("string")).otherwise(
+                cell.cast("string")
+            ),
+        )
+    return steps
+
+
+def _run_steps(df, chains: dict[str, tuple[str, list]]):
+    """``df`` with a column ``__seg_<key>`` per chain: its source column through its steps,
+    one projection per step depth."""
+    F = _functions()
+    current = {key: F.col(f"`{source}`") for key, (source, _) in chains.items()}
+    depth = max((len(steps) for _, steps in chains.values()), default=0)
+    for level in range(depth):
+        added = {}
+        for key, (_, steps) in chains.items():
+            if level < len(steps):
+                name = f"{_TEMP}{key}_{level}"
+                added[name] = steps[level](current[key])
+                current[key] = F.col(name)
+        df = df.withColumns(added)
+    return df.withColumns({f"{_TEMP}{key}": column for key, column in current.items()})
 
 
 def day_first_columns(df, columns: list[str]) -> dict[str, bool]:
@@ -138,9 +179,10 @@ def day_first_columns(df, columns: list[str]) -> dict[str, bool]:
     text_columns = [c for c in columns if isinstance(df.schema[c].dataType, StringType)]
     if not text_columns:
         return {}
+    df = _run_steps(df, {f"t{i}": (c, _text_steps(F)) for i, c in enumerate(text_columns)})
     aggregates = []
-    for i, column in enumerate(text_columns):
-        text = _text(F, F.col(column))
+    for i in range(len(text_columns)):
+        text = F.col(f"{_TEMP}t{i}")
         shaped = F.when(text.rlike(f"^({_DMY})$"), text)
         for part, group in (("first", 1), ("second", 3)):
             value = F.regexp_extract(shaped, re.sub(r"\?P<\w+>", "", _DMY_PARTS), group)
@@ -225,30 +267,40 @@ def label_columns(
         day_first = day_first_columns(df, date_columns)
     kept = [c for c in df.columns if c not in LABEL_COLUMNS]
 
-    # Stage 1: each feature as the model sees it (a new projection, so Spark computes each
-    # once rather than once per centre).
-    features = []
+    # Stage 1: each feature as the model sees it, computed once (not once per centre).
+    chains = {}
     for j, name in enumerate(labeler.numeric):
-        column, source = F.col(f"`{found[name]}`"), found[name]
+        source = found[name]
         if name in labeler.dates:
-            value = _days(
-                F, column, kinds[source], labeler.reference_us, day_first.get(source, True)
-            )
+            steps = _day_steps(F, kinds[source], labeler.reference_us, day_first.get(source, True))
         else:
-            value = _number(F, column, kinds[source])
-        value = F.coalesce(value, F.lit(float(labeler.fill[j])))
+            steps = _number_steps(F, kinds[source])
+        fill, center, scale = (float(v[j]) for v in (labeler.fill, labeler.center, labeler.scale))
+        steps.append(lambda value, fill=fill: F.coalesce(value, F.lit(fill)))
         if labeler.log[j]:
-            value = F.signum(value) * F.log1p(F.abs(value))
-        value = (value - F.lit(float(labeler.center[j]))) / F.lit(float(labeler.scale[j]))
-        features.append(value.alias(f"{_TEMP}x{j}"))
-    for i, (name, _cats, fill) in enumerate(labeler.categorical):
-        text = _category(F, F.col(f"`{found[name]}`"), kinds[found[name]])
-        features.append(F.coalesce(text, F.lit(fill)).alias(f"{_TEMP}c{i}"))
-    staged = df.select(*(F.col(f"`{c}`") for c in kept), *features)
+            steps.append(lambda value: F.signum(value) * F.log1p(F.abs(value)))
+        steps.append(lambda value, c=center, s=scale: (value - F.lit(c)) / F.lit(s))
+        chains[f"x{j}"] = (source, steps)
+    for i, (name, cats, fill) in enumerate(labeler.categorical):
+        source = found[name]
+        # The category's position in the fitted ones, from 1; 0 for an unseen one.
+        known = F.array(*(F.lit(c) for c in cats)) if cats else F.array().cast("array<string>")
+        steps = _category_steps(F, kinds[source])
+        steps.append(
+            lambda text, known=known, fill=fill: F.array_position(
+                known, F.coalesce(text, F.lit(fill))
+            ).cast("int")
+        )
+        chains[f"c{i}"] = (source, steps)
+    staged = _run_steps(df, chains).select(
+        *(F.col(f"`{c}`") for c in kept), *(F.col(f"{_TEMP}{key}") for key in chains)
+    )
 
     # Stage 2: the exact squared distance to every centre, term by term.
-    terms = _distance_terms(F, labeler)
-    scored = staged.select("*", *(term.alias(f"{_TEMP}d{c}") for c, term in enumerate(terms)))
+    terms = _distance_terms(labeler)
+    scored = staged.select(
+        "*", *(F.expr(term).alias(f"{_TEMP}d{c}") for c, term in enumerate(terms))
+    )
     # Stage 3: the first smallest distance (numpy's argmin breaks ties by the lowest id).
     d2 = [F.col(f"{_TEMP}d{c}") for c in range(len(terms))]
     nearest = F.least(*d2) if len(d2) > 1 else d2[0]
@@ -274,51 +326,43 @@ def label_columns(
     ).select(*(F.col(f"`{c}`") for c in kept), *OUTPUT_COLUMNS)
 
 
-def _distance_terms(F, labeler) -> list:
-    """Per centre, the squared distance of a row to it as one Spark expression.
+def _double(value: float) -> str:
+    """A double as Spark SQL text that reads back as the same double (``repr`` is the
+    shortest text that round-trips; Java parses it correctly rounded)."""
+    return f"({float(value)!r}D)"
+
+
+def _distance_terms(labeler) -> list[str]:
+    """Per centre, the squared distance of a row to it as Spark SQL text.
 
     Nearest centre: the numeric terms ``(x_j - c_j)^2`` in column order, then each one-hot
     block's sum of squares, a constant per category (precomputed from the centre and the
-    block weight; an unseen category is the block of zeros). Nearest prototype
-    (k-prototypes): the numeric terms plus gamma for every category unlike the prototype's.
+    block weight; an unseen category is the block of zeros) looked up by the category's
+    position. Nearest prototype (k-prototypes): the numeric terms plus gamma for every
+    category unlike the prototype's (an unseen one is unlike all). Text, not Column
+    objects: a few calls into the JVM instead of thousands.
     """
     p = len(labeler.numeric)
     terms = []
     for center in np.asarray(labeler.centers, dtype=float):
-        total = None
-        for j in range(p):
-            diff = F.col(f"{_TEMP}x{j}") - F.lit(float(center[j]))
-            total = diff * diff if total is None else total + diff * diff
+        parts = [f"POWER({_TEMP}x{j} - {_double(center[j])}, 2)" for j in range(p)]
         offset = p
-        for (
-            i,
-            (_, cats, _),
-        ) in enumerate(labeler.categorical):
-            text = F.col(f"{_TEMP}c{i}")
+        for i, (_, cats, _) in enumerate(labeler.categorical):
+            code = f"{_TEMP}c{i}"
             if labeler.assign_by == NEAREST_PROTOTYPE:
-                code = float(center[p + i])
-                known = [cat for k, cat in enumerate(cats) if float(k) == code]
-                same = text.isin(known) if known else F.lit(False)
-                block = F.when(same, F.lit(0.0)).otherwise(F.lit(float(labeler.gamma)))
-            else:
-                weight = float(labeler.weight[i])
-                values = center[offset : offset + len(cats)]
-                offset += len(cats)
-                squared = float((values * values).sum())
-                block = F.lit(squared)  # an unseen category: every column 0
-                cases = None
-                for k, cat in enumerate(cats):
-                    # The set column is w, the others 0: (w - c_k)^2 replaces c_k^2.
-                    value = float(squared - values[k] * values[k] + (weight - values[k]) ** 2)
-                    cases = (
-                        F.when(text == F.lit(cat), F.lit(value))
-                        if cases is None
-                        else cases.when(text == F.lit(cat), F.lit(value))
-                    )
-                if cases is not None:
-                    block = cases.otherwise(block)
-            total = block if total is None else total + block
-        terms.append(total if total is not None else F.lit(0.0))
+                # Prototype codes are 0-based positions; ours are 1-based, 0 unseen.
+                same = f"{code} - 1 = {int(center[p + i])}"
+                parts.append(f"IF({same}, 0.0D, {_double(labeler.gamma)})")
+                continue
+            weight = float(labeler.weight[i])
+            values = center[offset : offset + len(cats)]
+            offset += len(cats)
+            squared = float((values * values).sum())
+            # The set column is w, the others 0: (w - c_k)^2 replaces c_k^2.
+            by_code = [squared - v * v + (weight - v) ** 2 for v in values] + [squared]
+            lookup = ", ".join(_double(v) for v in by_code)
+            parts.append(f"element_at(array({lookup}), IF({code} = 0, {len(cats) + 1}, {code}))")
+        terms.append(" + ".join(parts) if parts else "0.0D")
     return terms
 
 

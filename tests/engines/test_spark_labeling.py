@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +14,7 @@ from segmentation.data.synthetic import generate_customers
 from segmentation.engines.spark import read_table
 from segmentation.engines.spark_labeling import label_columns, sample_customers, write_parquet
 from segmentation.errors import SchemaError, SegmentationError
+from segmentation.modeling.algorithms import MOST_PROBABLE
 from segmentation.modeling.estimator import SegmentationModel
 from segmentation.modeling.labeling import compiled_labeler, label_file
 
@@ -78,19 +82,20 @@ def _spark_labels(spark, path, model, **kwargs) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def hundred_thousand(tmp_path_factory):
-    """100,000 dirty customers as a CSV, and 2,000 clean ones to train on."""
+    """100,000 dirty customers as a CSV, and a model per scaler fitted on 1,000 clean ones."""
     folder = tmp_path_factory.mktemp("spark_label")
     customers = _customers(100_000, seed=11)
     path = folder / "customers.csv"
     _dirty(customers, seed=12).to_csv(path, index=False)
-    return path, customers.iloc[:2000]
+    train = customers.iloc[:1000]
+    return path, {scaler: _fit(train, scaler) for scaler in ("robust", "standard")}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("scaler", ["robust", "standard"], ids=["robust", "standard"])
 def test_hundred_thousand_customers_match_the_local_path(spark, hundred_thousand, scaler, tmp_path):
-    path, train = hundred_thousand
-    model = _fit(train, scaler)
+    path, models = hundred_thousand
+    model = models[scaler]
     labeler = compiled_labeler(model)
     assert labeler.dates == ["LastVisit", "FirstOrder"] and labeler.log.any()
     assert {c for c, _, _ in labeler.categorical} == {"Gender", "Region", "Channel"}
@@ -98,26 +103,34 @@ def test_hundred_thousand_customers_match_the_local_path(spark, hundred_thousand
     local_csv = tmp_path / "local.csv"
     label_file(model, path, local_csv)
     local = pd.read_csv(local_csv, usecols=["CustomerID", "cluster", "segment", "cluster_distance"])
-    # The unrounded distances of the general path, to compare before rounding too.
-    data = read_local(path)
+    joined = local.merge(_spark_labels(spark, path, model), on="CustomerID", suffixes=("", "_s"))
+    assert len(joined) == len(local) == 100_000
+    assert local["cluster"].nunique() == 4
+    assert (joined["cluster"] == joined["cluster_s"]).all()
+    assert (joined["segment"] == joined["segment_s"]).all()
+    assert np.abs(joined["cluster_distance"] - joined["cluster_distance_s"]).max() <= 1e-9
+
+
+def test_unrounded_distances_and_rounding_match(spark, hundred_thousand, tmp_path):
+    path, models = hundred_thousand
+    model = models["standard"]
+    head = tmp_path / "head.csv"
+    pd.read_csv(path, nrows=5000, dtype=str, keep_default_na=False).to_csv(head, index=False)
+    data = read_local(head)
     features, _ = model.prepare(data)
     clusters, distances = model._assign(model.preprocess(features))
-    local["exact"] = pd.Series(distances, index=data["CustomerID"]).loc[local["CustomerID"]].values
+    local = pd.DataFrame({"CustomerID": data["CustomerID"], "cluster": clusters, "d": distances})
+    exact = _spark_labels(spark, head, model, exact_distance=True)
+    joined = local.merge(exact, on="CustomerID")
+    assert len(joined) == 5000 and (joined["cluster_x"] == joined["cluster_y"]).all()
+    assert np.abs(joined["d"] - joined["cluster_distance"]).max() <= 1e-9
+    # Spark's rounding is numpy's, to the bit, halves included.
+    values = np.concatenate([distances, np.arange(1, 2001) / 2e6 + 0.25, [2.5e-6, 1.0000005]])
+    frame = spark.createDataFrame(pd.DataFrame({"d": values}))
+    from pyspark.sql import functions as F
 
-    spark_rounded = _spark_labels(spark, path, model)
-    spark_exact = _spark_labels(spark, path, model, exact_distance=True)
-    joined = local.merge(spark_rounded, on="CustomerID", suffixes=("", "_spark")).merge(
-        spark_exact[["CustomerID", "cluster_distance"]].rename(
-            columns={"cluster_distance": "exact_spark"}
-        ),
-        on="CustomerID",
-    )
-    assert len(joined) == len(local) == 100_000
-    assert (joined["cluster"] == joined["cluster_spark"]).all()
-    assert (joined["segment"] == joined["segment_spark"]).all()
-    assert np.abs(joined["cluster_distance"] - joined["cluster_distance_spark"]).max() <= 1e-9
-    assert np.abs(joined["exact"] - joined["exact_spark"]).max() <= 1e-9
-    assert len(np.unique(clusters)) == 4
+    rounded = frame.select((F.rint(F.col("d") * 1e6) / 1e6).alias("r")).toPandas()["r"]
+    assert (rounded.to_numpy() == np.round(values, 6)).all()
 
 
 def test_prototypes_match_and_a_mixture_is_refused(spark, tmp_path):
@@ -133,13 +146,14 @@ def test_prototypes_match_and_a_mixture_is_refused(spark, tmp_path):
     assert (joined["cluster_x"] == joined["cluster_y"]).all()
     assert np.abs(joined["cluster_distance_x"] - joined["cluster_distance_y"]).max() <= 1e-9
 
-    mixture = _fit(customers.iloc[:600], "standard", algorithm="gmm")
+    mixture = replace(compiled_labeler(model), assign_by=MOST_PROBABLE)
     with pytest.raises(SegmentationError, match="Gaussian mixture.*--engine local"):
-        label_columns(read_table(spark, path), compiled_labeler(mixture))
+        label_columns(read_table(spark, path), mixture)
 
 
-def test_renamed_columns_match_and_missing_ones_are_named(spark, fitted, customers, tmp_path):
-    frame = customers[0].rename(columns={"SpendingScore": "spending score"})
+def test_renamed_columns_match_and_missing_ones_are_named(spark, hundred_thousand, tmp_path):
+    fitted = hundred_thousand[1]["standard"]
+    frame = _customers(300, seed=2).rename(columns={"SpendingScore": "spending score"})
     path = tmp_path / "renamed.csv"
     frame.to_csv(path, index=False)
     labeled = label_columns(read_table(spark, path), compiled_labeler(fitted))
@@ -151,9 +165,11 @@ def test_renamed_columns_match_and_missing_ones_are_named(spark, fitted, custome
         label_columns(read_table(spark, path), compiled_labeler(fitted))
 
 
-def test_parquet_input_and_day_first_decided_from_the_whole_column(spark, tmp_path):
+def test_parquet_input_and_day_first_decided_from_the_whole_column(
+    spark, hundred_thousand, tmp_path
+):
     customers = _customers(800, seed=5)
-    model = _fit(customers.iloc[:500], "standard")
+    model = hundred_thousand[1]["robust"]
     # Typed Parquet (numbers, a timestamp) labels as its CSV does.
     typed = read_local(customers.to_csv(index=False).encode())
     typed.to_parquet(tmp_path / "typed.parquet")
@@ -200,3 +216,53 @@ def test_sample_is_seeded_and_typed(spark, tmp_path):
     assert sorted(first["CustomerID"]) != sorted(other["CustomerID"])
     assert first["Income"].dtype == np.float64
     assert str(first["LastVisit"].dtype).startswith("datetime64")
+
+
+# -- the command line ----------------------------------------------------------------------
+def test_cli_trains_on_a_sample_and_labels_into_parquet(spark, tmp_path, capsys):
+    """An analyst trains on a sample of a big file and labels all of it on Spark."""
+    from segmentation.cli import main
+
+    path = tmp_path / "customers.csv"
+    _customers(3000, seed=9).to_csv(path, index=False)
+    spark_flags = ["--engine", "spark", "--spark-master", "local[2]"]
+    assert main(["train", *spark_flags, "--data", str(path), "--sample", "800", "--k", "3"]) == 0
+    trained = json.loads(capsys.readouterr().out)
+    assert trained["sample"] == {"customers": 800, "of": 3000, "seed": 42}
+    assert trained["n_rows"] == 800
+
+    out = tmp_path / "labeled"
+    assert main(["predict", *spark_flags, "--data", str(path), "--out", str(out)]) == 0
+    assert "labeled 3,000 customers" in capsys.readouterr().err
+    assert main(["predict", "--data", str(path), "--out", str(tmp_path / "local.csv")]) == 0
+    labeled = pd.read_parquet(out)
+    local = pd.read_csv(tmp_path / "local.csv")
+    assert list(labeled.columns) == list(local.columns)
+    joined = local.merge(labeled, on="CustomerID")
+    assert len(joined) == 3000 and (joined["cluster_x"] == joined["cluster_y"]).all()
+    assert np.abs(joined["cluster_distance_x"] - joined["cluster_distance_y"]).max() <= 1e-9
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["predict", "--engine", "spark", "--json", "{}"], "--json is not available"),
+        (["predict", "--engine", "spark", "--data", "-", "--out", "x"], "not standard input"),
+        (["predict", "--engine", "spark", "--data", "c.csv"], "--out DIR"),
+        (["predict", "--engine", "spark", "--data", "c.csv", "--out", "c.csv"], "is a file"),
+        (["predict", "--data", "c.csv", "--out", "o.csv", "--spark-master", "local[2]"], "goes"),
+        (["train", "--data", "c.csv", "--sample", "10"], "--sample goes with --engine spark"),
+        (["train", "--engine", "spark", "--data", "c.csv", "--transactions"], "not available"),
+        (["predict", "--engine", "flink", "--data", "c.csv"], "invalid choice"),
+    ],
+    ids=["json", "stdin", "no-out", "out-file", "master", "sample", "transactions", "engine"],
+)
+def test_cli_refuses_what_the_spark_engine_does_not_take(args, message, tmp_path, capsys):
+    from segmentation.cli import main
+
+    (tmp_path / "c.csv").write_text("a,b\n1,2\n")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tmp_path)
+        assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and message in err

@@ -18,6 +18,7 @@ local reader may decide otherwise for a column full of ``1.234,5``).
 from __future__ import annotations
 
 import re
+import sys
 import uuid
 from collections.abc import Mapping
 
@@ -41,8 +42,10 @@ __all__ = ["label_columns", "label_table", "sample_customers", "write_parquet"]
 #: What a cell must look like, once cleaned, to be read as a number (what ``pd.to_numeric``
 #: accepts, less the spellings of infinity and NaN, which are unusable anyway).
 _DECIMAL = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
-#: Surrounding white space as Python's ``str.strip`` sees it (Unicode spaces included).
-_EDGE_SPACE = r"(?U)^\s+|\s+$"
+#: White space as Python's ``str.strip`` sees it (Unicode spaces included), for Spark's trim.
+_SPACES = "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace())
+#: The characters of a plain number: a cell made of these alone is tried as one directly.
+_NUMBER_CHARS = "0123456789.eE+-"
 #: The optional times of the local reader's ``YYYY/MM/DD`` and ``DD/MM/YYYY`` shapes.
 _TIMES = (
     ("", ""),
@@ -67,7 +70,7 @@ def _functions():
 def _text_steps(F) -> list:
     """A cell as stripped text, then null when it is a missing-value token (any case)."""
     return [
-        lambda cell: F.regexp_replace(cell.cast("string"), _EDGE_SPACE, ""),
+        lambda cell: F.trim(cell.cast("string"), F.lit(_SPACES)),
         lambda text: F.when(~F.lower(text).isin(sorted(NA_LOWER)), text),
     ]
 
@@ -84,8 +87,29 @@ def _number_steps(F, kind) -> list:
     usable = [lambda value: F.when(F.abs(value) <= LARGEST_NUMBER, value)]
     if isinstance(kind, NumericType):
         return [lambda cell: cell.cast("double"), *usable]
+    # Most cells are plain numbers: read at once; only the others (null from then on for
+    # the plain ones, which every later step passes through untouched) are cleaned.
     return [
         *_text_steps(F),
+        lambda text: F.struct(
+            # Java reads such text by the grammar of _DECIMAL (no "d" suffix, hex or
+            # "Infinity" can be spelled with these characters).
+            F.when(F.translate(text, _NUMBER_CHARS, "") == "", text.cast("double")).alias("plain"),
+            text.alias("text"),
+        ),
+        lambda read: F.struct(
+            read["plain"].alias("plain"),
+            F.when(read["plain"].isNull(), read["text"]).alias("text"),
+        ),
+        *(_cleaned(F, step) for step in _cleaning_steps(F)),
+        lambda read: F.coalesce(read["plain"], read["text"].cast("double")),
+        *usable,
+    ]
+
+
+def _cleaning_steps(F) -> list:
+    """What :func:`segmentation.data.read.read_table` does to a number written as text."""
+    return [
         lambda text: F.regexp_replace(text, _NUMBER_NOISE, ""),
         lambda clean: F.when(
             clean.startswith("(") & clean.endswith(")"),
@@ -94,9 +118,13 @@ def _number_steps(F, kind) -> list:
         lambda signed: F.when(
             signed.rlike(f"^({_US_GROUPED})$"), F.regexp_replace(signed, ",", "")
         ).otherwise(signed),
-        lambda plain: F.when(plain.rlike(f"^({_DECIMAL})$"), plain.cast("double")),
-        *usable,
+        lambda plain: F.when(plain.rlike(f"^({_DECIMAL})$"), plain),
     ]
+
+
+def _cleaned(F, step):
+    """A cleaning step applied to the ``text`` half of a ``(plain, text)`` struct."""
+    return lambda read: F.struct(read["plain"].alias("plain"), step(read["text"]).alias("text"))
 
 
 def _day_steps(F, kind, reference_us: int | None, day_first: bool) -> list:

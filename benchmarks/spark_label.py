@@ -104,7 +104,7 @@ def run(rows: int, *, repeats: int, master: str, workdir: Path, progress=print) 
     for repeat in range(repeats):
         for name in COMMANDS:
             progress(f"  run {repeat + 1}/{repeats}: {name}")
-            runs[name].append(_run(_command(name, paths), report))
+            runs[name].append(_run(_command(name, paths), report) | {"load": os.getloadavg()[0]})
             Path(paths["out_csv"]).unlink(missing_ok=True)
             shutil.rmtree(paths["out_dir"], ignore_errors=True)
     cores = {"local": os.cpu_count() or 1, "spark": _master_cores(master)}
@@ -121,6 +121,8 @@ def run(rows: int, *, repeats: int, master: str, workdir: Path, progress=print) 
             "cores": cores[name],
             "customers_per_second": n / seconds,
             "per_core": n / seconds / cores[name],
+            # Other work on the machine: the 1-minute load average after each run.
+            "load_after": [round(r["load"], 1) for r in measured],
         }
     return {
         "rows": rows,
@@ -157,8 +159,8 @@ def markdown(result: dict) -> str:
         f"medians of {result['repeats']} runs.",
         "",
         "| command | wall | customers/s | cores | customers/s per core | CPU s (python "
-        "+ waited children) | runs |",
-        "|---|---:|---:|---:|---:|---:|---|",
+        "+ waited children) | runs | load average after |",
+        "|---|---:|---:|---:|---:|---:|---|---|",
     ]
     for name, label in (
         ("local", "predict (local, streamed)"),
@@ -169,7 +171,7 @@ def markdown(result: dict) -> str:
         lines.append(
             f"| {label} | {m['seconds']:.1f} s | {m['customers_per_second']:,.0f} | "
             f"{m['cores']} | {m['per_core']:,.0f} | {m['cpu_seconds']:.1f} | "
-            f"{', '.join(map(str, m['runs']))} |"
+            f"{', '.join(map(str, m['runs']))} | {', '.join(map(str, m['load_after']))} |"
         )
     lines += [
         "",

@@ -25,7 +25,14 @@ from collections.abc import Mapping
 import numpy as np
 
 from segmentation.data.checks import LARGEST_NUMBER
-from segmentation.data.read import _DMY, _DMY_PARTS, _ISO_DATE, _NUMBER_NOISE, _US_GROUPED
+from segmentation.data.read import (
+    _DMY,
+    _DMY_PARTS,
+    _ISO_DATE,
+    _NUMBER_NOISE,
+    _TIME_FORMATS,
+    _US_GROUPED,
+)
 from segmentation.data.rules import (
     DISTANCE_DECIMALS,
     LABEL_COLUMNS,
@@ -46,11 +53,14 @@ _DECIMAL = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
 _SPACES = "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace())
 #: The characters of a plain number: a cell made of these alone is tried as one directly.
 _NUMBER_CHARS = "0123456789.eE+-"
-#: The optional times of the local reader's ``YYYY/MM/DD`` and ``DD/MM/YYYY`` shapes.
-_TIMES = (
-    ("", ""),
-    (" [0-9]{1,2}:[0-9]{2}", " H:mm"),
-    (" [0-9]{1,2}:[0-9]{2}:[0-9]{2}", " H:mm:ss"),
+#: The local reader's optional times of ``YYYY/MM/DD`` and ``DD/MM/YYYY`` dates
+#: (``_TIME_FORMATS``), each as (the text it matches, Spark's pattern).
+_TIMES = tuple(
+    (
+        time.replace("%H", "[0-9]{1,2}").replace("%M", "[0-9]{2}").replace("%S", "[0-9]{2}"),
+        time.replace("%H", "H").replace("%M", "mm").replace("%S", "ss"),
+    )
+    for time in _TIME_FORMATS
 )
 _TEMP = "__seg_"
 

@@ -151,6 +151,35 @@ def test_prototypes_match_and_a_mixture_is_refused(spark, tmp_path):
         label_columns(read_table(spark, path), mixture)
 
 
+ODD_CELLS = [
+    "(5)",
+    "12%",
+    " 1 234 ",
+    "$1,234.50",
+    "1e400",
+    "inf",
+    "abc",
+    "+.5",
+    "7.",
+    "\u00a042\u00a0",
+]
+
+
+def test_odd_number_cells_read_as_the_local_reader_reads_them(spark, hundred_thousand, tmp_path):
+    model = hundred_thousand[1]["standard"]
+    frame = _customers(400, seed=6).astype(object)
+    rows = np.arange(len(ODD_CELLS)) * 7
+    frame.loc[rows, "SpendingScore"] = ODD_CELLS
+    path = tmp_path / "odd.csv"
+    frame.to_csv(path, index=False)
+    local_csv = tmp_path / "local.csv"
+    label_file(model, path, local_csv)
+    local = pd.read_csv(local_csv)[["CustomerID", "cluster", "cluster_distance"]]
+    joined = local.merge(_spark_labels(spark, path, model), on="CustomerID")
+    assert len(joined) == 400 and (joined["cluster_x"] == joined["cluster_y"]).all()
+    assert np.abs(joined["cluster_distance_x"] - joined["cluster_distance_y"]).max() <= 1e-9
+
+
 def test_renamed_columns_match_and_missing_ones_are_named(spark, hundred_thousand, tmp_path):
     fitted = hundred_thousand[1]["standard"]
     frame = _customers(300, seed=2).rename(columns={"SpendingScore": "spending score"})

@@ -17,6 +17,7 @@ local reader may decide otherwise for a column full of ``1.234,5``).
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import uuid
@@ -424,18 +425,23 @@ def label_table(
 
     _check_compilable(labeler)
     labeled = label_columns(read_table(spark, source), labeler, mapping=mapping)
-    write_parquet(spark, labeled, dest)
-    counts = spark.read.parquet(dest).groupBy("cluster").count().collect()
+    written = write_parquet(spark, labeled, dest)
+    counts = spark.read.parquet(written).groupBy("cluster").count().collect()
     by_id = {int(row["cluster"]): int(row["count"]) for row in counts}
     return {labeler.names[c]: by_id[c] for c in sorted(by_id)}
 
 
-def write_parquet(spark, df, dest: str) -> None:
+def write_parquet(spark, df, dest: str) -> str:
     """Write ``df`` as a Parquet folder at ``dest`` so that no reader sees half of it.
 
     The folder is written beside ``dest`` under a temporary name, then renamed into place
     (through Hadoop's file system, so ``s3a://``, ``gs://`` and ``abfss://`` paths work);
     an earlier Spark output at ``dest`` is replaced, anything else there is refused.
+
+    Returns
+    -------
+    str
+        Where it was written (a local ``dest`` made absolute).
 
     Raises
     ------
@@ -444,6 +450,8 @@ def write_parquet(spark, df, dest: str) -> None:
     """
     jvm = spark._jvm  # noqa: SLF001 - Hadoop's FileSystem has no Python API
     conf = spark._jsc.hadoopConfiguration()  # noqa: SLF001
+    if "://" not in dest:  # the JVM resolves a relative path against its own start folder
+        dest = os.path.abspath(dest)
     target = jvm.org.apache.hadoop.fs.Path(dest)
     fs = target.getFileSystem(conf)
     if fs.exists(target):
@@ -475,6 +483,7 @@ def write_parquet(spark, df, dest: str) -> None:
     finally:
         if fs.exists(temp):
             fs.delete(temp, True)
+    return dest
 
 
 def sample_customers(df, n: int, seed: int):

@@ -224,6 +224,12 @@ def test_parquet_output_replaces_an_earlier_one_and_nothing_else(spark, tmp_path
     write_parquet(spark, df.limit(2), str(out))
     assert spark.read.parquet(str(out)).count() == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["labeled"]  # no temporary left
+    # A storage URI (here file://) is listed through Hadoop: a folder of Parquet.
+    assert read_table(spark, out.as_uri()).count() == 2
+    with pytest.MonkeyPatch.context() as patch:  # a relative folder
+        patch.chdir(tmp_path)
+        write_parquet(spark, df, "relative")
+    assert spark.read.parquet(str(tmp_path / "relative")).count() == 3
 
     other = tmp_path / "mine"
     other.mkdir()

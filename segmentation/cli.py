@@ -17,6 +17,8 @@ EXIT_INTERRUPTED = 130
 
 #: Most synthetic customers ``generate`` writes (about 2 GB of CSV).
 MAX_ROWS = 20_000_000
+#: Customers ``train --engine spark`` fits on when ``--sample`` is not given.
+SPARK_SAMPLE = 100_000
 #: Longest piece of the user's input quoted back in a message.
 _QUOTE_CHARS = 40
 
@@ -144,6 +146,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_user_flag(train)
     _add_transaction_flags(train)
+    _add_engine_flags(train)
+    train.add_argument(
+        "--sample",
+        type=_bounded_int(1, MAX_ROWS),
+        metavar="N",
+        help=f"with --engine spark: fit on a seeded sample of N customers (default "
+        f"{SPARK_SAMPLE:,}; the rest are labeled with predict --engine spark)",
+    )
 
     predict = sub.add_parser("predict", help="label a table or one customer")
     source = predict.add_mutually_exclusive_group(required=True)
@@ -179,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--out becomes optional",
     )
     _add_transaction_flags(predict)
+    _add_engine_flags(predict)
 
     rfm = sub.add_parser(
         "rfm", help="one row per customer from a transaction log, with RFM scores and segments"
@@ -289,6 +300,44 @@ def _add_transaction_flags(parser: argparse.ArgumentParser) -> None:
 _COLUMN_FLAGS = ("customer", "date", "amount", "quantity", "price", "invoice")
 
 
+def _add_engine_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--engine",
+        choices=("local", "spark"),
+        default="local",
+        help="where the table is processed (default local; spark needs "
+        "requirements-spark.txt and Java 17+)",
+    )
+    parser.add_argument(
+        "--spark-master",
+        metavar="URL",
+        help="Spark master with --engine spark (default local[*], or the one spark-submit "
+        "was given)",
+    )
+
+
+def _spark_session(args: argparse.Namespace):
+    """The Spark session of ``--engine spark``: ``--spark-master``, else spark-submit's
+    master when run under it (its gateway is already up), else every local core."""
+    from segmentation.engines.spark import DEFAULT_MASTER, session
+
+    master = args.spark_master
+    if master is None and "PYSPARK_GATEWAY_PORT" not in os.environ:
+        master = DEFAULT_MASTER
+    return session(master)
+
+
+def _check_engine(args: argparse.Namespace, refused: dict[str, str]) -> None:
+    """Refuse flags the chosen engine does not take (``{attribute: flag}``)."""
+    if args.engine != "spark":
+        if args.spark_master is not None:
+            raise SegmentationError("--spark-master goes with --engine spark")
+        return
+    for attribute, flag in refused.items():
+        if getattr(args, attribute, None) not in (None, False):
+            raise SegmentationError(f"{flag} is not available with --engine spark")
+
+
 def _customers(args: argparse.Namespace, data):
     """The per-customer table: the data itself, or derived from a transaction log."""
     if not getattr(args, "transactions", False) and args.command != "rfm":
@@ -362,7 +411,16 @@ def cmd_train(args: argparse.Namespace) -> None:
     }
     # The estimator's own check, the one place parameters are validated, before any work.
     SegmentationModel(**params)._validate_params()
-    data, report = _customers(args, _read(args.data))
+    _check_engine(args, {"transactions": "--transactions"})
+    extra = {}
+    if args.engine == "spark":
+        data, extra["sample"] = _spark_sample(args)
+    else:
+        if args.sample is not None:
+            raise SegmentationError("--sample goes with --engine spark")
+        data, report = _customers(args, _read(args.data))
+        if report is not None:
+            extra["transactions"] = report.to_dict()
     _warn_unparsed(data)
     store = _store(args)
     version, model = train_and_save(
@@ -370,7 +428,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         data_name=args.data,
         store=store,
         **params,
-        extra={"transactions": report.to_dict()} if report is not None else None,
+        extra=extra or None,
         user=args.user,
     )
     summary = model.summary()
@@ -378,12 +436,43 @@ def cmd_train(args: argparse.Namespace) -> None:
         # Said on stderr so the JSON on stdout stays machine-readable.
         print(model.k_choice_.describe(), file=sys.stderr)
     identity = store.metadata(version).get("identity")
-    _print_json({"version": version, **summary, "identity": identity})
+    sample = {"sample": extra["sample"]} if "sample" in extra else {}
+    _print_json({"version": version, **summary, "identity": identity, **sample})
+
+
+def _spark_sample(args: argparse.Namespace):
+    """``train --engine spark``: the seeded sample read through Spark, typed by the local
+    reader's rules, and what it was a sample of."""
+    from segmentation.engines.spark import read_table
+    from segmentation.engines.spark_labeling import sample_customers
+
+    if args.data == "-":
+        raise SegmentationError("--engine spark reads a file or folder, not standard input")
+    wanted = SPARK_SAMPLE if args.sample is None else args.sample
+    frame, total = sample_customers(read_table(_spark_session(args), args.data), wanted, args.seed)
+    if frame.empty:
+        raise SegmentationError(f"{args.data} holds no customers")
+    print(f"training on a sample of {len(frame):,} of {total:,} customers", file=sys.stderr)
+    return frame, {"customers": len(frame), "of": total, "seed": args.seed}
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
     from segmentation.workflows import ensure_active_model
 
+    _check_engine(
+        args,
+        {
+            "json": "--json",
+            "report": "--report",
+            "impute_missing": "--impute-missing",
+            "explain": "--explain",
+            "split_by_segment": "--split-by-segment",
+            "transactions": "--transactions",
+        },
+    )
+    if args.engine == "spark":
+        _predict_spark(args)
+        return
     # The input is checked before the model is loaded (or, on first use, trained).
     if args.json is not None:
         if args.out is not None:
@@ -474,6 +563,32 @@ def cmd_predict(args: argparse.Namespace) -> None:
             out.write(json.dumps(json_safe(document), indent=2, allow_nan=False).encode())
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
+
+
+def _predict_spark(args: argparse.Namespace) -> None:
+    """``predict --engine spark``: label a file or folder into a Parquet folder in Spark."""
+    from segmentation.engines.spark_labeling import label_table
+
+    if args.out is None or args.out == "-":
+        raise SegmentationError("--engine spark writes a Parquet folder: give --out DIR")
+    if args.data == "-":
+        raise SegmentationError("--engine spark reads a file or folder, not standard input")
+    if os.path.isfile(args.out):
+        raise SegmentationError(f"--out {args.out!r} is a file; give a folder for the Parquet")
+    store = _store(args)
+    if args.model is None:
+        from segmentation.workflows import ensure_active_model
+
+        ensure_active_model(store)
+    labeler, metadata = store.load_labeler(args.model)
+    counts = label_table(_spark_session(args), args.data, labeler, args.out)
+    total = sum(counts.values())
+    mix = ", ".join(f"{name}: {n:,}" for name, n in counts.items())
+    print(
+        f"labeled {total:,} customers with model {metadata.get('version')} into "
+        f"{args.out} (Parquet; {mix})",
+        file=sys.stderr,
+    )
 
 
 def _labeled_path(args: argparse.Namespace) -> str | None:

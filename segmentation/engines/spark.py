@@ -82,19 +82,41 @@ def read_table(spark: Any, path: str | Path) -> Any:
     spellings, thousands separators, dates) decide what a cell means, as they do locally.
     A folder is read as Parquet when it holds ``.parquet`` files, else as CSV.
     """
-    path = Path(path)
-    if not path.exists():
-        raise SegmentationError(f"{path} does not exist: check the path")
-    if path.is_dir():
-        is_parquet = any(path.rglob("*.parquet"))
+    text = str(path)
+    if "://" in text:  # s3a://, gs://, abfss://, hdfs://: the cluster's storage
+        is_parquet = text.rstrip("/").lower().endswith((".parquet", ".pq")) or _holds_parquet(
+            spark, text
+        )
     else:
-        is_parquet = path.suffix.lower() in {".parquet", ".pq"}
+        path = Path(path).absolute()  # the JVM resolves a relative path against its own folder
+        text = str(path)
+        if not path.exists():
+            raise SegmentationError(f"{path} does not exist: check the path")
+        if path.is_dir():
+            is_parquet = any(path.rglob("*.parquet"))
+        else:
+            is_parquet = path.suffix.lower() in {".parquet", ".pq"}
     if is_parquet:
-        return spark.read.parquet(str(path))
+        return spark.read.parquet(text)
     return (
         spark.read.option("header", "true")
         .option("inferSchema", "false")
         .option("multiLine", "false")
         .option("escape", '"')
-        .csv(str(path))
+        .csv(text)
     )
+
+
+def _holds_parquet(spark: Any, uri: str) -> bool:
+    """Whether a folder in the cluster's storage holds ``.parquet`` files (Hadoop's file
+    system, as Spark itself lists it)."""
+    jvm = spark._jvm  # noqa: SLF001 - Hadoop's FileSystem has no Python API
+    target = jvm.org.apache.hadoop.fs.Path(uri)
+    fs = target.getFileSystem(spark._jsc.hadoopConfiguration())  # noqa: SLF001
+    if not fs.exists(target):
+        raise SegmentationError(f"{uri} does not exist: check the path")
+    files = fs.listFiles(target, True)
+    while files.hasNext():
+        if files.next().getPath().getName().lower().endswith(".parquet"):
+            return True
+    return False

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from segmentation.data.read import parse_datetimes
 from segmentation.data.transactions import (
+    _DATE_FRACTION,
     TransactionReport,
-    _as_datetimes,
-    _as_numbers,
     _as_of_day,
     _ask_choice,
     _ask_flag,
-    _normalize_ids,
     _resolve_roles,
     _sort_by_id,
 )
@@ -135,3 +135,44 @@ def customers_from_transactions(
         columns=dict(roles),
     )
     return customers, report
+
+
+def _normalize_ids(values: pd.Series) -> pd.Series:
+    """Return ids as stripped strings (object dtype, NaN for missing); ``17850.0`` -> ``17850``."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        numbers = values.astype("float64")
+        present = numbers.notna()
+        out = pd.Series(np.nan, index=values.index, dtype=object)
+        valid = numbers[present]
+        if (valid == np.round(valid)).all():
+            out[present] = valid.astype("int64").astype(str).astype(object)
+        else:
+            out[present] = valid.astype(str).astype(object)
+        return out
+    text = values.astype("str").str.strip()
+    text = text.mask(text == "")
+    text = text.str.replace(r"^([0-9]+)\.0+$", r"\1", regex=True)
+    return text.astype(object)
+
+
+def _as_datetimes(values: pd.Series, name: str, ask: Any = _ask_flag) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            values = values.dt.tz_convert(None)
+        return values
+    parsed = None
+    if not pd.api.types.is_numeric_dtype(values):
+        parsed = parse_datetimes(values, min_fraction=_DATE_FRACTION)
+    if parsed is None:
+        example = values.dropna().head(1).tolist()
+        raise DataError(
+            f"column {name!r} does not hold dates (e.g. {example[0] if example else ''!r}); "
+            + ("pass the date column with --date-col" if ask is _ask_flag else ask("date"))
+        )
+    return parsed
+
+
+def _as_numbers(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype("float64")
+    return pd.to_numeric(values, errors="coerce").astype("float64")

@@ -53,6 +53,7 @@ __all__ = [
     "check_input",
     "check_input_size",
     "clean_numeric",
+    "csv_layout",
     "output_column_clashes",
     "parse_datetimes",
     "read_bounded",
@@ -992,6 +993,54 @@ def _even_sample(values: pd.Series) -> pd.Series:
     if len(values) <= _CHECK_VALUES:
         return values
     return values.iloc[np.linspace(0, len(values) - 1, _CHECK_VALUES).astype(np.int64)]
+
+
+def csv_layout(path: str | os.PathLike[str]) -> tuple[str, list[str], int] | None:
+    """How to stream a delimited file with another engine, reading only its start.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A file.
+
+    Returns
+    -------
+    tuple or None
+        ``(delimiter, column names as read_table gives them, lines to skip before the
+        header)``; None when the file is not plain UTF-8 text (a workbook, UTF-16, Latin-1:
+        read those with :func:`read_table`).
+
+    Raises
+    ------
+    DataError
+        As :func:`read_table` does for the first lines.
+    """
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(_SAMPLE_BYTES * 4)
+    except OSError as exc:
+        raise DataError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
+    if head.startswith(_ZIP_MAGIC) or head.startswith(_UTF16_BOMS) or _utf16_encoding(head):
+        return None
+    if head.startswith(b"\xef\xbb\xbf"):
+        return None  # DuckDB would keep the BOM in the first name; the reader copes
+    _reject_binary(head[:_BINARY_HEAD])
+    _reject_nul(head)
+    sample = _sample_bytes(head)
+    try:
+        text = sample.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    _reject_json(text)
+    skip = 0
+    hint = re.match(r"sep=(.)\r?\n", text)
+    if hint:
+        skip = 1
+        text = text[hint.end() :]
+    delimiter, header = _detect_delimiter(text)
+    if delimiter == _SINGLE_COLUMN_SEP:
+        return None
+    return delimiter, _clean_names(header), skip
 
 
 def read_head(source: Any, *, max_bytes: int = 1 << 20) -> pd.DataFrame:

@@ -1,0 +1,562 @@
+"""The log-to-customers aggregation as SQL, written once for DuckDB and Spark.
+
+A transaction log becomes one row per customer in three steps, the same on every engine:
+
+1. :func:`rows_sql` cleans each order line where it is read (text cells as the messy-file
+   reader reads them: missing-value spellings, thousands separators, day-first or
+   month-first dates, ids such as ``17850.0``) into the columns of :data:`ROW_COLUMNS`;
+   :func:`profile_sql` is the one pass over the whole column that decides what a sample
+   cannot (day-first or month-first, whether ``C...`` invoices are cancellations, which
+   mark is the decimal one);
+2. :func:`groups_sql` aggregates the rows per customer (the rows without one form a
+   group of their own, so their count costs nothing extra);
+3. :func:`customers_from_groups` (pandas, small: one row per customer) turns the groups into
+   the customer table and its :class:`~segmentation.data.transactions.TransactionReport`.
+
+Dialects differ only in a few spellings (:class:`_Dialect`): quoting, the regex
+back-reference, ``try_strptime`` versus ``try_to_timestamp``, date arithmetic.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from segmentation.data.read import (
+    _DMY,
+    _EU_GROUPED,
+    _EU_UNAMBIGUOUS,
+    _ISO_DATE,
+    _NUMBER_NOISE,
+    _US_GROUPED,
+    _US_UNAMBIGUOUS,
+    _YMD_SLASH,
+    LARGEST_NUMBER,
+)
+from segmentation.data.rules import NA_LOWER
+from segmentation.errors import DataError
+
+__all__ = [
+    "DIALECTS",
+    "ROW_COLUMNS",
+    "LogSource",
+    "Profile",
+    "customers_from_groups",
+    "groups_sql",
+    "profile_sql",
+    "rows_sql",
+]
+
+#: Engines the SQL is written for.
+DIALECTS = ("duckdb", "spark")
+
+#: Columns of :func:`rows_sql`: customer id (text, NULL when missing), timestamp (NULL when
+#: empty or unreadable), whether the date cell is not empty, spend (NULL when unreadable),
+#: whether the line is negative (negative quantity or amount), whether its invoice reads
+#: ``C`` + digit, and the order key (the normalised invoice, NULL without one).
+ROW_COLUMNS = ("customer", "ts", "date_given", "spend", "negative", "c_invoice", "order_key")
+
+# Whitespace that str.strip() removes and exports put around cells.
+_SPACE = "[ \t\n\r\f\v\u00a0\u202f]"
+_C_INVOICE = "^[Cc][0-9]"
+_INTEGRAL_ID = "^([0-9]+)[.]0+$"
+_DMY_HEAD = "^([0-9]{1,2})[-/.]([0-9]{1,2})[-/.]"
+# A text column of dates is one when this share of its values read as dates (as
+# ``segmentation.data.transactions`` asks of a column named like a date).
+_DATE_FRACTION = 0.5
+
+
+@dataclasses.dataclass(frozen=True)
+class _Dialect:
+    name: str
+    text_type: str
+    backref: str
+
+    def ident(self, name: str) -> str:
+        if self.name == "spark":
+            return "`" + name.replace("`", "``") + "`"
+        return '"' + name.replace('"', '""') + '"'
+
+    def literal(self, text: str) -> str:
+        if self.name == "spark":  # Spark reads backslash escapes in literals
+            return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return "'" + text.replace("'", "''") + "'"
+
+    def full_match(self, expr: str, pattern: str) -> str:
+        if self.name == "spark":
+            return f"({expr} RLIKE {self.literal('^(' + pattern + ')$')})"
+        return f"regexp_full_match({expr}, {self.literal(pattern)})"
+
+    def search(self, expr: str, pattern: str) -> str:
+        if self.name == "spark":
+            return f"({expr} RLIKE {self.literal(pattern)})"
+        return f"regexp_matches({expr}, {self.literal(pattern)})"
+
+    def replace(self, expr: str, pattern: str, replacement: str) -> str:
+        flags = "" if self.name == "spark" else ", 'g'"  # Spark always replaces every match
+        return (
+            f"regexp_replace({expr}, {self.literal(pattern)}, {self.literal(replacement)}{flags})"
+        )
+
+    def extract(self, expr: str, pattern: str, group: int) -> str:
+        return f"regexp_extract({expr}, {self.literal(pattern)}, {group})"
+
+    def strptime(self, expr: str, fmt: str) -> str:
+        """Parse ``fmt`` written strftime-style (``%d/%m/%Y %H:%M``); NULL when it fails."""
+        if self.name == "spark":
+            java = (
+                fmt.replace("%d", "d")
+                .replace("%m", "M")
+                .replace("%Y", "yyyy")
+                .replace("%H", "H")
+                .replace("%M", "mm")
+                .replace("%S", "ss")
+            )
+            return f"try_to_timestamp({expr}, {self.literal(java)})"
+        return f"try_strptime({expr}, {self.literal(fmt)})"
+
+    def iso_timestamp(self, expr: str) -> str:
+        """ISO 8601 text to a naive UTC timestamp (offsets applied)."""
+        if self.name == "spark":  # the session's time zone is UTC (engines.spark.session)
+            return f"try_cast({expr} AS TIMESTAMP)"
+        return f"CAST(TRY_CAST({expr} AS TIMESTAMPTZ) AS TIMESTAMP)"
+
+    def try_double(self, expr: str) -> str:
+        return f"TRY_CAST({expr} AS DOUBLE)"
+
+
+_DIALECTS = {
+    "duckdb": _Dialect("duckdb", "VARCHAR", "\\1"),
+    "spark": _Dialect("spark", "STRING", "$1"),
+}
+
+
+def _dialect(name: str) -> _Dialect:
+    if name not in _DIALECTS:
+        raise ValueError(f"dialect {name!r} is not one of {DIALECTS}")
+    return _DIALECTS[name]
+
+
+@dataclasses.dataclass(frozen=True)
+class LogSource:
+    """What the SQL needs to know about a log: its role columns and how each is stored.
+
+    Attributes
+    ----------
+    relation : str
+        SQL for the table, e.g. ``read_csv(...)`` or a registered view's name.
+    roles : dict
+        Column name per role (``customer``, ``date``, ``invoice``, ``quantity``, ``price``,
+        ``amount``), ``None`` when unused.
+    kinds : dict
+        How each used role's column is stored: ``"text"`` (cleaned as the reader cleans
+        text), ``"number"`` or ``"timestamp"``.
+    """
+
+    relation: str
+    roles: dict[str, str | None]
+    kinds: dict[str, str]
+
+
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    """What one pass over the whole log decided.
+
+    Attributes
+    ----------
+    dayfirst : bool
+        Whether ``04/09/2012`` is the 4th of September.
+    dayfirst_decided : bool
+        False when every day-month date read both ways (the reading was assumed or given).
+    c_rule : bool
+        Whether invoices ``C`` + digit are cancellations (fewer than half the lines).
+    european : dict
+        Per text number role, whether ``,`` is the decimal mark.
+    example : str or None
+        An ambiguous date, for the report.
+    """
+
+    dayfirst: bool = True
+    dayfirst_decided: bool = True
+    c_rule: bool = True
+    european: dict[str, bool] = dataclasses.field(default_factory=dict)
+    example: str | None = None
+
+
+def _text(d: _Dialect, column: str) -> str:
+    """A text cell stripped, with every missing-value spelling as NULL."""
+    stripped = d.replace(f"CAST({d.ident(column)} AS {d.text_type})", f"^{_SPACE}+|{_SPACE}+$", "")
+    tokens = ", ".join(d.literal(t) for t in sorted(NA_LOWER))
+    return f"(CASE WHEN lower({stripped}) IN ({tokens}) THEN NULL ELSE {stripped} END)"
+
+
+def _usable(expr: str) -> str:
+    """NaN, infinities and magnitudes beyond the largest usable number become NULL."""
+    return (
+        f"(CASE WHEN isnan({expr}) OR abs({expr}) > {LARGEST_NUMBER!r} THEN NULL ELSE {expr} END)"
+    )
+
+
+def _id(d: _Dialect, source: LogSource, role: str) -> str:
+    column = source.roles[role]
+    if source.kinds[role] == "number":
+        value = _usable(f"CAST({d.ident(column)} AS DOUBLE)")
+        whole = f"CAST(CAST({value} AS BIGINT) AS {d.text_type})"
+        return (
+            f"(CASE WHEN {value} = floor({value}) AND abs({value}) < 9007199254740992 "
+            f"THEN {whole} ELSE CAST({value} AS {d.text_type}) END)"
+        )
+    if source.kinds[role] == "timestamp":
+        return f"CAST({d.ident(column)} AS {d.text_type})"
+    return d.replace(_text(d, column), _INTEGRAL_ID, d.backref)
+
+
+def _number(d: _Dialect, source: LogSource, role: str, european: bool) -> str:
+    column = source.roles[role]
+    if source.kinds[role] == "number":
+        return _usable(f"CAST({d.ident(column)} AS DOUBLE)")
+    if source.kinds[role] != "text":
+        return "CAST(NULL AS DOUBLE)"
+    cleaned = d.replace(_text(d, column), _NUMBER_NOISE, "")
+    accounting = (
+        f"(CASE WHEN {cleaned} LIKE '(%)' "
+        f"THEN concat('-', substr({cleaned}, 2, length({cleaned}) - 2)) ELSE {cleaned} END)"
+    )
+    if european:
+        grouped = _EU_GROUPED
+        converted = f"replace(replace({accounting}, '.', ''), ',', '.')"
+    else:
+        grouped = _US_GROUPED
+        converted = f"replace({accounting}, ',', '')"
+    text = f"(CASE WHEN {d.full_match(accounting, grouped)} THEN {converted} ELSE {accounting} END)"
+    return _usable(d.try_double(text))
+
+
+def _timestamp(d: _Dialect, source: LogSource, dayfirst: bool) -> str:
+    column = source.roles["date"]
+    if source.kinds["date"] == "timestamp":
+        return f"CAST({d.ident(column)} AS TIMESTAMP)"
+    if source.kinds["date"] != "text":
+        return "CAST(NULL AS TIMESTAMP)"
+    text = _text(d, column)
+    times = ("", " %H:%M", " %H:%M:%S")
+    ymd = ", ".join(d.strptime(text, f"%Y/%m/%d{t}") for t in times)
+    # Every day-month separator reads as "/": one format per time instead of three.
+    slashed = d.replace(text, _DMY_HEAD, f"{d.backref}/{d.backref.replace('1', '2')}/")
+    order = "%d/%m/%Y" if dayfirst else "%m/%d/%Y"
+    dmy = ", ".join(d.strptime(slashed, order + t) for t in times)
+    return (
+        f"(CASE WHEN {d.full_match(text, _ISO_DATE)} THEN {d.iso_timestamp(text)} "
+        f"WHEN {d.full_match(text, _YMD_SLASH)} THEN coalesce({ymd}) "
+        f"WHEN {d.full_match(text, _DMY)} THEN coalesce({dmy}) END)"
+    )
+
+
+def rows_sql(source: LogSource, profile: Profile, dialect: str) -> str:
+    """SQL selecting one clean row per order line: the columns :data:`ROW_COLUMNS`.
+
+    Parameters
+    ----------
+    source : LogSource
+        The log and how its columns are stored.
+    profile : Profile
+        What :func:`profile_sql` decided (day-first, decimal marks).
+    dialect : {"duckdb", "spark"}
+
+    Returns
+    -------
+    str
+        A ``SELECT`` over ``source.relation``.
+    """
+    d = _dialect(dialect)
+    roles = source.roles
+    customer = _id(d, source, "customer")
+    ts = _timestamp(d, source, profile.dayfirst)
+    if source.kinds["date"] == "text":
+        given = f"({_text(d, roles['date'])} IS NOT NULL)"
+    else:
+        given = f"({d.ident(roles['date'])} IS NOT NULL)"
+    quantity = (
+        _number(d, source, "quantity", profile.european.get("quantity", False))
+        if roles["quantity"]
+        else None
+    )
+    if roles["amount"]:
+        spend = _number(d, source, "amount", profile.european.get("amount", False))
+    else:
+        price = _number(d, source, "price", profile.european.get("price", False))
+        spend = f"({quantity} * {price})"
+    negative = f"coalesce({spend} < 0, false)"
+    if quantity is not None:
+        negative = f"({negative} OR coalesce({quantity} < 0, false))"
+    if roles["invoice"]:
+        invoice = _id(d, source, "invoice")
+        c_invoice = f"coalesce({d.search(invoice, _C_INVOICE)}, false)"
+    else:
+        invoice = f"CAST(NULL AS {d.text_type})"
+        c_invoice = "false"
+    return (
+        f"SELECT {customer} AS customer, {ts} AS ts, {given} AS date_given, {spend} AS spend, "
+        f"{negative} AS negative, {c_invoice} AS c_invoice, {invoice} AS order_key "
+        f"FROM {source.relation}"
+    )
+
+
+def profile_sql(source: LogSource, dialect: str) -> str | None:
+    """SQL for the one row of whole-column facts that a sample cannot settle, or None.
+
+    The row has ``n`` (lines), ``n_c`` (invoices ``C`` + digit), ``first_max`` and
+    ``second_max`` (largest first and second field of day-month dates), ``example`` (one
+    such date) and, per text number role, ``us_<role>`` / ``eu_<role>`` (values that can be
+    read only with ``.`` / only with ``,`` as the decimal mark). None when nothing needs
+    deciding (no invoice, typed dates and typed numbers).
+    """
+    d = _dialect(dialect)
+    parts = []
+    if source.roles["invoice"]:
+        c = d.search(_id(d, source, "invoice"), _C_INVOICE)
+        parts += ["count(*) AS n", f"sum(CASE WHEN {c} THEN 1 ELSE 0 END) AS n_c"]
+    if source.kinds.get("date") == "text":
+        text = _text(d, source.roles["date"])
+        dmy = d.full_match(text, _DMY)
+        for i, name in ((1, "first_max"), (2, "second_max")):
+            field = f"CAST({d.extract(text, _DMY_HEAD, i)} AS INT)"
+            parts.append(f"max(CASE WHEN {dmy} THEN {field} END) AS {name}")
+        parts.append(f"min(CASE WHEN {dmy} THEN {text} END) AS example")
+    for role in ("quantity", "price", "amount"):
+        if source.roles.get(role) and source.kinds.get(role) == "text":
+            cleaned = d.replace(_text(d, source.roles[role]), _NUMBER_NOISE, "")
+            for mark, pattern in (("us", _US_UNAMBIGUOUS), ("eu", _EU_UNAMBIGUOUS)):
+                hit = d.full_match(cleaned, pattern)
+                parts.append(f"sum(CASE WHEN {hit} THEN 1 ELSE 0 END) AS {mark}_{role}")
+    if not parts:
+        return None
+    return f"SELECT {', '.join(parts)} FROM {source.relation}"
+
+
+def decide(
+    row: dict[str, Any] | None, *, dayfirst: bool | None = None, european: bool = False
+) -> Profile:
+    """The :class:`Profile` from :func:`profile_sql`'s row (``None``: nothing to decide).
+
+    Parameters
+    ----------
+    row : dict or None
+        The profile row.
+    dayfirst : bool, optional
+        The reading of day-month dates the user chose; None decides from the column (a
+        first field above 12 means day-first, else a second field above 12 month-first,
+        else day-first is assumed), as :func:`segmentation.data.read.parse_datetimes` does.
+    european : bool, default False
+        Whether ``,`` is the decimal mark when a number column's values read both ways
+        (the reader's rule: true for ``;``-separated files).
+    """
+    row = row or {}
+    first, second = row.get("first_max"), row.get("second_max")
+    decided = first is None or first > 12 or second > 12
+    if dayfirst is None:
+        dayfirst = first is None or first > 12 or second <= 12
+    n = row.get("n") or 0
+    marks = {}
+    for role in ("quantity", "price", "amount"):
+        if f"us_{role}" in row:
+            us, eu = row[f"us_{role}"] or 0, row[f"eu_{role}"] or 0
+            marks[role] = bool(eu > us or (eu == us and european))
+    return Profile(
+        dayfirst=bool(dayfirst),
+        dayfirst_decided=bool(decided),
+        c_rule=not n or (row.get("n_c") or 0) < 0.5 * n,
+        european=marks,
+        example=None if decided else row.get("example"),
+    )
+
+
+def groups_sql(rows: str, *, c_rule: bool, dialect: str) -> str:
+    """SQL aggregating :func:`rows_sql`'s rows per customer.
+
+    Parameters
+    ----------
+    rows : str
+        A query (or relation) with the columns :data:`ROW_COLUMNS`.
+    c_rule : bool
+        Whether ``C`` invoices are cancellations (see :class:`Profile`).
+    dialect : {"duckdb", "spark"}
+
+    Returns
+    -------
+    str
+        One row per customer id, and one for the lines without one (``customer`` NULL):
+        ``lines``, ``bad_dates``, ``returns``, ``missing_spend``, ``parsed_dates`` (lines
+        with a customer and a readable date), ``monetary``, ``frequency``,
+        ``last_purchase``, ``first_purchase``, ``last_any``, ``first_any`` (dates),
+        ``date_min``, ``date_max`` (timestamps).
+    """
+    d = _dialect(dialect)
+    is_return = "(negative OR c_invoice)" if c_rule else "negative"
+    kept = "ts IS NOT NULL"
+    purchase = f"{kept} AND NOT is_return"
+    day = "CAST(ts AS DATE)"
+    order = (
+        f"CASE WHEN order_key IS NULL THEN concat('date:', CAST(ts AS {d.text_type})) "
+        "ELSE order_key END"
+    )
+    return (
+        "SELECT customer, count(*) AS lines, "
+        "sum(CASE WHEN ts IS NULL THEN 1 ELSE 0 END) AS bad_dates, "
+        "sum(CASE WHEN date_given THEN 1 ELSE 0 END) AS given_dates, "
+        f"sum(CASE WHEN {kept} AND is_return THEN 1 ELSE 0 END) AS returns, "
+        f"sum(CASE WHEN {kept} AND spend IS NULL THEN 1 ELSE 0 END) AS missing_spend, "
+        f"sum(CASE WHEN {kept} THEN CASE WHEN is_return THEN -abs(spend) ELSE abs(spend) END "
+        "END) AS monetary, "
+        f"count(DISTINCT CASE WHEN {purchase} THEN {order} END) AS frequency, "
+        f"max(CASE WHEN {purchase} THEN {day} END) AS last_purchase, "
+        f"min(CASE WHEN {purchase} THEN {day} END) AS first_purchase, "
+        f"max({day}) AS last_any, min({day}) AS first_any, "
+        "min(ts) AS date_min, max(ts) AS date_max "
+        f"FROM (SELECT *, {is_return} AS is_return FROM ({rows}) AS log_rows) AS marked "
+        "GROUP BY customer"
+    )
+
+
+def customers_from_groups(
+    groups: pd.DataFrame,
+    *,
+    roles: dict[str, str | None],
+    as_of: Any,
+    ask: Any,
+    date_reading: str | None = None,
+) -> tuple[pd.DataFrame, Any]:
+    """The customer table and report from :func:`groups_sql`'s result.
+
+    Parameters
+    ----------
+    groups : pandas.DataFrame
+        The groups, in any order.
+    roles : dict
+        Column per role, for the report and messages.
+    as_of : date-like or None
+        As for :func:`segmentation.data.transactions.customers_from_transactions`.
+    ask : callable
+        How messages ask for a column (a flag on the command line, a choice in the app).
+    date_reading : str, optional
+        How ambiguous dates were read, for the report.
+
+    Returns
+    -------
+    customers : pandas.DataFrame
+    report : TransactionReport
+    """
+    from segmentation.data.transactions import (
+        TransactionReport,
+        _as_of_day,
+        _ask_flag,
+        _sort_by_id,
+    )
+
+    parsed = int((groups["lines"] - groups["bad_dates"]).sum())
+    if parsed < _DATE_FRACTION * int(groups["given_dates"].sum()):
+        raise DataError(
+            f"column {roles['date']!r} does not hold dates; "
+            + ("pass the date column with --date-col" if ask is _ask_flag else ask("date"))
+        )
+    known = groups["customer"].notna()
+    n_missing_customer = int(groups.loc[~known, "lines"].sum())
+    groups = groups[known]
+    n_lines = int(groups["lines"].sum())
+    n_bad_dates = int(groups["bad_dates"].sum())
+    used = groups["lines"] - groups["bad_dates"]
+    groups = groups[used > 0]
+    used = used[used > 0]
+    if groups.empty:
+        raise DataError(
+            f"no usable rows: none has both a customer id in {roles['customer']!r} and a date "
+            f"in {roles['date']!r}; {ask('customer', 'check')} and {ask('date', 'check')}"
+        )
+    date_min = pd.Timestamp(groups["date_min"].min())
+    date_max = pd.Timestamp(groups["date_max"].max())
+    as_of_day = _as_of_day(as_of, date_max)
+
+    def days(column: str, fallback: str) -> np.ndarray:
+        day = pd.to_datetime(groups[column]).fillna(pd.to_datetime(groups[fallback]))
+        return (as_of_day - day).dt.days.astype("int64").to_numpy()
+
+    frequency = groups["frequency"].astype("int64").to_numpy()
+    monetary = groups["monetary"].astype("float64").fillna(0.0).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        average = np.where(frequency > 0, monetary / np.maximum(frequency, 1), 0.0)
+    customers = pd.DataFrame(
+        {
+            "CustomerID": pd.Series(groups["customer"].to_numpy(dtype=object), dtype=object),
+            "Recency": days("last_purchase", "last_any"),
+            "Frequency": frequency,
+            "Monetary": monetary,
+            "AvgOrderValue": average,
+            "Tenure": days("first_purchase", "first_any"),
+        }
+    )
+    customers = _sort_by_id(customers)
+    report = TransactionReport(
+        n_rows=n_lines + n_missing_customer,
+        n_used_rows=int(used.sum()),
+        n_customers=len(customers),
+        n_orders=int(customers["Frequency"].sum()),
+        n_missing_customer=n_missing_customer,
+        n_cancellations=int(groups["returns"].sum()),
+        n_bad_dates=n_bad_dates,
+        n_missing_amount=int(groups["missing_spend"].sum()),
+        n_nonpositive_customers=int((customers["Monetary"] <= 0).sum()),
+        date_min=date_min,
+        date_max=date_max,
+        as_of=as_of_day,
+        columns=dict(roles),
+        date_reading=date_reading,
+    )
+    return customers, report
+
+
+def aggregate(
+    source: LogSource,
+    *,
+    dialect: str,
+    fetch_row: Any,
+    fetch_frame: Any,
+    as_of: Any = None,
+    ask: Any = None,
+    dayfirst: bool | None = None,
+    european: bool = False,
+) -> tuple[pd.DataFrame, Any]:
+    """Run the whole aggregation on an engine: profile, decide, aggregate, finish.
+
+    Parameters
+    ----------
+    source : LogSource
+        The log and how its columns are stored.
+    dialect : {"duckdb", "spark"}
+    fetch_row : callable
+        ``fetch_row(sql) -> dict``: the engine's one-row answer.
+    fetch_frame : callable
+        ``fetch_frame(sql) -> pandas.DataFrame``: the engine's answer as a frame.
+    as_of, ask, dayfirst, european
+        See :func:`customers_from_groups` and :func:`decide`.
+
+    Returns
+    -------
+    customers : pandas.DataFrame
+    report : TransactionReport
+    """
+    from segmentation.data.transactions import _ask_flag, dayfirst_note
+
+    ask = ask or _ask_flag
+    query = profile_sql(source, dialect)
+    profile = decide(fetch_row(query) if query else None, dayfirst=dayfirst, european=european)
+    rows = rows_sql(source, profile, dialect)
+    groups = fetch_frame(groups_sql(rows, c_rule=profile.c_rule, dialect=dialect))
+    reading = None
+    if dayfirst is None and not profile.dayfirst_decided:
+        reading = dayfirst_note(source.roles["date"], profile.example, profile.dayfirst, ask)
+    return customers_from_groups(
+        groups, roles=source.roles, as_of=as_of, ask=ask, date_reading=reading
+    )

@@ -637,12 +637,16 @@ def rfm_scores(
 ) -> pd.DataFrame:
     """Score customers 1-5 on recency, frequency and monetary value, and name their segment.
 
-    Each score is the customer's quintile: values are ranked with ties broken by row order
-    (``method="first"``, so a mass of equal values cannot collapse the quintiles) and the
-    ranks are cut into five equal-count bins with ``pandas.qcut``. This works with fewer
-    than five rows or distinct values (three customers score 1, 3 and 5; a single one
-    scores 3). Recency is reversed: the most recent customers score 5. Missing values score
-    1. The segment comes from :func:`rfm_segment`.
+    Each score is the quintile of the customer's mid-rank: among ``n`` customers with a
+    value, a value's rank is the average of the positions its ties take (``method=
+    "average"``), and the score is ``floor(5 * (rank - 0.5) / n) + 1``. Customers with the
+    same value therefore always get the same score (seven customers who bought today all
+    have the same R), and distinct values are cut into five equal-count bins (1000
+    distinct values give 200 per score). A value shared by many customers sits at the score
+    of the middle of its block: when everyone has ``Frequency`` 1, everyone scores F 3.
+    Fewer than five customers work too (three score 1, 3 and 5; a single one scores 3).
+    Recency is reversed: the most recent customers score 5. Missing values score 1. The
+    segment comes from :func:`rfm_segment`.
 
     Parameters
     ----------
@@ -688,14 +692,13 @@ def rfm_scores(
 
 
 def _quintile(values: pd.Series, *, reverse: bool) -> pd.Series:
-    ranks = values.rank(method="first")  # NaN stays NaN
+    ranks = (-values if reverse else values).rank(method="average")  # NaN stays NaN
     valid = ranks.notna()
     scores = pd.Series(1, index=values.index, dtype="int64")  # missing values score 1
-    if valid.sum() >= 2:
-        bins = pd.qcut(ranks[valid], 5, labels=False) + 1
-        scores[valid] = (6 - bins) if reverse else bins
-    elif valid.any():
-        scores[valid] = 3  # a lone customer is neither best nor worst
+    n = int(valid.sum())
+    if n:
+        bins = np.floor(5 * (ranks[valid].to_numpy() - 0.5) / n).astype("int64") + 1
+        scores[valid] = np.clip(bins, 1, 5)
     return scores
 
 

@@ -182,8 +182,23 @@ def build_parser() -> argparse.ArgumentParser:
     rfm = sub.add_parser(
         "rfm", help="one row per customer from a transaction log, with RFM scores and segments"
     )
-    rfm.add_argument("--data", required=True, help="transaction log (CSV or .xlsx), or -")
+    rfm.add_argument(
+        "--data",
+        required=True,
+        help="transaction log: CSV, Parquet file or folder of Parquet files, .xlsx, or -",
+    )
     rfm.add_argument("--out", required=True, help="CSV path to write, or - for standard output")
+    rfm.add_argument(
+        "--engine",
+        choices=("local", "spark"),
+        default="local",
+        help="where the table is processed: local (this process) or spark (default local)",
+    )
+    rfm.add_argument(
+        "--spark-master",
+        default="local[*]",
+        help="Spark master URL with --engine spark (default local[*]: every core here)",
+    )
     _add_column_flags(rfm)
 
     models = sub.add_parser("models", help="list the saved model versions as JSON")
@@ -251,6 +266,14 @@ def _add_column_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--quantity-col", help="quantity column")
     group.add_argument("--price-col", help="unit price column")
     group.add_argument("--invoice-col", help="invoice or order id column")
+    group.add_argument(
+        "--dayfirst",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="read dates such as 12/1/2010 day-first (12 January), or month-first with "
+        "--no-dayfirst (default: decided from the whole column; day-first when every "
+        "date reads both ways, which the report then says)",
+    )
 
 
 def _add_transaction_flags(parser: argparse.ArgumentParser) -> None:
@@ -266,16 +289,25 @@ def _add_transaction_flags(parser: argparse.ArgumentParser) -> None:
 _COLUMN_FLAGS = ("customer", "date", "amount", "quantity", "price", "invoice")
 
 
-def _customers(args: argparse.Namespace, data):
-    """The per-customer table: the data itself, or derived from a transaction log."""
+def _customers(args: argparse.Namespace):
+    """The per-customer table from ``--data``: the table itself, or derived from a
+    transaction log (``rfm``, ``--transactions``), which is streamed rather than loaded."""
     if not getattr(args, "transactions", False) and args.command != "rfm":
-        if any(getattr(args, f"{f}_col", None) for f in _COLUMN_FLAGS):
+        if any(getattr(args, f"{f}_col", None) for f in _COLUMN_FLAGS) or args.dayfirst is not None:
             raise SegmentationError("the transaction column flags go with --transactions")
-        return data, None
-    from segmentation.data.transactions import customers_from_transactions
+        return _read(args.data), None
+    options = {f"{f}_col": getattr(args, f"{f}_col") for f in _COLUMN_FLAGS}
+    options["dayfirst"] = args.dayfirst
+    if getattr(args, "engine", "local") == "spark":
+        from segmentation.engines.spark import customers_from_log, session
 
-    columns = {f"{f}_col": getattr(args, f"{f}_col") for f in _COLUMN_FLAGS}
-    customers, report = customers_from_transactions(data, **columns)
+        if args.data == "-":
+            raise SegmentationError("--engine spark reads a file or folder; give its path")
+        customers, report = customers_from_log(session(args.spark_master), args.data, **options)
+    else:
+        from segmentation.engines.local import customers_from_log
+
+        customers, report = customers_from_log(args.data, **options)
     print(report.summary(), file=sys.stderr)
     return customers, report
 
@@ -332,7 +364,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     }
     # The estimator's own check, the one place parameters are validated, before any work.
     SegmentationModel(**params)._validate_params()
-    data, report = _customers(args, _read(args.data))
+    data, report = _customers(args)
     _warn_unparsed(data)
     store = _store(args)
     version, model = train_and_save(
@@ -410,7 +442,7 @@ def cmd_predict(args: argparse.Namespace) -> None:
 
         model, metadata = store.load(args.model)
         _check_drift_reference(model, metadata, args.report)
-        data, _ = _customers(args, source)
+        data = source
         from segmentation.modeling.features import table_columns
         from segmentation.modeling.labeling import imputed_warnings
 
@@ -498,7 +530,7 @@ def _predict_source(args: argparse.Namespace):
     from segmentation.data.checks import check_input, read_bounded
 
     if args.transactions:
-        return _read(args.data)
+        return _customers(args)[0]
     source = read_bounded(sys.stdin.buffer) if args.data == "-" else args.data
     check_input(source)
     return source
@@ -587,7 +619,7 @@ def cmd_rfm(args: argparse.Namespace) -> None:
     from segmentation.data.transactions import rfm_scores
     from segmentation.data.write import write_csv
 
-    customers, _ = _customers(args, _read(args.data))
+    customers, _ = _customers(args)
     write_csv(rfm_scores(customers), sys.stdout.buffer if args.out == "-" else args.out)
 
 

@@ -25,6 +25,7 @@ from segmentation.data.checks import (
     _UTF16_BOMS,
     _ZIP_MAGIC,
     LARGEST_NUMBER,
+    PARQUET_MAGIC,
     _check_size,
     _file_size,
     _limit,
@@ -169,15 +170,55 @@ def read_table(source: Any, *, max_bytes: int | None = None) -> pd.DataFrame:
         message gives the line), has a first line that is data rather than column names, or
         is a workbook whose formulas have no saved values.
 
+    A Parquet file (content starting ``PAR1``), or a folder of ``.parquet`` files, is
+    read with pyarrow; its text columns are typed like CSV cells and its typed columns
+    pass through the same checks.
+
     Examples
     --------
     >>> read_table(b"name;amount\\nAnn;1.234,50\\n").to_dict("records")
     [{'name': 'Ann', 'amount': 1234.5}]
     """
+    if isinstance(source, (str, os.PathLike)) and str(source) != "-" and Path(source).is_dir():
+        return _read_parquet(Path(source), str(source))
     data, name = _read_source(source, _limit(max_bytes), default_limit=max_bytes is None)
     if data.startswith(_ZIP_MAGIC):
         return _read_excel(data, name)
+    if data.startswith(PARQUET_MAGIC):
+        return _read_parquet(pa.BufferReader(data), name)
     return _read_text(data, name)
+
+
+def _read_parquet(source: Any, name: str) -> pd.DataFrame:
+    """Read a Parquet file (or a folder of them); typed columns are checked like parsed CSV
+    numbers (``inf`` and overflows become missing and are reported), text ones are typed
+    as CSV cells are."""
+    import pyarrow.dataset as ds
+
+    try:
+        if isinstance(source, Path):
+            if not any(source.rglob("*.parquet")):
+                raise DataError(
+                    f"{name!r} is a folder without .parquet files; give a file, or a folder "
+                    "of Parquet files"
+                )
+            table = ds.dataset(str(source), format="parquet").to_table()
+        else:
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(source)
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"{name!r} is not a readable Parquet file ({exc})") from None
+    frame = table.to_pandas()
+    if len(frame) == 0:
+        raise DataError(
+            "the file has a header but no data rows; add at least one row under the header"
+        )
+    for column in frame.columns:
+        if isinstance(frame[column].dtype, pd.CategoricalDtype):
+            frame[column] = frame[column].astype(object)
+    frame.columns = _clean_names([str(c) for c in frame.columns])
+    return _convert_columns(frame.reset_index(drop=True), delimiter=",")
 
 
 def clean_numeric(values: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from segmentation.data.checks import PARQUET_MAGIC
 from segmentation.data.read import csv_layout, read_head, read_table
 from segmentation.data.transactions import _ask_choice, _ask_flag, _resolve_roles
 from segmentation.engines import logsql
@@ -16,7 +17,6 @@ from segmentation.errors import DataError
 
 __all__ = ["customers_from_frame", "customers_from_log", "is_parquet", "log_kinds"]
 
-_PARQUET_MAGIC = b"PAR1"
 _HEAD_ROWS = 1000
 
 
@@ -27,7 +27,7 @@ def is_parquet(path: str | os.PathLike[str]) -> bool:
         return any(path.rglob("*.parquet"))
     try:
         with open(path, "rb") as handle:
-            return handle.read(4) == _PARQUET_MAGIC
+            return handle.read(4) == PARQUET_MAGIC
     except OSError:
         return False
 

@@ -615,11 +615,13 @@ def _as_of_day(as_of: Any, date_max: pd.Timestamp) -> pd.Timestamp:
 
 
 def _sort_by_id(customers: pd.DataFrame) -> pd.DataFrame:
-    ids = customers["CustomerID"].astype("str")
-    if ids.str.fullmatch("[0-9]+").all():
-        order = np.argsort(pd.to_numeric(ids).to_numpy(), kind="stable")
+    """Sort by id, numerically when every id is a number ("00123" before "123", equal as
+    numbers, by their text), so the order never depends on the order rows came in."""
+    ids = customers["CustomerID"].astype("str").to_numpy(dtype=object)
+    if pd.Series(ids, dtype=object).str.fullmatch("[0-9]+").all():
+        order = np.lexsort((ids, pd.to_numeric(pd.Series(ids)).to_numpy()))
     else:
-        order = np.argsort(ids.to_numpy(dtype=object), kind="stable")
+        order = np.argsort(ids, kind="stable")
     return customers.iloc[order].reset_index(drop=True)
 
 

@@ -60,7 +60,7 @@ DIALECTS = ("duckdb", "spark")
 ROW_COLUMNS = ("customer", "ts", "date_given", "spend", "negative", "c_invoice", "order_key")
 
 # Whitespace that str.strip() removes and exports put around cells.
-_SPACE = "[ \t\n\r\f\v\u00a0\u202f]"
+_SPACE_CHARS = " \t\n\r\f\v\u00a0\u202f"
 _C_INVOICE = "^[Cc][0-9]"
 _INTEGRAL_ID = "^([0-9]+)[.]0+$"
 _DMY_HEAD = "^([0-9]{1,2})[-/.]([0-9]{1,2})[-/.]"
@@ -84,6 +84,19 @@ class _Dialect:
         if self.name == "spark":  # Spark reads backslash escapes in literals
             return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
         return "'" + text.replace("'", "''") + "'"
+
+    def strip(self, expr: str, chars: str) -> str:
+        """``expr`` without ``chars`` at either end (trimming is tried only when an end
+        character is one of them: the general trim is several times slower)."""
+        if self.name == "spark":
+            trimmed = f"trim(BOTH {self.literal(chars)} FROM {expr})"
+        else:
+            trimmed = f"trim({expr}, {self.literal(chars)})"
+        edges = ", ".join(self.literal(c) for c in chars)
+        return (
+            f"CASE WHEN left({expr}, 1) IN ({edges}) OR right({expr}, 1) IN ({edges}) "
+            f"THEN {trimmed} ELSE {expr} END"
+        )
 
     def full_match(self, expr: str, pattern: str) -> str:
         if self.name == "spark":
@@ -186,73 +199,131 @@ class Profile:
     example: str | None = None
 
 
-def _text(d: _Dialect, column: str) -> str:
-    """A text cell stripped, with every missing-value spelling as NULL."""
-    stripped = d.replace(f"CAST({d.ident(column)} AS {d.text_type})", f"^{_SPACE}+|{_SPACE}+$", "")
+def _layers(relation: str, layers: list[list[str]]) -> str:
+    """Nest ``SELECT *, <expressions> FROM (...)`` once per layer, so that an expression
+    used several times (a stripped cell, a cleaned number) is computed once per row."""
+    query = f"SELECT * FROM {relation}"
+    for i, expressions in enumerate(layers):
+        if expressions:
+            query = f"SELECT *, {', '.join(expressions)} FROM ({query}) AS layer_{i}"
+    return query
+
+
+def _cells(d: _Dialect, source: LogSource) -> list[list[str]]:
+    """Layers giving ``cell_<role>``: text stripped with every missing-value spelling as
+    NULL, or the typed value as it is (NaN, infinities and huge numbers as NULL)."""
+    stripped, cells = [], []
     tokens = ", ".join(d.literal(t) for t in sorted(NA_LOWER))
-    return f"(CASE WHEN lower({stripped}) IN ({tokens}) THEN NULL ELSE {stripped} END)"
-
-
-def _usable(expr: str) -> str:
-    """NaN, infinities and magnitudes beyond the largest usable number become NULL."""
-    return (
-        f"(CASE WHEN isnan({expr}) OR abs({expr}) > {LARGEST_NUMBER!r} THEN NULL ELSE {expr} END)"
-    )
+    for role, column in source.roles.items():
+        if column is None:
+            continue
+        kind = source.kinds[role]
+        if kind == "text":
+            text = f"CAST({d.ident(column)} AS {d.text_type})"
+            stripped.append(f"{d.strip(text, _SPACE_CHARS)} AS raw_{role}")
+            cells.append(
+                f"CASE WHEN lower(raw_{role}) IN ({tokens}) THEN NULL ELSE raw_{role} END "
+                f"AS cell_{role}"
+            )
+        elif kind == "number":
+            stripped.append(f"CAST({d.ident(column)} AS DOUBLE) AS raw_{role}")
+            cells.append(
+                f"CASE WHEN isnan(raw_{role}) OR abs(raw_{role}) > {LARGEST_NUMBER!r} "
+                f"THEN NULL ELSE raw_{role} END AS cell_{role}"
+            )
+        else:
+            stripped.append(f"CAST({d.ident(column)} AS TIMESTAMP) AS raw_{role}")
+            cells.append(f"raw_{role} AS cell_{role}")
+    return [stripped, cells]
 
 
 def _id(d: _Dialect, source: LogSource, role: str) -> str:
-    column = source.roles[role]
+    """The normalised id of ``cell_<role>`` (``17850.0`` -> ``17850``)."""
+    cell = f"cell_{role}"
     if source.kinds[role] == "number":
-        value = _usable(f"CAST({d.ident(column)} AS DOUBLE)")
-        whole = f"CAST(CAST({value} AS BIGINT) AS {d.text_type})"
+        whole = f"CAST(CAST({cell} AS BIGINT) AS {d.text_type})"
         return (
-            f"(CASE WHEN {value} = floor({value}) AND abs({value}) < 9007199254740992 "
-            f"THEN {whole} ELSE CAST({value} AS {d.text_type}) END)"
+            f"CASE WHEN {cell} = floor({cell}) AND abs({cell}) < 9007199254740992 "
+            f"THEN {whole} ELSE CAST({cell} AS {d.text_type}) END"
         )
     if source.kinds[role] == "timestamp":
-        return f"CAST({d.ident(column)} AS {d.text_type})"
-    return d.replace(_text(d, column), _INTEGRAL_ID, d.backref)
+        return f"CAST({cell} AS {d.text_type})"
+    return d.replace(cell, _INTEGRAL_ID, d.backref)
 
 
-def _number(d: _Dialect, source: LogSource, role: str, european: bool) -> str:
-    column = source.roles[role]
+def _number_layers(d: _Dialect, source: LogSource, role: str, european: bool) -> list[str]:
+    """Layers of expressions ending in ``num_<role>`` (DOUBLE, NULL if unreadable)."""
+    cell = f"cell_{role}"
     if source.kinds[role] == "number":
-        return _usable(f"CAST({d.ident(column)} AS DOUBLE)")
+        return [[], [], [f"{cell} AS num_{role}"]]
     if source.kinds[role] != "text":
-        return "CAST(NULL AS DOUBLE)"
-    cleaned = d.replace(_text(d, column), _NUMBER_NOISE, "")
+        return [[], [], [f"CAST(NULL AS DOUBLE) AS num_{role}"]]
+    # A plain number ("12", "-3.5", "1e3") reads the same either way; only the others
+    # need the noise, accounting and grouping rules (and with "," as the decimal mark,
+    # "1.234" is a thousand: no shortcut then).
+    plain = "CAST(NULL AS DOUBLE)" if european else d.try_double(cell)
+    cleaned = f"CASE WHEN plain_{role} IS NULL THEN {d.replace(cell, _NUMBER_NOISE, '')} END"
+    k = f"clean_{role}"
     accounting = (
-        f"(CASE WHEN {cleaned} LIKE '(%)' "
-        f"THEN concat('-', substr({cleaned}, 2, length({cleaned}) - 2)) ELSE {cleaned} END)"
+        f"CASE WHEN {k} LIKE '(%)' THEN concat('-', substr({k}, 2, length({k}) - 2)) ELSE {k} END"
     )
+    a = f"signed_{role}"
     if european:
-        grouped = _EU_GROUPED
-        converted = f"replace(replace({accounting}, '.', ''), ',', '.')"
+        grouped, converted = _EU_GROUPED, f"replace(replace({a}, '.', ''), ',', '.')"
     else:
-        grouped = _US_GROUPED
-        converted = f"replace({accounting}, ',', '')"
-    text = f"(CASE WHEN {d.full_match(accounting, grouped)} THEN {converted} ELSE {accounting} END)"
-    return _usable(d.try_double(text))
+        grouped, converted = _US_GROUPED, f"replace({a}, ',', '')"
+    text = f"CASE WHEN {d.full_match(a, grouped)} THEN {converted} ELSE {a} END"
+    value = f"value_{role}"
+    return [
+        [f"{plain} AS plain_{role}"],
+        [f"{cleaned} AS {k}"],
+        [f"{accounting} AS {a}"],
+        [f"coalesce(plain_{role}, {d.try_double(text)}) AS {value}"],
+        [
+            f"CASE WHEN isnan({value}) OR abs({value}) > {LARGEST_NUMBER!r} THEN NULL "
+            f"ELSE {value} END AS num_{role}"
+        ],
+    ]
 
 
-def _timestamp(d: _Dialect, source: LogSource, dayfirst: bool) -> str:
-    column = source.roles["date"]
+def _timestamp(d: _Dialect, source: LogSource, dayfirst: bool) -> list[list[str]]:
+    """Layers ending in ``ts`` from ``cell_date``."""
     if source.kinds["date"] == "timestamp":
-        return f"CAST({d.ident(column)} AS TIMESTAMP)"
+        return [["cell_date AS ts"]]
     if source.kinds["date"] != "text":
-        return "CAST(NULL AS TIMESTAMP)"
-    text = _text(d, column)
+        return [["CAST(NULL AS TIMESTAMP) AS ts"]]
+    text = "cell_date"
     times = ("", " %H:%M", " %H:%M:%S")
-    ymd = ", ".join(d.strptime(text, f"%Y/%m/%d{t}") for t in times)
+
+    def by_colons(expr: str, day: str) -> str:
+        # The shape regex admits only these three times: count the colons to pick one
+        # format, rather than trying all three on every value.
+        parts = " ".join(f"WHEN {i} THEN {d.strptime(expr, day + t)}" for i, t in enumerate(times))
+        return f"CASE date_colons {parts} END"
+
     # Every day-month separator reads as "/": one format per time instead of three.
     slashed = d.replace(text, _DMY_HEAD, f"{d.backref}/{d.backref.replace('1', '2')}/")
     order = "%d/%m/%Y" if dayfirst else "%m/%d/%Y"
-    dmy = ", ".join(d.strptime(slashed, order + t) for t in times)
-    return (
-        f"(CASE WHEN {d.full_match(text, _ISO_DATE)} THEN {d.iso_timestamp(text)} "
-        f"WHEN {d.full_match(text, _YMD_SLASH)} THEN coalesce({ymd}) "
-        f"WHEN {d.full_match(text, _DMY)} THEN coalesce({dmy}) END)"
-    )
+    return [
+        [
+            f"CASE WHEN {d.full_match(text, _ISO_DATE)} THEN 1 "
+            f"WHEN {d.full_match(text, _YMD_SLASH)} THEN 2 "
+            f"WHEN {d.full_match(text, _DMY)} THEN 3 END AS date_shape",
+            f"length({text}) - length(replace({text}, ':', '')) AS date_colons",
+        ],
+        [f"CASE WHEN date_shape = 3 THEN {slashed} END AS slashed_date"],
+        [
+            f"CASE WHEN date_shape = 1 THEN {d.iso_timestamp(text)} "
+            f"WHEN date_shape = 2 THEN {by_colons(text, '%Y/%m/%d')} "
+            f"WHEN date_shape = 3 THEN {by_colons('slashed_date', order)} END AS ts"
+        ],
+    ]
+
+
+def _merge(*stacks: list[list[str]]) -> list[list[str]]:
+    """Stack layers side by side: layer i of the result holds layer i of every stack."""
+    depth = max((len(stack) for stack in stacks), default=0)
+    return [sum((stack[i] for stack in stacks if i < len(stack)), []) for i in range(depth)]
 
 
 def rows_sql(source: LogSource, profile: Profile, dialect: str) -> str:
@@ -273,35 +344,31 @@ def rows_sql(source: LogSource, profile: Profile, dialect: str) -> str:
     """
     d = _dialect(dialect)
     roles = source.roles
-    customer = _id(d, source, "customer")
-    ts = _timestamp(d, source, profile.dayfirst)
-    if source.kinds["date"] == "text":
-        given = f"({_text(d, roles['date'])} IS NOT NULL)"
-    else:
-        given = f"({d.ident(roles['date'])} IS NOT NULL)"
-    quantity = (
-        _number(d, source, "quantity", profile.european.get("quantity", False))
-        if roles["quantity"]
-        else None
-    )
-    if roles["amount"]:
-        spend = _number(d, source, "amount", profile.european.get("amount", False))
-    else:
-        price = _number(d, source, "price", profile.european.get("price", False))
-        spend = f"({quantity} * {price})"
-    negative = f"coalesce({spend} < 0, false)"
-    if quantity is not None:
-        negative = f"({negative} OR coalesce({quantity} < 0, false))"
+    numbers = [
+        _number_layers(d, source, role, profile.european.get(role, False))
+        for role in ("quantity", "price", "amount")
+        if roles[role]
+    ]
+    derived = [f"{_id(d, source, 'customer')} AS customer"]
     if roles["invoice"]:
-        invoice = _id(d, source, "invoice")
-        c_invoice = f"coalesce({d.search(invoice, _C_INVOICE)}, false)"
+        derived.append(f"{_id(d, source, 'invoice')} AS invoice")
     else:
-        invoice = f"CAST(NULL AS {d.text_type})"
-        c_invoice = "false"
+        derived.append(f"CAST(NULL AS {d.text_type}) AS invoice")
+    layers = _cells(d, source) + _merge(
+        [derived], _timestamp(d, source, profile.dayfirst), *numbers
+    )
+    spend = "num_amount" if roles["amount"] else "(num_quantity * num_price)"
+    negative = f"coalesce({spend} < 0, false)"
+    if roles["quantity"]:
+        negative = f"({negative} OR coalesce(num_quantity < 0, false))"
+    c_invoice = (
+        f"coalesce({d.search('invoice', _C_INVOICE)}, false)" if roles["invoice"] else "false"
+    )
+    inner = _layers(source.relation, layers)
     return (
-        f"SELECT {customer} AS customer, {ts} AS ts, {given} AS date_given, {spend} AS spend, "
-        f"{negative} AS negative, {c_invoice} AS c_invoice, {invoice} AS order_key "
-        f"FROM {source.relation}"
+        f"SELECT customer, ts, (cell_date IS NOT NULL) AS date_given, {spend} AS spend, "
+        f"{negative} AS negative, {c_invoice} AS c_invoice, invoice AS order_key "
+        f"FROM ({inner}) AS cleaned"
     )
 
 
@@ -316,25 +383,30 @@ def profile_sql(source: LogSource, dialect: str) -> str | None:
     """
     d = _dialect(dialect)
     parts = []
+    roles = {"invoice": source.roles["invoice"]}
     if source.roles["invoice"]:
         c = d.search(_id(d, source, "invoice"), _C_INVOICE)
         parts += ["count(*) AS n", f"sum(CASE WHEN {c} THEN 1 ELSE 0 END) AS n_c"]
+    shapes = []
     if source.kinds.get("date") == "text":
-        text = _text(d, source.roles["date"])
-        dmy = d.full_match(text, _DMY)
+        roles["date"] = source.roles["date"]
+        shapes.append(f"{d.full_match('cell_date', _DMY)} AS is_dmy")
         for i, name in ((1, "first_max"), (2, "second_max")):
-            field = f"CAST({d.extract(text, _DMY_HEAD, i)} AS INT)"
-            parts.append(f"max(CASE WHEN {dmy} THEN {field} END) AS {name}")
-        parts.append(f"min(CASE WHEN {dmy} THEN {text} END) AS example")
+            field = f"CAST({d.extract('cell_date', _DMY_HEAD, i)} AS INT)"
+            parts.append(f"max(CASE WHEN is_dmy THEN {field} END) AS {name}")
+        parts.append("min(CASE WHEN is_dmy THEN cell_date END) AS example")
     for role in ("quantity", "price", "amount"):
         if source.roles.get(role) and source.kinds.get(role) == "text":
-            cleaned = d.replace(_text(d, source.roles[role]), _NUMBER_NOISE, "")
+            roles[role] = source.roles[role]
+            shapes.append(f"{d.replace(f'cell_{role}', _NUMBER_NOISE, '')} AS clean_{role}")
             for mark, pattern in (("us", _US_UNAMBIGUOUS), ("eu", _EU_UNAMBIGUOUS)):
-                hit = d.full_match(cleaned, pattern)
+                hit = d.full_match(f"clean_{role}", pattern)
                 parts.append(f"sum(CASE WHEN {hit} THEN 1 ELSE 0 END) AS {mark}_{role}")
     if not parts:
         return None
-    return f"SELECT {', '.join(parts)} FROM {source.relation}"
+    only = dataclasses.replace(source, roles=roles)
+    cells = _layers(source.relation, [*_cells(d, only), shapes])
+    return f"SELECT {', '.join(parts)} FROM ({cells}) AS cells"
 
 
 def decide(

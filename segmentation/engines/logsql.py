@@ -311,7 +311,10 @@ def _timestamp(d: _Dialect, source: LogSource, dayfirst: bool) -> list[list[str]
             f"WHEN {d.full_match(text, _DMY)} THEN 3 END AS date_shape",
             f"length({text}) - length(replace({text}, ':', '')) AS date_colons",
         ],
-        [f"CASE WHEN date_shape = 3 THEN {slashed} END AS slashed_date"],
+        [
+            f"CASE WHEN date_shape = 3 THEN {slashed} END AS slashed_date",
+            f"CASE WHEN date_shape = 3 THEN {text} END AS slashed_date_text",
+        ],
         [
             f"CASE WHEN date_shape = 1 THEN {d.iso_timestamp(text)} "
             f"WHEN date_shape = 2 THEN {by_colons(text, '%Y/%m/%d')} "
@@ -367,9 +370,30 @@ def rows_sql(source: LogSource, profile: Profile, dialect: str) -> str:
     inner = _layers(source.relation, layers)
     return (
         f"SELECT customer, ts, (cell_date IS NOT NULL) AS date_given, {spend} AS spend, "
-        f"{negative} AS negative, {c_invoice} AS c_invoice, invoice AS order_key "
-        f"FROM ({inner}) AS cleaned"
+        f"{negative} AS negative, {c_invoice} AS c_invoice, invoice AS order_key"
+        + "".join(f", {expr} AS {name}" for name, expr, _ in _facts(d, source))
+        + f" FROM ({inner}) AS cleaned"
     )
+
+
+def _facts(d: _Dialect, source: LogSource) -> list[tuple[str, str, str]]:
+    """Whole-column facts gathered by the aggregation itself, as ``(name, per-row
+    expression, aggregate)``: the day-month date fields (to decide day-first), and per
+    text number column the values readable only with "." or only with "," as the decimal
+    mark. Invoices ``C`` + digit are counted from ``c_invoice``."""
+    facts = []
+    if source.kinds.get("date") == "text":
+        for i, name in ((1, "first"), (2, "second")):
+            facts.append((f"dmy_{name}", f"CAST(split_part(slashed_date, '/', {i}) AS INT)", "max"))
+        facts.append(("dmy_example", "slashed_date_text", "min"))
+    for role in ("quantity", "price", "amount"):
+        if source.roles.get(role) and source.kinds.get(role) == "text":
+            text = f"coalesce(clean_{role}, cell_{role})"
+            either = f"(contains(cell_{role}, '.') OR contains(cell_{role}, ','))"
+            for mark, pattern in (("us", _US_UNAMBIGUOUS), ("eu", _EU_UNAMBIGUOUS)):
+                hit = f"CASE WHEN {either} AND {d.full_match(text, pattern)} THEN 1 ELSE 0 END"
+                facts.append((f"{mark}_{role}", hit, "sum"))
+    return facts
 
 
 def profile_sql(source: LogSource, dialect: str) -> str | None:
@@ -446,7 +470,7 @@ def decide(
     )
 
 
-def groups_sql(rows: str, *, c_rule: bool, dialect: str) -> str:
+def groups_sql(rows: str, *, c_rule: bool, dialect: str, source: LogSource | None = None) -> str:
     """SQL aggregating :func:`rows_sql`'s rows per customer.
 
     Parameters
@@ -467,6 +491,7 @@ def groups_sql(rows: str, *, c_rule: bool, dialect: str) -> str:
         ``date_min``, ``date_max`` (timestamps).
     """
     d = _dialect(dialect)
+    facts = _facts(d, source) if source is not None else []
     is_return = "(negative OR c_invoice)" if c_rule else "negative"
     kept = "ts IS NOT NULL"
     purchase = f"{kept} AND NOT is_return"
@@ -487,8 +512,10 @@ def groups_sql(rows: str, *, c_rule: bool, dialect: str) -> str:
         f"max(CASE WHEN {purchase} THEN {day} END) AS last_purchase, "
         f"min(CASE WHEN {purchase} THEN {day} END) AS first_purchase, "
         f"max({day}) AS last_any, min({day}) AS first_any, "
-        "min(ts) AS date_min, max(ts) AS date_max "
-        f"FROM (SELECT *, {is_return} AS is_return FROM ({rows}) AS log_rows) AS marked "
+        "min(ts) AS date_min, max(ts) AS date_max, "
+        "sum(CASE WHEN c_invoice THEN 1 ELSE 0 END) AS c_invoices"
+        + "".join(f", {agg}({name}) AS {name}" for name, _, agg in facts)
+        + f" FROM (SELECT *, {is_return} AS is_return FROM ({rows}) AS log_rows) AS marked "
         "GROUP BY customer"
     )
 
@@ -589,6 +616,28 @@ def customers_from_groups(
     return customers, report
 
 
+def _head(relation: str, rows: int = 10_000) -> str:
+    return f"(SELECT * FROM {relation} LIMIT {rows}) AS head"
+
+
+def _whole_column(groups: pd.DataFrame, source: LogSource) -> dict[str, Any]:
+    """:func:`profile_sql`'s row, from the facts each group gathered."""
+    row: dict[str, Any] = {}
+    if source.roles["invoice"]:
+        row["n"] = int(groups["lines"].sum())
+        row["n_c"] = int(groups["c_invoices"].sum())
+    if "dmy_first" in groups:
+        first, second = groups["dmy_first"].max(), groups["dmy_second"].max()
+        row["first_max"] = None if pd.isna(first) else int(first)
+        row["second_max"] = None if pd.isna(second) else int(second)
+        examples = groups["dmy_example"].dropna()
+        row["example"] = examples.min() if len(examples) else None
+    for column in groups.columns:
+        if column.startswith(("us_", "eu_")):
+            row[column] = int(groups[column].sum())
+    return row
+
+
 def aggregate(
     source: LogSource,
     *,
@@ -622,10 +671,24 @@ def aggregate(
     from segmentation.data.transactions import _ask_flag, dayfirst_note
 
     ask = ask or _ask_flag
-    query = profile_sql(source, dialect)
+    # A first guess from the first rows; the aggregation gathers the same facts over the
+    # whole log, and runs again only in the rare case where they overturn the guess.
+    query = profile_sql(dataclasses.replace(source, relation=_head(source.relation)), dialect)
     profile = decide(fetch_row(query) if query else None, dayfirst=dayfirst, european=european)
-    rows = rows_sql(source, profile, dialect)
-    groups = fetch_frame(groups_sql(rows, c_rule=profile.c_rule, dialect=dialect))
+    for _ in range(2):
+        rows = rows_sql(source, profile, dialect)
+        groups = fetch_frame(
+            groups_sql(rows, c_rule=profile.c_rule, dialect=dialect, source=source)
+        )
+        final = decide(_whole_column(groups, source), dayfirst=dayfirst, european=european)
+        if (final.dayfirst, final.c_rule, final.european) == (
+            profile.dayfirst,
+            profile.c_rule,
+            profile.european,
+        ):
+            break
+        profile = final
+    profile = final
     reading = None
     if dayfirst is None and not profile.dayfirst_decided:
         reading = dayfirst_note(source.roles["date"], profile.example, profile.dayfirst, ask)

@@ -61,8 +61,8 @@ ROW_COLUMNS = ("customer", "ts", "date_given", "spend", "negative", "c_invoice",
 
 # Whitespace that str.strip() removes and exports put around cells.
 _SPACE_CHARS = " \t\n\r\f\v\u00a0\u202f"
-_C_INVOICE = "^[Cc][0-9]"
-_INTEGRAL_ID = "^([0-9]+)[.]0+$"
+
+_INTEGRAL_ID_FULL = "[0-9]+[.]0+"
 _DMY_HEAD = "^([0-9]{1,2})[-/.]([0-9]{1,2})[-/.]"
 # A text column of dates is one when this share of its values read as dates (as
 # ``segmentation.data.transactions`` asks of a column named like a date).
@@ -248,7 +248,9 @@ def _id(d: _Dialect, source: LogSource, role: str) -> str:
         )
     if source.kinds[role] == "timestamp":
         return f"CAST({cell} AS {d.text_type})"
-    return d.replace(cell, _INTEGRAL_ID, d.backref)
+    # "17850.0" -> "17850"; the guards spare the regex on the ids without a dot.
+    integral = f"contains({cell}, '.') AND {d.full_match(cell, _INTEGRAL_ID_FULL)}"
+    return f"CASE WHEN {integral} THEN split_part({cell}, '.', 1) ELSE {cell} END"
 
 
 def _number_layers(d: _Dialect, source: LogSource, role: str, european: bool) -> list[str]:
@@ -295,15 +297,16 @@ def _timestamp(d: _Dialect, source: LogSource, dayfirst: bool) -> list[list[str]
     text = "cell_date"
     times = ("", " %H:%M", " %H:%M:%S")
 
-    def by_colons(expr: str, day: str) -> str:
+    def by_colons(day: str) -> str:
         # The shape regex admits only these three times: count the colons to pick one
         # format, rather than trying all three on every value.
-        parts = " ".join(f"WHEN {i} THEN {d.strptime(expr, day + t)}" for i, t in enumerate(times))
+        parts = " ".join(f"WHEN {i} THEN {d.strptime(text, day + t)}" for i, t in enumerate(times))
         return f"CASE date_colons {parts} END"
 
-    # Every day-month separator reads as "/": one format per time instead of three.
-    slashed = d.replace(text, _DMY_HEAD, f"{d.backref}/{d.backref.replace('1', '2')}/")
-    order = "%d/%m/%Y" if dayfirst else "%m/%d/%Y"
+    # A day-month date uses one separator, the one after its first field (as the reader
+    # has it: "04/09.2012" is not a date); one format per separator and time.
+    order = "%d{0}%m{0}%Y" if dayfirst else "%m{0}%d{0}%Y"
+    dmy = " ".join(f"WHEN {d.literal(sep)} THEN {by_colons(order.format(sep))}" for sep in "/-.")
     return [
         [
             f"CASE WHEN {d.full_match(text, _ISO_DATE)} THEN 1 "
@@ -312,15 +315,21 @@ def _timestamp(d: _Dialect, source: LogSource, dayfirst: bool) -> list[list[str]
             f"length({text}) - length(replace({text}, ':', '')) AS date_colons",
         ],
         [
-            f"CASE WHEN date_shape = 3 THEN {slashed} END AS slashed_date",
-            f"CASE WHEN date_shape = 3 THEN {text} END AS slashed_date_text",
+            f"CASE WHEN date_shape = 3 THEN substr({text}, CASE WHEN substr({text}, 2, 1) "
+            "BETWEEN '0' AND '9' THEN 3 ELSE 2 END, 1) END AS date_sep",
         ],
         [
             f"CASE WHEN date_shape = 1 THEN {d.iso_timestamp(text)} "
-            f"WHEN date_shape = 2 THEN {by_colons(text, '%Y/%m/%d')} "
-            f"WHEN date_shape = 3 THEN {by_colons('slashed_date', order)} END AS ts"
+            f"WHEN date_shape = 2 THEN {by_colons('%Y/%m/%d')} "
+            f"WHEN date_shape = 3 THEN CASE date_sep {dmy} END END AS ts",
+            f"CASE WHEN date_shape = 3 THEN {text} END AS dmy_text",
         ],
     ]
+
+
+def _c_invoice(invoice: str) -> str:
+    """Whether an invoice reads ``C`` + digit (a cancellation in the UCI log), regex-free."""
+    return f"(left({invoice}, 1) IN ('C', 'c') AND substr({invoice}, 2, 1) BETWEEN '0' AND '9')"
 
 
 def _merge(*stacks: list[list[str]]) -> list[list[str]]:
@@ -364,9 +373,7 @@ def rows_sql(source: LogSource, profile: Profile, dialect: str) -> str:
     negative = f"coalesce({spend} < 0, false)"
     if roles["quantity"]:
         negative = f"({negative} OR coalesce(num_quantity < 0, false))"
-    c_invoice = (
-        f"coalesce({d.search('invoice', _C_INVOICE)}, false)" if roles["invoice"] else "false"
-    )
+    c_invoice = f"coalesce({_c_invoice('invoice')}, false)" if roles["invoice"] else "false"
     inner = _layers(source.relation, layers)
     return (
         f"SELECT customer, ts, (cell_date IS NOT NULL) AS date_given, {spend} AS spend, "
@@ -384,8 +391,10 @@ def _facts(d: _Dialect, source: LogSource) -> list[tuple[str, str, str]]:
     facts = []
     if source.kinds.get("date") == "text":
         for i, name in ((1, "first"), (2, "second")):
-            facts.append((f"dmy_{name}", f"CAST(split_part(slashed_date, '/', {i}) AS INT)", "max"))
-        facts.append(("dmy_example", "slashed_date_text", "min"))
+            facts.append(
+                (f"dmy_{name}", f"CAST(split_part(dmy_text, date_sep, {i}) AS INT)", "max")
+            )
+        facts.append(("dmy_example", "dmy_text", "min"))
     for role in ("quantity", "price", "amount"):
         if source.roles.get(role) and source.kinds.get(role) == "text":
             text = f"coalesce(clean_{role}, cell_{role})"
@@ -409,7 +418,7 @@ def profile_sql(source: LogSource, dialect: str) -> str | None:
     parts = []
     roles = {"invoice": source.roles["invoice"]}
     if source.roles["invoice"]:
-        c = d.search(_id(d, source, "invoice"), _C_INVOICE)
+        c = _c_invoice(_id(d, source, "invoice"))
         parts += ["count(*) AS n", f"sum(CASE WHEN {c} THEN 1 ELSE 0 END) AS n_c"]
     shapes = []
     if source.kinds.get("date") == "text":

@@ -328,7 +328,9 @@ def parse_datetimes(
     -------
     pandas.Series or None
         ``datetime64`` values with the index of ``values`` (time zones are converted to
-        naive UTC), or ``None`` when fewer than ``min_fraction`` of the values parse.
+        naive UTC), or ``None`` when fewer than ``min_fraction`` of the values parse. When
+        every value is a day-month date that reads both ways, ``result.attrs
+        ["ambiguous_date"]`` holds one of them (read day-first).
     """
     text = values if values.dtype == "str" else values.astype("str")
     text = text.str.strip()
@@ -343,6 +345,7 @@ def parse_datetimes(
         return None
 
     formats: list[str] = []
+    ambiguous = None
     if _fullmatch(text, _ISO_DATE).any():
         formats.append("ISO8601")
     if _fullmatch(text, _YMD_SLASH).any():
@@ -357,6 +360,10 @@ def parse_datetimes(
             pa_compute.cast(pa_compute.struct_field(parts, "second"), pa.int64())
         ).as_py()
         day_first = first > 12 or second <= 12
+        if first <= 12 and second <= 12 and not formats:
+            # Every value reads both ways: say so, with one, so a caller can offer the
+            # other reading (a swap of day and month is then exact).
+            ambiguous = str(text[dmy].iloc[0])
         order = "%d{0}%m{0}%Y" if day_first else "%m{0}%d{0}%Y"
         for sep in pa_compute.unique(pa_compute.struct_field(parts, "sep")).to_pylist():
             formats += [order.format(sep) + t for t in _TIME_FORMATS]
@@ -369,6 +376,8 @@ def parse_datetimes(
         result[todo] = _strptime(text[todo], fmt)
     if result.notna().sum() < min_fraction * n_present:
         return None
+    if ambiguous is not None:
+        result.attrs["ambiguous_date"] = ambiguous
     return result
 
 
@@ -928,12 +937,15 @@ def _convert_columns(df: pd.DataFrame, *, delimiter: str) -> pd.DataFrame:
     """
     out = {}
     unparsed = {}
+    ambiguous = {}
     for name in df.columns:
         column = df[name]
         if column.dtype == object or column.dtype == "str":
             column = _convert_text_column(column, european=delimiter == ";")
             if "unparsed" in column.attrs:
                 unparsed[name] = column.attrs.pop("unparsed")
+            if "ambiguous_date" in column.attrs:
+                ambiguous[name] = column.attrs.pop("ambiguous_date")
         elif pd.api.types.is_float_dtype(column):
             values, bad = clean_numeric(column.to_numpy())
             if bad.any():
@@ -946,6 +958,8 @@ def _convert_columns(df: pd.DataFrame, *, delimiter: str) -> pd.DataFrame:
         out[name] = column
     frame = pd.DataFrame(out, index=pd.RangeIndex(len(df)))
     frame.attrs["unparsed_values"] = unparsed
+    if ambiguous:
+        frame.attrs["ambiguous_dates"] = ambiguous
     return frame
 
 

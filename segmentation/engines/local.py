@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,12 @@ import pyarrow as pa
 
 from segmentation.data.checks import PARQUET_MAGIC
 from segmentation.data.read import csv_layout, read_head, read_table
-from segmentation.data.transactions import _ask_choice, _ask_flag, _resolve_roles
+from segmentation.data.transactions import (
+    _ask_choice,
+    _ask_flag,
+    _resolve_roles,
+    dayfirst_note,
+)
 from segmentation.engines import logsql
 from segmentation.errors import DataError
 
@@ -126,11 +132,17 @@ def customers_from_frame(
             f"column {roles['date']!r} does not hold dates (e.g. {shown!r}); "
             + ("pass the date column with --date-col" if ask is _ask_flag else ask("date"))
         )
+    # The reader read these dates day-first because every one reads both ways.
+    ambiguous = (df.attrs.get("ambiguous_dates") or {}).get(roles["date"])
+    if kinds["date"] != "timestamp":
+        ambiguous = None
     columns = {}
     for role, name in roles.items():
         if name is None or name in columns:
             continue
         values = df[name]
+        if role == "date" and ambiguous is not None and dayfirst is False:
+            values = _swap_day_and_month(values)
         if kinds[role] == "timestamp":
             if isinstance(values.dtype, pd.DatetimeTZDtype):
                 values = values.dt.tz_convert(None)
@@ -145,7 +157,22 @@ def customers_from_frame(
     con = _connect()
     con.register("log_lines", pa.table(columns))
     source = logsql.LogSource(relation="log_lines", roles=dict(roles), kinds=kinds)
-    return _run(con, source, as_of=as_of, ask=ask, dayfirst=dayfirst)
+    customers, report = _run(con, source, as_of=as_of, ask=ask, dayfirst=dayfirst)
+    if ambiguous is not None and dayfirst is None:
+        note = dayfirst_note(roles["date"], ambiguous, True, ask)
+        report = dataclasses.replace(report, date_reading=note)
+    return customers, report
+
+
+def _swap_day_and_month(values: pd.Series) -> pd.Series:
+    """Read dates the other way round (exact when every one read both ways)."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        values = values.dt.tz_convert(None)
+    swapped = pd.to_datetime(
+        pd.DataFrame({"year": values.dt.year, "month": values.dt.day, "day": values.dt.month}),
+        errors="coerce",
+    )
+    return swapped + (values - values.dt.normalize())
 
 
 def customers_from_log(

@@ -212,3 +212,25 @@ def test_date_column_without_dates_names_the_flag(tmp_path):
     ).to_csv(path, index=False)
     with pytest.raises(DataError, match="--date-col"):
         customers_from_log(path, date_col="Date")
+
+
+def test_dates_the_reader_read_day_first_can_be_read_month_first(tmp_path):
+    """An upload read by the reader (the app's path) offers the other reading too."""
+    path = tmp_path / "log.csv"
+    pd.DataFrame(
+        {
+            "CustomerID": ["1", "1", "2"],
+            "InvoiceDate": ["12/1/2010 08:30", "1/1/2010", "3/1/2010"],
+            "Amount": [10, 20, 30],
+        }
+    ).to_csv(path, index=False)
+    table = read_table(path)
+    assert table.attrs["ambiguous_dates"] == {"InvoiceDate": "12/1/2010 08:30"}
+
+    _, assumed = customers_from_transactions(table, flags=False)
+    _, month_first = customers_from_transactions(table, dayfirst=False)
+
+    assert "choose month-first" in assumed.date_reading
+    assert assumed.date_max == pd.Timestamp("2010-01-12 08:30")
+    assert month_first.date_max == pd.Timestamp("2010-12-01 08:30")
+    assert month_first.date_reading is None

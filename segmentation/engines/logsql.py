@@ -63,6 +63,7 @@ ROW_COLUMNS = ("customer", "ts", "date_given", "spend", "negative", "c_invoice",
 _SPACE_CHARS = " \t\n\r\f\v\u00a0\u202f"
 
 _INTEGRAL_ID_FULL = "[0-9]+[.]0+"
+_LONGEST_TOKEN = max(len(t) for t in NA_LOWER)
 _DMY_HEAD = "^([0-9]{1,2})[-/.]([0-9]{1,2})[-/.]"
 # A text column of dates is one when this share of its values read as dates (as
 # ``segmentation.data.transactions`` asks of a column named like a date).
@@ -222,7 +223,8 @@ def _cells(d: _Dialect, source: LogSource) -> list[list[str]]:
             text = f"CAST({d.ident(column)} AS {d.text_type})"
             stripped.append(f"{d.strip(text, _SPACE_CHARS)} AS raw_{role}")
             cells.append(
-                f"CASE WHEN lower(raw_{role}) IN ({tokens}) THEN NULL ELSE raw_{role} END "
+                f"CASE WHEN length(raw_{role}) <= {_LONGEST_TOKEN} "
+                f"AND lower(raw_{role}) IN ({tokens}) THEN NULL ELSE raw_{role} END "
                 f"AS cell_{role}"
             )
         elif kind == "number":
@@ -309,8 +311,9 @@ def _timestamp(d: _Dialect, source: LogSource, dayfirst: bool) -> list[list[str]
     dmy = " ".join(f"WHEN {d.literal(sep)} THEN {by_colons(order.format(sep))}" for sep in "/-.")
     return [
         [
-            f"CASE WHEN {d.full_match(text, _ISO_DATE)} THEN 1 "
-            f"WHEN {d.full_match(text, _YMD_SLASH)} THEN 2 "
+            # ISO and year-first dates have their fifth character decided: test it first.
+            f"CASE WHEN substr({text}, 5, 1) = '-' AND {d.full_match(text, _ISO_DATE)} THEN 1 "
+            f"WHEN substr({text}, 5, 1) = '/' AND {d.full_match(text, _YMD_SLASH)} THEN 2 "
             f"WHEN {d.full_match(text, _DMY)} THEN 3 END AS date_shape",
             f"length({text}) - length(replace({text}, ':', '')) AS date_colons",
         ],
@@ -390,18 +393,34 @@ def _facts(d: _Dialect, source: LogSource) -> list[tuple[str, str, str]]:
     mark. Invoices ``C`` + digit are counted from ``c_invoice``."""
     facts = []
     if source.kinds.get("date") == "text":
-        for i, name in ((1, "first"), (2, "second")):
-            facts.append(
-                (f"dmy_{name}", f"CAST(split_part(dmy_text, date_sep, {i}) AS INT)", "max")
-            )
-        facts.append(("dmy_example", "dmy_text", "min"))
+        # One bit mask per row: 4 a day-month date, 2 its first field above 12, 1 its
+        # second; OR-ed over the log, it is all that deciding day-first needs.
+        first, second = (f"CAST(split_part(dmy_text, date_sep, {i}) AS INT)" for i in (1, 2))
+        mask = (
+            f"CASE WHEN dmy_text IS NULL THEN 0 ELSE 4 + CASE WHEN {first} > 12 THEN 2 ELSE 0 "
+            f"END + CASE WHEN {second} > 12 THEN 1 ELSE 0 END END"
+        )
+        facts.append(("dmy_mask", mask, "bit_or"))
     for role in ("quantity", "price", "amount"):
         if source.roles.get(role) and source.kinds.get(role) == "text":
-            text = f"coalesce(clean_{role}, cell_{role})"
-            either = f"(contains(cell_{role}, '.') OR contains(cell_{role}, ','))"
-            for mark, pattern in (("us", _US_UNAMBIGUOUS), ("eu", _EU_UNAMBIGUOUS)):
-                hit = f"CASE WHEN {either} AND {d.full_match(text, pattern)} THEN 1 ELSE 0 END"
-                facts.append((f"{mark}_{role}", hit, "sum"))
+            cell, clean = f"cell_{role}", f"clean_{role}"
+            # A plain number ("4.36", "12", "1e3") can only be read one way if it has a
+            # single "." followed by other than three digits: no regex needed for it.
+            plain_us = (
+                f"contains({cell}, '.') AND NOT contains(lower({cell}), 'e') "
+                f"AND NOT contains(lower({cell}), 'n') "
+                f"AND length(split_part({cell}, '.', 2)) NOT IN (0, 3)"
+            )
+            us, eu = (
+                f"CASE WHEN {d.full_match(clean, pattern)} THEN 1 ELSE 0 END"
+                for pattern in (_US_UNAMBIGUOUS, _EU_UNAMBIGUOUS)
+            )
+            # Values read only with "." count +1, only with "," -1: the sign decides.
+            vote = (
+                f"CASE WHEN plain_{role} IS NOT NULL THEN CASE WHEN {plain_us} THEN 1 ELSE 0 "
+                f"END WHEN {clean} IS NOT NULL THEN {us} - {eu} ELSE 0 END"
+            )
+            facts.append((f"vote_{role}", vote, "sum"))
     return facts
 
 
@@ -496,7 +515,7 @@ def groups_sql(rows: str, *, c_rule: bool, dialect: str, source: LogSource | Non
         One row per customer id, and one for the lines without one (``customer`` NULL):
         ``lines``, ``bad_dates``, ``returns``, ``missing_spend``, ``parsed_dates`` (lines
         with a customer and a readable date), ``monetary``, ``frequency``,
-        ``last_purchase``, ``first_purchase``, ``last_any``, ``first_any`` (dates),
+        ``last_purchase``, ``first_purchase`` (timestamps of purchases),
         ``date_min``, ``date_max`` (timestamps).
     """
     d = _dialect(dialect)
@@ -504,7 +523,6 @@ def groups_sql(rows: str, *, c_rule: bool, dialect: str, source: LogSource | Non
     is_return = "(negative OR c_invoice)" if c_rule else "negative"
     kept = "ts IS NOT NULL"
     purchase = f"{kept} AND NOT is_return"
-    day = "CAST(ts AS DATE)"
     order = (
         f"CASE WHEN order_key IS NULL THEN concat('date:', CAST(ts AS {d.text_type})) "
         "ELSE order_key END"
@@ -518,9 +536,8 @@ def groups_sql(rows: str, *, c_rule: bool, dialect: str, source: LogSource | Non
         f"sum(CASE WHEN {kept} THEN CASE WHEN is_return THEN -abs(spend) ELSE abs(spend) END "
         "END) AS monetary, "
         f"count(DISTINCT CASE WHEN {purchase} THEN {order} END) AS frequency, "
-        f"max(CASE WHEN {purchase} THEN {day} END) AS last_purchase, "
-        f"min(CASE WHEN {purchase} THEN {day} END) AS first_purchase, "
-        f"max({day}) AS last_any, min({day}) AS first_any, "
+        f"max(CASE WHEN {purchase} THEN ts END) AS last_purchase, "
+        f"min(CASE WHEN {purchase} THEN ts END) AS first_purchase, "
         "min(ts) AS date_min, max(ts) AS date_max, "
         "sum(CASE WHEN c_invoice THEN 1 ELSE 0 END) AS c_invoices"
         + "".join(f", {agg}({name}) AS {name}" for name, _, agg in facts)
@@ -588,7 +605,9 @@ def customers_from_groups(
     as_of_day = _as_of_day(as_of, date_max)
 
     def days(column: str, fallback: str) -> np.ndarray:
+        # The day of the latest (earliest) time is the latest (earliest) day.
         day = pd.to_datetime(groups[column]).fillna(pd.to_datetime(groups[fallback]))
+        day = day.dt.normalize()
         return (as_of_day - day).dt.days.astype("int64").to_numpy()
 
     frequency = groups["frequency"].astype("int64").to_numpy()
@@ -598,11 +617,11 @@ def customers_from_groups(
     customers = pd.DataFrame(
         {
             "CustomerID": pd.Series(groups["customer"].to_numpy(dtype=object), dtype=object),
-            "Recency": days("last_purchase", "last_any"),
+            "Recency": days("last_purchase", "date_max"),
             "Frequency": frequency,
             "Monetary": monetary,
             "AvgOrderValue": average,
-            "Tenure": days("first_purchase", "first_any"),
+            "Tenure": days("first_purchase", "date_min"),
         }
     )
     customers = _sort_by_id(customers)
@@ -635,15 +654,16 @@ def _whole_column(groups: pd.DataFrame, source: LogSource) -> dict[str, Any]:
     if source.roles["invoice"]:
         row["n"] = int(groups["lines"].sum())
         row["n_c"] = int(groups["c_invoices"].sum())
-    if "dmy_first" in groups:
-        first, second = groups["dmy_first"].max(), groups["dmy_second"].max()
-        row["first_max"] = None if pd.isna(first) else int(first)
-        row["second_max"] = None if pd.isna(second) else int(second)
-        examples = groups["dmy_example"].dropna()
-        row["example"] = examples.min() if len(examples) else None
+    if "dmy_mask" in groups:
+        mask = int(np.bitwise_or.reduce(groups["dmy_mask"].fillna(0).astype("int64").to_numpy()))
+        if mask & 4:  # 13 stands for "above 12", 12 for "12 at most"
+            row["first_max"] = 13 if mask & 2 else 12
+            row["second_max"] = 13 if mask & 1 else 12
     for column in groups.columns:
-        if column.startswith(("us_", "eu_")):
-            row[column] = int(groups[column].sum())
+        if column.startswith("vote_"):
+            vote = int(groups[column].sum())
+            role = column.removeprefix("vote_")
+            row[f"us_{role}"], row[f"eu_{role}"] = max(vote, 0), max(-vote, 0)
     return row
 
 
@@ -683,13 +703,17 @@ def aggregate(
     # A first guess from the first rows; the aggregation gathers the same facts over the
     # whole log, and runs again only in the rare case where they overturn the guess.
     query = profile_sql(dataclasses.replace(source, relation=_head(source.relation)), dialect)
-    profile = decide(fetch_row(query) if query else None, dayfirst=dayfirst, european=european)
+    head = fetch_row(query) if query else None
+    profile = decide(head, dayfirst=dayfirst, european=european)
     for _ in range(2):
         rows = rows_sql(source, profile, dialect)
         groups = fetch_frame(
             groups_sql(rows, c_rule=profile.c_rule, dialect=dialect, source=source)
         )
-        final = decide(_whole_column(groups, source), dayfirst=dayfirst, european=european)
+        facts = _whole_column(groups, source)
+        # Reported only when every date reads both ways: any of them is an example.
+        facts["example"] = (head or {}).get("example")
+        final = decide(facts, dayfirst=dayfirst, european=european)
         if (final.dayfirst, final.c_rule, final.european) == (
             profile.dayfirst,
             profile.c_rule,

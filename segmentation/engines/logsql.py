@@ -1,20 +1,25 @@
 """The log-to-customers aggregation as SQL, written once for DuckDB and Spark.
 
-A transaction log becomes one row per customer in three steps, the same on every engine:
+A transaction log becomes one row per customer in the same steps on every engine
+(:func:`aggregate` runs them, given the engine's way to run a query):
 
-1. :func:`rows_sql` cleans each order line where it is read (text cells as the messy-file
-   reader reads them: missing-value spellings, thousands separators, day-first or
-   month-first dates, ids such as ``17850.0``) into the columns of :data:`ROW_COLUMNS`;
-   :func:`profile_sql` is the one pass over the whole column that decides what a sample
-   cannot (day-first or month-first, whether ``C...`` invoices are cancellations, which
-   mark is the decimal one);
-2. :func:`groups_sql` aggregates the rows per customer (the rows without one form a
-   group of their own, so their count costs nothing extra);
-3. :func:`customers_from_groups` (pandas, small: one row per customer) turns the groups into
-   the customer table and its :class:`~segmentation.data.transactions.TransactionReport`.
+1. :func:`profile_sql` over the first rows guesses what a sample can only guess: whether
+   ``04/09/2012`` is day-first, whether ``C...`` invoices are cancellations (fewer than
+   half of them), which mark is the decimal one (:func:`decide`, the reader's rules);
+2. :func:`rows_sql` cleans each order line as it is read (text cells as the messy-file
+   reader reads them: missing-value spellings, thousands separators, dates, ids such as
+   ``17850.0``) into :data:`ROW_COLUMNS`, in layers so each cleaned cell is computed once;
+3. :func:`groups_sql` aggregates the rows per customer (the rows without one form a group
+   of their own, so their count costs nothing extra) and gathers the same whole-column
+   facts; when they overturn the guess (rare: the first rows would have to mislead), the
+   aggregation runs again with the right reading;
+4. :func:`customers_from_groups` (pandas, one row per customer) makes the customer table
+   and its :class:`~segmentation.data.transactions.TransactionReport`.
 
-Dialects differ only in a few spellings (:class:`_Dialect`): quoting, the regex
-back-reference, ``try_strptime`` versus ``try_to_timestamp``, date arithmetic.
+Dialects differ only in a few spellings (:class:`_Dialect`): identifier quoting and
+string escapes, ``regexp_full_match`` versus ``RLIKE``, ``try_strptime`` with strftime
+formats versus ``try_to_timestamp`` with Java patterns, ISO text to a UTC timestamp,
+``trim(x, chars)`` versus ``trim(BOTH chars FROM x)``.
 """
 
 from __future__ import annotations
@@ -103,11 +108,6 @@ class _Dialect:
         if self.name == "spark":
             return f"({expr} RLIKE {self.literal('^(' + pattern + ')$')})"
         return f"regexp_full_match({expr}, {self.literal(pattern)})"
-
-    def search(self, expr: str, pattern: str) -> str:
-        if self.name == "spark":
-            return f"({expr} RLIKE {self.literal(pattern)})"
-        return f"regexp_matches({expr}, {self.literal(pattern)})"
 
     def replace(self, expr: str, pattern: str, replacement: str) -> str:
         flags = "" if self.name == "spark" else ", 'g'"  # Spark always replaces every match

@@ -452,7 +452,7 @@ def test_rfm_reads_a_folder_of_parquet_files_like_the_csv(tmp_path):
         (["rfm", "--data", "-", "--out", "-", "--engine", "spark"], "--engine spark reads a file"),
         (["rfm", "--data", "{log}", "--out", "-", "--engine", "nope"], "invalid choice"),
         (["train", "--data", "{log}", "--dayfirst"], "go with --transactions"),
-        (["rfm", "--data", "{broken}", "--out", "-"], "could not read the log"),
+        (["rfm", "--data", "{broken}", "--out", "-"], "unclosed quote"),
     ],
     ids=["spark-stdin", "bad-engine", "dayfirst-without-log", "unreadable-log"],
 )

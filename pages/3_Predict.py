@@ -217,7 +217,7 @@ def clear_upload() -> None:
 
 with file_tab:
     st.write(
-        "Upload a customer export (CSV or Excel). Columns are matched to the model's by "
+        "Upload a customer export (CSV, Excel or Parquet). Columns are matched to the model's by "
         "name; you can match the rest by hand. The labeled file adds `cluster`, "
         "`segment` and `cluster_distance` to your columns"
         + (
@@ -229,10 +229,10 @@ with file_tab:
     gen = st.session_state.get(UPLOADER_GEN, 0)
     upload = st.file_uploader(
         "Customer file",
-        type=["csv", "txt", "tsv", "xlsx"],
+        type=["csv", "txt", "tsv", "xlsx", "parquet"],
         key=f"predict.uploader.{gen}",
         help="Comma, semicolon, tab or pipe separated; UTF-8 or Latin-1; or an Excel "
-        "workbook (first sheet).",
+        "workbook (first sheet); or a Parquet file.",
     )
     current = st.session_state.get(UPLOAD)
     if upload is not None and (current is None or current["id"] != upload.file_id):

@@ -194,8 +194,13 @@ def build_parser() -> argparse.ArgumentParser:
     rfm = sub.add_parser(
         "rfm", help="one row per customer from a transaction log, with RFM scores and segments"
     )
-    rfm.add_argument("--data", required=True, help="transaction log (CSV or .xlsx), or -")
+    rfm.add_argument(
+        "--data",
+        required=True,
+        help="transaction log: CSV, Parquet file or folder of Parquet files, .xlsx, or -",
+    )
     rfm.add_argument("--out", required=True, help="CSV path to write, or - for standard output")
+    _add_engine_flags(rfm)
     _add_column_flags(rfm)
 
     models = sub.add_parser("models", help="list the saved model versions as JSON")
@@ -285,6 +290,14 @@ def _add_column_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--quantity-col", help="quantity column")
     group.add_argument("--price-col", help="unit price column")
     group.add_argument("--invoice-col", help="invoice or order id column")
+    group.add_argument(
+        "--dayfirst",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="read dates such as 12/1/2010 day-first (12 January), or month-first with "
+        "--no-dayfirst (default: decided from the whole column; day-first when every "
+        "date reads both ways, which the report then says)",
+    )
 
 
 def _add_transaction_flags(parser: argparse.ArgumentParser) -> None:
@@ -338,16 +351,25 @@ def _check_engine(args: argparse.Namespace, refused: dict[str, str]) -> None:
             raise SegmentationError(f"{flag} is not available with --engine spark")
 
 
-def _customers(args: argparse.Namespace, data):
-    """The per-customer table: the data itself, or derived from a transaction log."""
+def _customers(args: argparse.Namespace):
+    """The per-customer table from ``--data``: the table itself, or derived from a
+    transaction log (``rfm``, ``--transactions``), which is streamed rather than loaded."""
     if not getattr(args, "transactions", False) and args.command != "rfm":
-        if any(getattr(args, f"{f}_col", None) for f in _COLUMN_FLAGS):
+        if any(getattr(args, f"{f}_col", None) for f in _COLUMN_FLAGS) or args.dayfirst is not None:
             raise SegmentationError("the transaction column flags go with --transactions")
-        return data, None
-    from segmentation.data.transactions import customers_from_transactions
+        return _read(args.data), None
+    options = {f"{f}_col": getattr(args, f"{f}_col") for f in _COLUMN_FLAGS}
+    options["dayfirst"] = args.dayfirst
+    if getattr(args, "engine", "local") == "spark":
+        from segmentation.engines.spark import customers_from_log
 
-    columns = {f"{f}_col": getattr(args, f"{f}_col") for f in _COLUMN_FLAGS}
-    customers, report = customers_from_transactions(data, **columns)
+        if args.data == "-":
+            raise SegmentationError("--engine spark reads a file or folder; give its path")
+        customers, report = customers_from_log(_spark_session(args), args.data, **options)
+    else:
+        from segmentation.engines.local import customers_from_log
+
+        customers, report = customers_from_log(args.data, **options)
     print(report.summary(), file=sys.stderr)
     return customers, report
 
@@ -418,7 +440,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     else:
         if args.sample is not None:
             raise SegmentationError("--sample goes with --engine spark")
-        data, report = _customers(args, _read(args.data))
+        data, report = _customers(args)
         if report is not None:
             extra["transactions"] = report.to_dict()
     _warn_unparsed(data)
@@ -530,7 +552,7 @@ def cmd_predict(args: argparse.Namespace) -> None:
 
         model, metadata = store.load(args.model)
         _check_drift_reference(model, metadata, args.report)
-        data, _ = _customers(args, source)
+        data = source
         from segmentation.modeling.features import table_columns
         from segmentation.modeling.labeling import imputed_warnings
 
@@ -644,7 +666,7 @@ def _predict_source(args: argparse.Namespace):
     from segmentation.data.checks import check_input, read_bounded
 
     if args.transactions:
-        return _read(args.data)
+        return _customers(args)[0]
     source = read_bounded(sys.stdin.buffer) if args.data == "-" else args.data
     check_input(source)
     return source
@@ -733,7 +755,8 @@ def cmd_rfm(args: argparse.Namespace) -> None:
     from segmentation.data.transactions import rfm_scores
     from segmentation.data.write import write_csv
 
-    customers, _ = _customers(args, _read(args.data))
+    _check_engine(args, {})
+    customers, _ = _customers(args)
     write_csv(rfm_scores(customers), sys.stdout.buffer if args.out == "-" else args.out)
 
 

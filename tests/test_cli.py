@@ -414,3 +414,53 @@ def test_purpose_flags_with_bad_columns_exit_2_one_line(data_csv, tmp_path, flag
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and match in result.stderr
     assert not (tmp_path / "v1").exists()
+
+
+def test_rfm_says_how_ambiguous_dates_were_read_and_dayfirst_chooses(tmp_path):
+    path = tmp_path / "orders.csv"
+    rows = [f"{c},{m}/{d}/2024,{5 + c}" for c in range(1, 9) for m, d in ((1, 2), (3, 4))]
+    path.write_text("CustomerID,InvoiceDate,Amount\n" + "\n".join(rows) + "\n")
+
+    assumed = run("rfm", "--data", str(path), "--out", "-")
+    month_first = run("rfm", "--data", str(path), "--out", "-", "--no-dayfirst")
+
+    assert assumed.returncode == 0 and month_first.returncode == 0, assumed.stderr
+    assert "read day-first" in assumed.stderr and "--no-dayfirst" in assumed.stderr
+    assert "between 2024-02-01 and 2024-04-03" in assumed.stderr
+    assert "between 2024-01-02 and 2024-03-04" in month_first.stderr
+    assert "read both ways" not in month_first.stderr
+
+
+def test_rfm_reads_a_folder_of_parquet_files_like_the_csv(tmp_path):
+    csv = _transactions(tmp_path)
+    folder = tmp_path / "orders_parquet"
+    folder.mkdir()
+    table = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    table.iloc[:50].to_parquet(folder / "part-0.parquet")
+    table.iloc[50:].to_parquet(folder / "part-1.parquet")
+
+    from_csv = run("rfm", "--data", str(csv), "--out", "-")
+    from_parquet = run("rfm", "--data", str(folder), "--out", "-")
+
+    assert from_parquet.returncode == 0, from_parquet.stderr
+    assert from_parquet.stdout == from_csv.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["rfm", "--data", "-", "--out", "-", "--engine", "spark"], "--engine spark reads a file"),
+        (["rfm", "--data", "{log}", "--out", "-", "--engine", "nope"], "invalid choice"),
+        (["train", "--data", "{log}", "--dayfirst"], "go with --transactions"),
+        (["rfm", "--data", "{broken}", "--out", "-"], "unclosed quote"),
+    ],
+    ids=["spark-stdin", "bad-engine", "dayfirst-without-log", "unreadable-log"],
+)
+def test_log_flags_bad_input_exit_2_one_line(tmp_path, args, match):
+    broken = tmp_path / "broken.csv"
+    broken.write_text('CustomerID,InvoiceDate,Amount\n1,2024-01-01,5\n2,"2024-01-02,7\n')
+    paths = {"{log}": str(_transactions(tmp_path)), "{broken}": str(broken)}
+    result = run(*[paths.get(a, a) for a in args])
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and match in lines[0], result.stderr

@@ -306,21 +306,30 @@ def read_upload(data: bytes, name: str) -> pd.DataFrame:
 
 
 def derive_customers(
-    name: str, orders: pd.DataFrame, source_id: str, columns: dict | None = None
+    name: str,
+    orders: pd.DataFrame,
+    source_id: str,
+    columns: dict | None = None,
+    dayfirst: bool | None = None,
 ) -> Dataset:
     """The per-customer dataset derived from a transaction log (raises SegmentationError).
 
     ``columns`` (``{"customer_col": ..., "date_col": ..., ...}``) overrides detection;
-    error messages ask for columns in words, not with the command line's flags.
+    ``dayfirst`` chooses how dates such as 12/1/2010 read (None: from the file). Error
+    messages ask for columns in words, not with the command line's flags.
     """
     from segmentation.data.transactions import customers_from_transactions
 
     with st.spinner("Deriving one row per customer from the order lines..."):
-        customers, report = customers_from_transactions(orders, **(columns or {}), flags=False)
+        customers, report = customers_from_transactions(
+            orders, **(columns or {}), flags=False, dayfirst=dayfirst
+        )
     return Dataset(f"{name} (one row per customer)", customers, False, source_id, report, orders)
 
 
-def dataset_picker(key: str, label: str = "Upload a customer file (CSV or Excel)") -> Dataset:
+def dataset_picker(
+    key: str, label: str = "Upload a customer file (CSV, Excel or Parquet)"
+) -> Dataset:
     """An uploader that replaces the dataset in use; shows which one is in use.
 
     Bad files show ``st.error`` and leave the dataset in use unchanged.
@@ -328,7 +337,7 @@ def dataset_picker(key: str, label: str = "Upload a customer file (CSV or Excel)
     current = dataset_in_use()
     upload = st.file_uploader(
         label,
-        type=["csv", "txt", "tsv", "xlsx"],
+        type=["csv", "txt", "tsv", "xlsx", "parquet"],
         key=key,
         help="Comma, semicolon, tab or pipe separated; UTF-8 or Latin-1; "
         "or an Excel workbook (first sheet).",
@@ -385,6 +394,14 @@ def _might_be_a_log(dataset_key: str, _frame: pd.DataFrame) -> bool:
 #: "Not in this file", as a choice of the transaction log's column selectboxes.
 NO_COLUMN = "(none)"
 
+#: The transaction log's date reading control: its label (the report names it) and choices.
+DATE_READING_LABEL = "Dates like 12/1/2010"
+DATE_READINGS: dict[str, bool | None] = {
+    "Decide from the file": None,
+    "day-first (12 January)": True,
+    "month-first (1 December)": False,
+}
+
 
 def _log_columns_form(key: str, current: Dataset) -> None:
     """Ask which columns of a file that may be a transaction log hold the customer id,
@@ -422,6 +439,13 @@ def _log_columns_form(key: str, current: Dataset) -> None:
                     index=options.index(default) if default in options else 0,
                     key=f"{key}.log.{role}",
                 )
+            reading = st.selectbox(
+                DATE_READING_LABEL,
+                list(DATE_READINGS),
+                key=f"{key}.log.dayfirst",
+                help="Only matters when every date reads both ways; a date such as "
+                "13/1/2010 decides it.",
+            )
             submitted = st.form_submit_button("Derive one row per customer")
         if not submitted:
             return
@@ -442,6 +466,7 @@ def _log_columns_form(key: str, current: Dataset) -> None:
                 current.frame,
                 current.source_id,
                 {f"{role}_col": name for role, name in picked.items()},
+                dayfirst=DATE_READINGS[reading],
             )
         except SegmentationError as exc:
             show_error(exc, current.name)

@@ -34,6 +34,8 @@ _MAGIC = (
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old-style Excel .xls (or other Office) file"),
 )
 _ZIP_MAGIC = b"PK\x03\x04"
+#: The first (and last) four bytes of a Parquet file.
+PARQUET_MAGIC = b"PAR1"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
@@ -93,10 +95,13 @@ def check_input(
     DataError
         With the same message :func:`read_table` would give.
     """
+    is_path = isinstance(source, (str, os.PathLike))
+    if is_path and Path(source).is_dir() and any(Path(source).rglob("*.parquet")):
+        return  # a folder of Parquet files: read_table reads it
     size = check_input_size(source, max_bytes=max_bytes)
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
-        if not data.startswith(_ZIP_MAGIC) and _utf16_encoding(data) is None:
+        if not data.startswith((_ZIP_MAGIC, PARQUET_MAGIC)) and _utf16_encoding(data) is None:
             _reject_binary(data[:_BINARY_HEAD])
             _reject_nul(data)
         return
@@ -105,7 +110,7 @@ def check_input(
     try:
         with open(source, "rb") as handle:
             head = handle.read(_BINARY_HEAD)
-            if head.startswith(_ZIP_MAGIC) or _utf16_encoding(head) is not None:
+            if head.startswith((_ZIP_MAGIC, PARQUET_MAGIC)) or _utf16_encoding(head) is not None:
                 return
             _reject_binary(head)
             line, chunk = 1, head

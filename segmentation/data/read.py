@@ -25,6 +25,7 @@ from segmentation.data.checks import (
     _UTF16_BOMS,
     _ZIP_MAGIC,
     LARGEST_NUMBER,
+    PARQUET_MAGIC,
     _check_size,
     _file_size,
     _limit,
@@ -53,6 +54,7 @@ __all__ = [
     "check_input",
     "check_input_size",
     "clean_numeric",
+    "csv_layout",
     "output_column_clashes",
     "parse_datetimes",
     "read_bounded",
@@ -168,15 +170,55 @@ def read_table(source: Any, *, max_bytes: int | None = None) -> pd.DataFrame:
         message gives the line), has a first line that is data rather than column names, or
         is a workbook whose formulas have no saved values.
 
+    A Parquet file (content starting ``PAR1``), or a folder of ``.parquet`` files, is
+    read with pyarrow; its text columns are typed like CSV cells and its typed columns
+    pass through the same checks.
+
     Examples
     --------
     >>> read_table(b"name;amount\\nAnn;1.234,50\\n").to_dict("records")
     [{'name': 'Ann', 'amount': 1234.5}]
     """
+    if isinstance(source, (str, os.PathLike)) and str(source) != "-" and Path(source).is_dir():
+        return _read_parquet(Path(source), str(source))
     data, name = _read_source(source, _limit(max_bytes), default_limit=max_bytes is None)
     if data.startswith(_ZIP_MAGIC):
         return _read_excel(data, name)
+    if data.startswith(PARQUET_MAGIC):
+        return _read_parquet(pa.BufferReader(data), name)
     return _read_text(data, name)
+
+
+def _read_parquet(source: Any, name: str) -> pd.DataFrame:
+    """Read a Parquet file (or a folder of them); typed columns are checked like parsed CSV
+    numbers (``inf`` and overflows become missing and are reported), text ones are typed
+    as CSV cells are."""
+    import pyarrow.dataset as ds
+
+    try:
+        if isinstance(source, Path):
+            if not any(source.rglob("*.parquet")):
+                raise DataError(
+                    f"{name!r} is a folder without .parquet files; give a file, or a folder "
+                    "of Parquet files"
+                )
+            table = ds.dataset(str(source), format="parquet").to_table()
+        else:
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(source)
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"{name!r} is not a readable Parquet file ({exc})") from None
+    frame = table.to_pandas()
+    if len(frame) == 0:
+        raise DataError(
+            "the file has a header but no data rows; add at least one row under the header"
+        )
+    for column in frame.columns:
+        if isinstance(frame[column].dtype, pd.CategoricalDtype):
+            frame[column] = frame[column].astype(object)
+    frame.columns = _clean_names([str(c) for c in frame.columns])
+    return _convert_columns(frame.reset_index(drop=True), delimiter=",")
 
 
 def clean_numeric(values: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -286,7 +328,9 @@ def parse_datetimes(
     -------
     pandas.Series or None
         ``datetime64`` values with the index of ``values`` (time zones are converted to
-        naive UTC), or ``None`` when fewer than ``min_fraction`` of the values parse.
+        naive UTC), or ``None`` when fewer than ``min_fraction`` of the values parse. When
+        every value is a day-month date that reads both ways, ``result.attrs
+        ["ambiguous_date"]`` holds one of them (read day-first).
     """
     text = values if values.dtype == "str" else values.astype("str")
     text = text.str.strip()
@@ -301,6 +345,7 @@ def parse_datetimes(
         return None
 
     formats: list[str] = []
+    ambiguous = None
     if _fullmatch(text, _ISO_DATE).any():
         formats.append("ISO8601")
     if _fullmatch(text, _YMD_SLASH).any():
@@ -315,6 +360,10 @@ def parse_datetimes(
             pa_compute.cast(pa_compute.struct_field(parts, "second"), pa.int64())
         ).as_py()
         day_first = first > 12 or second <= 12
+        if first <= 12 and second <= 12 and not formats:
+            # Every value reads both ways: say so, with one, so a caller can offer the
+            # other reading (a swap of day and month is then exact).
+            ambiguous = str(text[dmy].iloc[0])
         order = "%d{0}%m{0}%Y" if day_first else "%m{0}%d{0}%Y"
         for sep in pa_compute.unique(pa_compute.struct_field(parts, "sep")).to_pylist():
             formats += [order.format(sep) + t for t in _TIME_FORMATS]
@@ -327,6 +376,8 @@ def parse_datetimes(
         result[todo] = _strptime(text[todo], fmt)
     if result.notna().sum() < min_fraction * n_present:
         return None
+    if ambiguous is not None:
+        result.attrs["ambiguous_date"] = ambiguous
     return result
 
 
@@ -886,12 +937,15 @@ def _convert_columns(df: pd.DataFrame, *, delimiter: str) -> pd.DataFrame:
     """
     out = {}
     unparsed = {}
+    ambiguous = {}
     for name in df.columns:
         column = df[name]
         if column.dtype == object or column.dtype == "str":
             column = _convert_text_column(column, european=delimiter == ";")
             if "unparsed" in column.attrs:
                 unparsed[name] = column.attrs.pop("unparsed")
+            if "ambiguous_date" in column.attrs:
+                ambiguous[name] = column.attrs.pop("ambiguous_date")
         elif pd.api.types.is_float_dtype(column):
             values, bad = clean_numeric(column.to_numpy())
             if bad.any():
@@ -904,6 +958,8 @@ def _convert_columns(df: pd.DataFrame, *, delimiter: str) -> pd.DataFrame:
         out[name] = column
     frame = pd.DataFrame(out, index=pd.RangeIndex(len(df)))
     frame.attrs["unparsed_values"] = unparsed
+    if ambiguous:
+        frame.attrs["ambiguous_dates"] = ambiguous
     return frame
 
 
@@ -992,6 +1048,54 @@ def _even_sample(values: pd.Series) -> pd.Series:
     if len(values) <= _CHECK_VALUES:
         return values
     return values.iloc[np.linspace(0, len(values) - 1, _CHECK_VALUES).astype(np.int64)]
+
+
+def csv_layout(path: str | os.PathLike[str]) -> tuple[str, list[str], int] | None:
+    """How to stream a delimited file with another engine, reading only its start.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A file.
+
+    Returns
+    -------
+    tuple or None
+        ``(delimiter, column names as read_table gives them, lines to skip before the
+        header)``; None when the file is not plain UTF-8 text (a workbook, UTF-16, Latin-1:
+        read those with :func:`read_table`).
+
+    Raises
+    ------
+    DataError
+        As :func:`read_table` does for the first lines.
+    """
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(_SAMPLE_BYTES * 4)
+    except OSError as exc:
+        raise DataError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
+    if head.startswith(_ZIP_MAGIC) or head.startswith(_UTF16_BOMS) or _utf16_encoding(head):
+        return None
+    if head.startswith(b"\xef\xbb\xbf"):
+        return None  # DuckDB would keep the BOM in the first name; the reader copes
+    _reject_binary(head[:_BINARY_HEAD])
+    _reject_nul(head)
+    sample = _sample_bytes(head)
+    try:
+        text = sample.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    _reject_json(text)
+    skip = 0
+    hint = re.match(r"sep=(.)\r?\n", text)
+    if hint:
+        skip = 1
+        text = text[hint.end() :]
+    delimiter, header = _detect_delimiter(text)
+    if delimiter == _SINGLE_COLUMN_SEP:
+        return None
+    return delimiter, _clean_names(header), skip
 
 
 def read_head(source: Any, *, max_bytes: int = 1 << 20) -> pd.DataFrame:

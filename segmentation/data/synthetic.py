@@ -255,3 +255,64 @@ def generate_customers(
             df.loc[hit, column] = np.nan
 
     return (df, persona) if return_personas else df
+
+
+def generate_transactions(
+    n_lines: int, *, n_customers: int | None = None, seed: int = DEFAULT_SEED
+) -> pd.DataFrame:
+    """Generate a seeded order log shaped like the UCI Online Retail export.
+
+    Orders are spread over a year (``InvoiceDate`` written month-first, ``12/01/2010
+    08:26``); about 2% of orders are cancellations (invoice ``C...``, negative quantities)
+    and about 2% of lines have no customer, as in the real export.
+
+    Parameters
+    ----------
+    n_lines : int
+        Order lines.
+    n_customers : int, optional
+        Distinct customers (default: one per ten lines).
+    seed : int, default DEFAULT_SEED
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``InvoiceNo`` (str), ``StockCode`` (str), ``Quantity`` (int),
+        ``InvoiceDate`` (str), ``UnitPrice`` (float), ``CustomerID`` (float, NaN when
+        missing), ``Country`` (str); ``n_lines`` rows.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if n_lines < 1:
+        raise ValueError(f"n_lines must be at least 1, got {n_lines}")
+    n_customers = n_customers or max(1, n_lines // 10)
+    rng = np.random.default_rng(seed)
+    n_orders = max(1, n_lines // 5)
+    order_customer = rng.integers(0, n_customers, n_orders)
+    order_minute = rng.integers(0, 373 * 24 * 60, n_orders)
+    cancelled = rng.random(n_orders) < 0.02
+    line_order = np.sort(rng.integers(0, n_orders, n_lines))
+    invoice = pc.binary_join_element_wise(
+        pa.array(np.where(cancelled[line_order], "C", "")),
+        pc.cast(pa.array(536365 + line_order), pa.string()),
+        "",
+    )
+    start = np.datetime64("2010-12-01T08:00", "m")
+    when = pa.array((start + order_minute[line_order]).astype("datetime64[s]"))
+    quantity = rng.integers(1, 25, n_lines) * np.where(cancelled[line_order], -1, 1)
+    customer = (12346 + order_customer[line_order]).astype("float64")
+    customer[rng.random(n_lines) < 0.02] = np.nan
+    codes = np.array([f"{85000 + i}" for i in range(200)] + ["85123A", "POST", "M"])
+    countries = np.array(["United Kingdom"] * 9 + ["Germany", "France", "EIRE"])
+    return pd.DataFrame(
+        {
+            "InvoiceNo": invoice.to_pandas(),
+            "StockCode": codes[rng.integers(0, len(codes), n_lines)],
+            "Quantity": quantity,
+            "InvoiceDate": pc.strftime(when, format="%m/%d/%Y %H:%M").to_pandas(),
+            "UnitPrice": np.round(rng.gamma(2.0, 2.0, n_lines), 2),
+            "CustomerID": customer,
+            "Country": countries[rng.integers(0, len(countries), n_lines)],
+        }
+    )

@@ -20,6 +20,7 @@ __all__ = [
     "RFM_SEGMENT_RULES",
     "TransactionReport",
     "customers_from_transactions",
+    "dayfirst_note",
     "detect_transaction_columns",
     "looks_like_transactions",
     "rfm_crosstab",
@@ -207,6 +208,10 @@ class TransactionReport:
     columns : dict
         Column used for each role (``customer``, ``date``, ``invoice``, ``quantity``,
         ``price``, ``amount``), ``None`` when unused.
+    date_reading : str or None
+        Set when every day-month date (``12/1/2010``) read both ways: which reading was
+        used and how to choose the other. None when the column decided it (a value such
+        as ``13/1/2010``), when the reading was chosen, or when the dates were typed.
     """
 
     n_rows: int
@@ -222,6 +227,7 @@ class TransactionReport:
     date_max: pd.Timestamp
     as_of: pd.Timestamp
     columns: dict[str, str | None]
+    date_reading: str | None = None
 
     def summary(self) -> str:
         """Return a short human report, e.g. for ``st.info`` or the CLI.
@@ -248,6 +254,8 @@ class TransactionReport:
             (self.n_nonpositive_customers, "with zero or negative net spend kept", "customer"),
         ]
         parts = [f"{n:,} {noun}{'s' if n != 1 else ''} {text}" for n, text, noun in notes if n]
+        if self.date_reading:
+            parts.append(self.date_reading)
         return head + ("; " + "; ".join(parts) if parts else "") + "."
 
     def to_dict(self) -> dict[str, Any]:
@@ -265,6 +273,8 @@ class TransactionReport:
                 value = value.isoformat()
             elif isinstance(value, dict):
                 value = dict(value)
+            elif value is None or isinstance(value, str):
+                pass
             else:
                 value = int(value)
             out[field.name] = value
@@ -386,8 +396,13 @@ def customers_from_transactions(
     invoice_col: str | None = None,
     as_of: Any = None,
     flags: bool = True,
+    dayfirst: bool | None = None,
 ) -> tuple[pd.DataFrame, TransactionReport]:
     """Aggregate a transaction log into one row per customer (RFM plus order value and tenure).
+
+    The aggregation runs as SQL in DuckDB (:mod:`segmentation.engines.logsql`); to read a log
+    straight from disk without loading it, use
+    :func:`segmentation.engines.local.customers_from_log`.
 
     Columns not given are found with :func:`detect_transaction_columns`. The spend of a row
     is ``amount`` when there is an amount column (or ``amount_col`` is given), otherwise
@@ -416,6 +431,10 @@ def customers_from_transactions(
         Whether error messages name the command line's flags (``pass --date-col NAME``);
         the app, which asks for the columns with its own widgets, says "choose the date
         column" instead.
+    dayfirst : bool, optional
+        How to read text dates such as ``04/09/2012`` (True: 4 September). None decides
+        from the whole column (see :func:`segmentation.data.read.parse_datetimes`); when
+        every value reads both ways, day-first is used and ``report.date_reading`` says so.
 
     Returns
     -------
@@ -454,94 +473,43 @@ def customers_from_transactions(
             "invoice": invoice_col,
         },
     )
-    n_rows = len(df)
+    from segmentation.engines.local import customers_from_frame
 
-    ids = _normalize_ids(df[roles["customer"]])
-    dates = _as_datetimes(df[roles["date"]], roles["date"], ask)
-    if roles["amount"] is not None:
-        quantity = _as_numbers(df[roles["quantity"]]) if roles["quantity"] else None
-        spend = _as_numbers(df[roles["amount"]])
-    else:
-        quantity = _as_numbers(df[roles["quantity"]])
-        spend = quantity * _as_numbers(df[roles["price"]])
-
-    returns = spend < 0
-    if quantity is not None:
-        returns |= quantity < 0
-    orders: pd.Series = dates
-    if roles["invoice"] is not None:
-        invoices = _normalize_ids(df[roles["invoice"]])
-        cancelled = invoices.str.match(r"[Cc][0-9]", na=False).astype(bool)
-        if cancelled.mean() < 0.5:  # "C123" everywhere is a numbering scheme, not a flag
-            returns |= cancelled
-        # An order line without an invoice number still is a purchase: key it by its date.
-        orders = invoices.where(invoices.notna(), "date:" + dates.astype(str))
-
-    has_customer = ids.notna()
-    has_date = dates.notna()
-    keep = has_customer & has_date
-    if not keep.any():
-        raise DataError(
-            f"no usable rows: none has both a customer id in {roles['customer']!r} and a date "
-            f"in {roles['date']!r}; {ask('customer', 'check')} and {ask('date', 'check')}"
-        )
-    rows = pd.DataFrame(
-        {
-            "customer": ids[keep],
-            "date": dates[keep],
-            "day": dates[keep].dt.normalize(),
-            # Returns always reduce spend, whether the log records them as negative or not.
-            "spend": spend[keep].abs().where(~returns[keep], -spend[keep].abs()),
-            "is_return": returns[keep],
-            "order": orders[keep],
-        }
-    )
-
-    date_min, date_max = rows["date"].min(), rows["date"].max()
-    as_of_day = _as_of_day(as_of, date_max)
-
-    everything = rows.groupby("customer", sort=False)
-    purchases = rows[~rows["is_return"]].groupby("customer", sort=False)
-    monetary = everything["spend"].sum()
-    index = monetary.index
-    frequency = purchases["order"].nunique().reindex(index, fill_value=0)
-    last_day = purchases["day"].max().reindex(index).fillna(everything["day"].max())
-    first_day = purchases["day"].min().reindex(index).fillna(everything["day"].min())
-    safe_frequency = frequency.where(frequency > 0, 1)
-
-    customers = pd.DataFrame(
-        {
-            "CustomerID": index.astype(object),
-            "Recency": (as_of_day - last_day).dt.days.astype("int64").to_numpy(),
-            "Frequency": frequency.astype("int64").to_numpy(),
-            "Monetary": monetary.astype("float64").to_numpy(),
-            "AvgOrderValue": (monetary / safe_frequency).where(frequency > 0, 0.0).to_numpy(),
-            "Tenure": (as_of_day - first_day).dt.days.astype("int64").to_numpy(),
-        }
-    )
-    customers = _sort_by_id(customers)
-
-    report = TransactionReport(
-        n_rows=n_rows,
-        n_used_rows=int(keep.sum()),
-        n_customers=len(customers),
-        n_orders=int(customers["Frequency"].sum()),
-        n_missing_customer=int((~has_customer).sum()),
-        n_cancellations=int(rows["is_return"].sum()),
-        n_bad_dates=int((has_customer & ~has_date).sum()),
-        n_missing_amount=int(spend[keep].isna().sum()),
-        n_nonpositive_customers=int((customers["Monetary"] <= 0).sum()),
-        date_min=date_min,
-        date_max=date_max,
-        as_of=as_of_day,
-        columns=dict(roles),
-    )
-    return customers, report
+    return customers_from_frame(df, roles, as_of=as_of, dayfirst=dayfirst, ask=ask)
 
 
 def _ask_flag(role: str, verb: str = "pass") -> str:
     """How the command line's user names a column: ``"pass --date-col NAME"``."""
     return f"check {ROLE_FLAGS[role]}" if verb == "check" else f"pass {ROLE_FLAGS[role]} NAME"
+
+
+def dayfirst_note(column: str, example: str | None, dayfirst: bool, ask: Any) -> str:
+    """Say how ambiguous dates were read and how to choose the other reading.
+
+    Parameters
+    ----------
+    column : str
+        The date column.
+    example : str or None
+        One of its dates, such as ``12/1/2010``.
+    dayfirst : bool
+        The reading used.
+    ask : callable
+        ``_ask_flag`` (the command line: name the flag) or ``_ask_choice`` (the app).
+
+    Returns
+    -------
+    str
+        E.g. ``dates in 'InvoiceDate' such as '12/1/2010' read both ways: read day-first
+        (12 January); pass --no-dayfirst to read them month-first``.
+    """
+    used, other = ("day-first", "month-first") if dayfirst else ("month-first", "day-first")
+    shown = f" such as {example!r}" if example else ""
+    if ask is _ask_flag:
+        how = f"pass --{'no-' if dayfirst else ''}dayfirst to read them {other}"
+    else:
+        how = f"choose {other} under 'Dates like 12/1/2010' to read them {other}"
+    return f"dates in {column!r}{shown} read both ways: read {used}; {how}"
 
 
 def _ask_choice(role: str, verb: str = "pass") -> str:
@@ -628,47 +596,6 @@ def _fits_role(values: pd.Series, role: str) -> bool:
     return not is_datetime
 
 
-def _normalize_ids(values: pd.Series) -> pd.Series:
-    """Return ids as stripped strings (object dtype, NaN for missing); ``17850.0`` -> ``17850``."""
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        numbers = values.astype("float64")
-        present = numbers.notna()
-        out = pd.Series(np.nan, index=values.index, dtype=object)
-        valid = numbers[present]
-        if (valid == np.round(valid)).all():
-            out[present] = valid.astype("int64").astype(str).astype(object)
-        else:
-            out[present] = valid.astype(str).astype(object)
-        return out
-    text = values.astype("str").str.strip()
-    text = text.mask(text == "")
-    text = text.str.replace(r"^([0-9]+)\.0+$", r"\1", regex=True)
-    return text.astype(object)
-
-
-def _as_datetimes(values: pd.Series, name: str, ask: Any = _ask_flag) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(values):
-        if isinstance(values.dtype, pd.DatetimeTZDtype):
-            values = values.dt.tz_convert(None)
-        return values
-    parsed = None
-    if not pd.api.types.is_numeric_dtype(values):
-        parsed = parse_datetimes(values, min_fraction=_DATE_FRACTION)
-    if parsed is None:
-        example = values.dropna().head(1).tolist()
-        raise DataError(
-            f"column {name!r} does not hold dates (e.g. {example[0] if example else ''!r}); "
-            + ("pass the date column with --date-col" if ask is _ask_flag else ask("date"))
-        )
-    return parsed
-
-
-def _as_numbers(values: pd.Series) -> pd.Series:
-    if pd.api.types.is_numeric_dtype(values):
-        return values.astype("float64")
-    return pd.to_numeric(values, errors="coerce").astype("float64")
-
-
 def _as_of_day(as_of: Any, date_max: pd.Timestamp) -> pd.Timestamp:
     if as_of is None:
         return date_max.normalize()
@@ -688,11 +615,13 @@ def _as_of_day(as_of: Any, date_max: pd.Timestamp) -> pd.Timestamp:
 
 
 def _sort_by_id(customers: pd.DataFrame) -> pd.DataFrame:
-    ids = customers["CustomerID"].astype("str")
-    if ids.str.fullmatch("[0-9]+").all():
-        order = np.argsort(pd.to_numeric(ids).to_numpy(), kind="stable")
+    """Sort by id, numerically when every id is a number ("00123" before "123", equal as
+    numbers, by their text), so the order never depends on the order rows came in."""
+    ids = customers["CustomerID"].astype("str").to_numpy(dtype=object)
+    if pd.Series(ids, dtype=object).str.fullmatch("[0-9]+").all():
+        order = np.lexsort((ids, pd.to_numeric(pd.Series(ids)).to_numpy()))
     else:
-        order = np.argsort(ids.to_numpy(dtype=object), kind="stable")
+        order = np.argsort(ids, kind="stable")
     return customers.iloc[order].reset_index(drop=True)
 
 
@@ -710,12 +639,16 @@ def rfm_scores(
 ) -> pd.DataFrame:
     """Score customers 1-5 on recency, frequency and monetary value, and name their segment.
 
-    Each score is the customer's quintile: values are ranked with ties broken by row order
-    (``method="first"``, so a mass of equal values cannot collapse the quintiles) and the
-    ranks are cut into five equal-count bins with ``pandas.qcut``. This works with fewer
-    than five rows or distinct values (three customers score 1, 3 and 5; a single one
-    scores 3). Recency is reversed: the most recent customers score 5. Missing values score
-    1. The segment comes from :func:`rfm_segment`.
+    Each score is the quintile of the customer's mid-rank: among ``n`` customers with a
+    value, a value's rank is the average of the positions its ties take (``method=
+    "average"``), and the score is ``floor(5 * (rank - 0.5) / n) + 1``. Customers with the
+    same value therefore always get the same score (seven customers who bought today all
+    have the same R), and distinct values are cut into five equal-count bins (1000
+    distinct values give 200 per score). A value shared by many customers sits at the score
+    of the middle of its block: when everyone has ``Frequency`` 1, everyone scores F 3.
+    Fewer than five customers work too (three score 1, 3 and 5; a single one scores 3).
+    Recency is reversed: the most recent customers score 5. Missing values score 1. The
+    segment comes from :func:`rfm_segment`.
 
     Parameters
     ----------
@@ -761,14 +694,13 @@ def rfm_scores(
 
 
 def _quintile(values: pd.Series, *, reverse: bool) -> pd.Series:
-    ranks = values.rank(method="first")  # NaN stays NaN
+    ranks = (-values if reverse else values).rank(method="average")  # NaN stays NaN
     valid = ranks.notna()
     scores = pd.Series(1, index=values.index, dtype="int64")  # missing values score 1
-    if valid.sum() >= 2:
-        bins = pd.qcut(ranks[valid], 5, labels=False) + 1
-        scores[valid] = (6 - bins) if reverse else bins
-    elif valid.any():
-        scores[valid] = 3  # a lone customer is neither best nor worst
+    n = int(valid.sum())
+    if n:
+        bins = np.floor(5 * (ranks[valid].to_numpy() - 0.5) / n).astype("int64") + 1
+        scores[valid] = np.clip(bins, 1, 5)
     return scores
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from segmentation.errors import SegmentationError
 
-__all__ = ["DEFAULT_MASTER", "read_table", "session", "unavailable_reason"]
+__all__ = ["DEFAULT_MASTER", "customers_from_log", "read_table", "session", "unavailable_reason"]
 
 #: The master used when none is given: every core of this machine.
 DEFAULT_MASTER = "local[*]"
@@ -120,3 +120,78 @@ def _holds_parquet(spark: Any, uri: str) -> bool:
         if files.next().getPath().getName().lower().endswith(".parquet"):
             return True
     return False
+
+
+def customers_from_log(
+    spark: Any,
+    path: str | Path,
+    *,
+    customer_col: str | None = None,
+    date_col: str | None = None,
+    amount_col: str | None = None,
+    quantity_col: str | None = None,
+    price_col: str | None = None,
+    invoice_col: str | None = None,
+    as_of: Any = None,
+    dayfirst: bool | None = None,
+    flags: bool = True,
+) -> tuple[Any, Any]:
+    """Aggregate a transaction log into one row per customer with Spark SQL.
+
+    The same SQL as the local engine (:mod:`segmentation.engines.logsql`, dialect
+    ``"spark"``), so the result equals
+    :func:`segmentation.engines.local.customers_from_log` on the same file. Columns are
+    detected from the first rows. Parameters and result as there; ``spark`` is a session
+    (see :func:`session`) and ``path`` a comma-separated CSV or a Parquet file or folder.
+    """
+    import uuid
+
+    from segmentation.data.read import _clean_names, _convert_columns
+    from segmentation.data.transactions import _ask_choice, _ask_flag, _resolve_roles
+    from segmentation.engines import logsql
+
+    ask = _ask_flag if flags else _ask_choice
+    frame = read_table(spark, path)
+    frame = frame.toDF(*_clean_names([str(c) for c in frame.columns]))
+    head = _convert_columns(frame.limit(1000).toPandas(), delimiter=",")
+    roles = _resolve_roles(
+        ask,
+        head,
+        {
+            "customer": customer_col,
+            "date": date_col,
+            "amount": amount_col,
+            "quantity": quantity_col,
+            "price": price_col,
+            "invoice": invoice_col,
+        },
+    )
+    kinds = {}
+    types = {field.name: field.dataType.typeName() for field in frame.schema.fields}
+    for role, name in roles.items():
+        if name is None:
+            continue
+        kind = types[name]
+        if kind in {"timestamp", "timestamp_ntz", "date"}:
+            kinds[role] = "timestamp"
+        elif kind in {"byte", "short", "integer", "long", "float", "double", "decimal"}:
+            kinds[role] = "number"
+        else:
+            kinds[role] = "text"
+    # A day that does not exist (31/02) is unreadable, not an upgrade error.
+    spark.conf.set("spark.sql.legacy.timeParserPolicy", "CORRECTED")
+    view = f"log_lines_{uuid.uuid4().hex}"
+    frame.createOrReplaceTempView(view)
+    source = logsql.LogSource(relation=view, roles=roles, kinds=kinds)
+    try:
+        return logsql.aggregate(
+            source,
+            dialect="spark",
+            fetch_row=lambda sql: spark.sql(sql).collect()[0].asDict(),
+            fetch_frame=lambda sql: spark.sql(sql).toPandas(),
+            as_of=as_of,
+            ask=ask,
+            dayfirst=dayfirst,
+        )
+    finally:
+        spark.catalog.dropTempView(view)

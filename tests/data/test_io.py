@@ -607,3 +607,28 @@ def test_read_head_of_a_big_file_reads_only_its_head(tmp_path, monkeypatch):
     head = read_head(path, max_bytes=4096)
     assert list(head.columns) == ["id", "age", "income"]
     assert 100 < len(head) < 2000 and head["age"].iloc[5] == 5
+
+
+def test_parquet_files_and_folders_are_read_and_checked_like_csv(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "Customer ID ": ["007", "008", "009"],  # a name to clean, codes to keep
+            "Income": ["1,200", "NA", "3,400"],  # text cells typed as CSV cells are
+            "Score": [1.5, np.inf, 3.0],  # a typed column checked as parsed numbers are
+            "Since": pd.to_datetime(["2020-01-01", "2020-01-02", None]).tz_localize("UTC"),
+        }
+    )
+    frame.to_parquet(tmp_path / "c.parquet")
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    frame.iloc[:2].to_parquet(folder / "part-0.parquet")
+    frame.iloc[2:].to_parquet(folder / "part-1.parquet")
+
+    for source in (tmp_path / "c.parquet", (tmp_path / "c.parquet").read_bytes(), folder):
+        table = read_table(source)
+        assert list(table.columns) == ["Customer ID", "Income", "Score", "Since"]
+        assert table["Customer ID"].tolist() == ["007", "008", "009"]
+        assert table["Income"].tolist()[::2] == [1200, 3400]
+        assert np.isnan(table["Score"][1])
+        assert table.attrs["unparsed_values"] == {"Score": (1, [2])}
+        assert str(table["Since"].dtype) == "datetime64[us]"

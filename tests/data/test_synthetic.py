@@ -52,3 +52,17 @@ def test_personas_returned_not_a_column():
 def test_rejects_bad_size():
     with pytest.raises(ValueError, match="n_rows"):
         generate_customers(0)
+
+
+def test_transaction_log_is_seeded_and_shaped_like_the_uci_export():
+    from segmentation.data.synthetic import generate_transactions
+
+    log = generate_transactions(5000, n_customers=300, seed=3)
+
+    pd.testing.assert_frame_equal(log, generate_transactions(5000, n_customers=300, seed=3))
+    assert not log.equals(generate_transactions(5000, n_customers=300, seed=4))
+    assert len(log) == 5000 and log["CustomerID"].nunique() <= 300
+    cancelled = log["InvoiceNo"].str.startswith("C")
+    assert 0 < cancelled.mean() < 0.1 and (log.loc[cancelled, "Quantity"] < 0).all()
+    assert 0 < log["CustomerID"].isna().mean() < 0.05
+    assert log["InvoiceDate"].str.fullmatch(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}").all()

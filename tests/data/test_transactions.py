@@ -337,11 +337,41 @@ def test_rfm_scores_range_and_one_segment_per_row(n):
     pd.testing.assert_frame_equal(scored[customers.columns], customers)
 
 
-def test_quintiles_are_equal_sized_even_with_ties():
+def test_quintiles_are_equal_sized_for_distinct_values():
     scored = rfm_scores(_random_customers(1000))
 
-    for column in ("R_Score", "F_Score", "M_Score"):
-        assert scored[column].value_counts().tolist() == [200] * 5
+    assert scored["M_Score"].value_counts().tolist() == [200] * 5  # no two spends alike
+
+
+@pytest.mark.parametrize("column", ["Recency", "Frequency", "Monetary"])
+def test_equal_values_get_equal_scores(column):
+    customers = _random_customers(1000)
+    customers["Monetary"] = customers["Monetary"].round(-1)  # many ties in every column
+
+    scored = rfm_scores(customers)
+
+    score = {"Recency": "R_Score", "Frequency": "F_Score", "Monetary": "M_Score"}[column]
+    assert (scored.groupby(column)[score].nunique() == 1).all()
+    # Higher values never score lower (recency the other way round).
+    order = scored.sort_values(column, ascending=column != "Recency")[score]
+    assert order.is_monotonic_increasing
+
+
+def test_customers_who_bought_on_the_same_day_share_their_r_score():
+    """Seven customers bought today: all have R 5 and none is 'At Risk' (issue 11)."""
+    customers = _random_customers(60, seed=3)
+    customers.loc[:6, "Recency"] = 0
+
+    scored = rfm_scores(customers)
+
+    assert scored.loc[:6, "R_Score"].tolist() == [5] * 7
+    assert not scored.loc[:6, "RFM_Segment"].isin(["At Risk", "Lost", "Hibernating"]).any()
+
+
+def test_a_value_everyone_shares_scores_the_middle():
+    customers = _random_customers(50).assign(Frequency=1)
+
+    assert set(rfm_scores(customers)["F_Score"]) == {3}
 
 
 def test_recent_frequent_big_spenders_are_champions_and_the_opposite_lost():
@@ -370,8 +400,9 @@ def test_rfm_scores_with_other_column_names_and_missing_values():
 
     scored = rfm_scores(customers, recency_col="days", frequency_col="orders", monetary_col="spend")
 
-    assert scored["R_Score"].tolist() == [5, 1, 1]
-    assert scored["M_Score"].tolist() == [5, 1, 1]
+    # Two customers with a value: mid-ranks 1.5 and 0.5 of 2 give scores 4 and 2.
+    assert scored["R_Score"].tolist() == [4, 1, 2]
+    assert scored["M_Score"].tolist() == [4, 2, 1]
 
 
 def test_rfm_scores_missing_column_is_a_data_error():

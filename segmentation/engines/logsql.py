@@ -1,0 +1,730 @@
+"""The log-to-customers aggregation as SQL, written once for DuckDB and Spark.
+
+A transaction log becomes one row per customer in the same steps on every engine
+(:func:`aggregate` runs them, given the engine's way to run a query):
+
+1. :func:`profile_sql` over the first rows guesses what a sample can only guess: whether
+   ``04/09/2012`` is day-first, whether ``C...`` invoices are cancellations (fewer than
+   half of them), which mark is the decimal one (:func:`decide`, the reader's rules);
+2. :func:`rows_sql` cleans each order line as it is read (text cells as the messy-file
+   reader reads them: missing-value spellings, thousands separators, dates, ids such as
+   ``17850.0``) into :data:`ROW_COLUMNS`, in layers so each cleaned cell is computed once;
+3. :func:`groups_sql` aggregates the rows per customer (the rows without one form a group
+   of their own, so their count costs nothing extra) and gathers the same whole-column
+   facts; when they overturn the guess (rare: the first rows would have to mislead), the
+   aggregation runs again with the right reading;
+4. :func:`customers_from_groups` (pandas, one row per customer) makes the customer table
+   and its :class:`~segmentation.data.transactions.TransactionReport`.
+
+Dialects differ only in a few spellings (:class:`_Dialect`): identifier quoting and
+string escapes, ``regexp_full_match`` versus ``RLIKE``, ``try_strptime`` with strftime
+formats versus ``try_to_timestamp`` with Java patterns, ISO text to a UTC timestamp,
+``trim(x, chars)`` versus ``trim(BOTH chars FROM x)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from segmentation.data.read import (
+    _DMY,
+    _EU_GROUPED,
+    _EU_UNAMBIGUOUS,
+    _ISO_DATE,
+    _NUMBER_NOISE,
+    _US_GROUPED,
+    _US_UNAMBIGUOUS,
+    _YMD_SLASH,
+    LARGEST_NUMBER,
+)
+from segmentation.data.rules import NA_LOWER
+from segmentation.errors import DataError
+
+__all__ = [
+    "DIALECTS",
+    "ROW_COLUMNS",
+    "LogSource",
+    "Profile",
+    "customers_from_groups",
+    "groups_sql",
+    "profile_sql",
+    "rows_sql",
+]
+
+#: Engines the SQL is written for.
+DIALECTS = ("duckdb", "spark")
+
+#: Columns of :func:`rows_sql`: customer id (text, NULL when missing), timestamp (NULL when
+#: empty or unreadable), whether the date cell is not empty, spend (NULL when unreadable),
+#: whether the line is negative (negative quantity or amount), whether its invoice reads
+#: ``C`` + digit, and the order key (the normalised invoice, NULL without one).
+ROW_COLUMNS = ("customer", "ts", "date_given", "spend", "negative", "c_invoice", "order_key")
+
+# Whitespace that str.strip() removes and exports put around cells.
+_SPACE_CHARS = " \t\n\r\f\v\u00a0\u202f"
+
+_INTEGRAL_ID_FULL = "[0-9]+[.]0+"
+_LONGEST_TOKEN = max(len(t) for t in NA_LOWER)
+_DMY_HEAD = "^([0-9]{1,2})[-/.]([0-9]{1,2})[-/.]"
+# A text column of dates is one when this share of its values read as dates (as
+# ``segmentation.data.transactions`` asks of a column named like a date).
+_DATE_FRACTION = 0.5
+
+
+@dataclasses.dataclass(frozen=True)
+class _Dialect:
+    name: str
+    text_type: str
+    backref: str
+
+    def ident(self, name: str) -> str:
+        if self.name == "spark":
+            return "`" + name.replace("`", "``") + "`"
+        return '"' + name.replace('"', '""') + '"'
+
+    def literal(self, text: str) -> str:
+        if self.name == "spark":  # Spark reads backslash escapes in literals
+            return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return "'" + text.replace("'", "''") + "'"
+
+    def strip(self, expr: str, chars: str) -> str:
+        """``expr`` without ``chars`` at either end (trimming is tried only when an end
+        character is one of them: the general trim is several times slower)."""
+        if self.name == "spark":
+            trimmed = f"trim(BOTH {self.literal(chars)} FROM {expr})"
+        else:
+            trimmed = f"trim({expr}, {self.literal(chars)})"
+        edges = ", ".join(self.literal(c) for c in chars)
+        return (
+            f"CASE WHEN left({expr}, 1) IN ({edges}) OR right({expr}, 1) IN ({edges}) "
+            f"THEN {trimmed} ELSE {expr} END"
+        )
+
+    def full_match(self, expr: str, pattern: str) -> str:
+        if self.name == "spark":
+            return f"({expr} RLIKE {self.literal('^(' + pattern + ')$')})"
+        return f"regexp_full_match({expr}, {self.literal(pattern)})"
+
+    def replace(self, expr: str, pattern: str, replacement: str) -> str:
+        flags = "" if self.name == "spark" else ", 'g'"  # Spark always replaces every match
+        return (
+            f"regexp_replace({expr}, {self.literal(pattern)}, {self.literal(replacement)}{flags})"
+        )
+
+    def extract(self, expr: str, pattern: str, group: int) -> str:
+        return f"regexp_extract({expr}, {self.literal(pattern)}, {group})"
+
+    def strptime(self, expr: str, fmt: str) -> str:
+        """Parse ``fmt`` written strftime-style (``%d/%m/%Y %H:%M``); NULL when it fails."""
+        if self.name == "spark":
+            java = (
+                fmt.replace("%d", "d")
+                .replace("%m", "M")
+                .replace("%Y", "yyyy")
+                .replace("%H", "H")
+                .replace("%M", "mm")
+                .replace("%S", "ss")
+            )
+            return f"try_to_timestamp({expr}, {self.literal(java)})"
+        return f"try_strptime({expr}, {self.literal(fmt)})"
+
+    def iso_timestamp(self, expr: str) -> str:
+        """ISO 8601 text to a naive UTC timestamp (offsets applied)."""
+        if self.name == "spark":  # the session's time zone is UTC (engines.spark.session)
+            return f"try_cast({expr} AS TIMESTAMP)"
+        return f"CAST(TRY_CAST({expr} AS TIMESTAMPTZ) AS TIMESTAMP)"
+
+    def try_double(self, expr: str) -> str:
+        return f"TRY_CAST({expr} AS DOUBLE)"
+
+
+_DIALECTS = {
+    "duckdb": _Dialect("duckdb", "VARCHAR", "\\1"),
+    "spark": _Dialect("spark", "STRING", "$1"),
+}
+
+
+def _dialect(name: str) -> _Dialect:
+    if name not in _DIALECTS:
+        raise ValueError(f"dialect {name!r} is not one of {DIALECTS}")
+    return _DIALECTS[name]
+
+
+@dataclasses.dataclass(frozen=True)
+class LogSource:
+    """What the SQL needs to know about a log: its role columns and how each is stored.
+
+    Attributes
+    ----------
+    relation : str
+        SQL for the table, e.g. ``read_csv(...)`` or a registered view's name.
+    roles : dict
+        Column name per role (``customer``, ``date``, ``invoice``, ``quantity``, ``price``,
+        ``amount``), ``None`` when unused.
+    kinds : dict
+        How each used role's column is stored: ``"text"`` (cleaned as the reader cleans
+        text), ``"number"`` or ``"timestamp"``.
+    """
+
+    relation: str
+    roles: dict[str, str | None]
+    kinds: dict[str, str]
+
+
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    """What one pass over the whole log decided.
+
+    Attributes
+    ----------
+    dayfirst : bool
+        Whether ``04/09/2012`` is the 4th of September.
+    dayfirst_decided : bool
+        False when every day-month date read both ways (the reading was assumed or given).
+    c_rule : bool
+        Whether invoices ``C`` + digit are cancellations (fewer than half the lines).
+    european : dict
+        Per text number role, whether ``,`` is the decimal mark.
+    example : str or None
+        An ambiguous date, for the report.
+    """
+
+    dayfirst: bool = True
+    dayfirst_decided: bool = True
+    c_rule: bool = True
+    european: dict[str, bool] = dataclasses.field(default_factory=dict)
+    example: str | None = None
+
+
+def _layers(relation: str, layers: list[list[str]]) -> str:
+    """Nest ``SELECT *, <expressions> FROM (...)`` once per layer, so that an expression
+    used several times (a stripped cell, a cleaned number) is computed once per row."""
+    query = f"SELECT * FROM {relation}"
+    for i, expressions in enumerate(layers):
+        if expressions:
+            query = f"SELECT *, {', '.join(expressions)} FROM ({query}) AS layer_{i}"
+    return query
+
+
+def _cells(d: _Dialect, source: LogSource) -> list[list[str]]:
+    """Layers giving ``cell_<role>``: text stripped with every missing-value spelling as
+    NULL, or the typed value as it is (NaN, infinities and huge numbers as NULL)."""
+    stripped, cells = [], []
+    tokens = ", ".join(d.literal(t) for t in sorted(NA_LOWER))
+    for role, column in source.roles.items():
+        if column is None:
+            continue
+        kind = source.kinds[role]
+        if kind == "text":
+            text = f"CAST({d.ident(column)} AS {d.text_type})"
+            stripped.append(f"{d.strip(text, _SPACE_CHARS)} AS raw_{role}")
+            cells.append(
+                f"CASE WHEN length(raw_{role}) <= {_LONGEST_TOKEN} "
+                f"AND lower(raw_{role}) IN ({tokens}) THEN NULL ELSE raw_{role} END "
+                f"AS cell_{role}"
+            )
+        elif kind == "number":
+            stripped.append(f"CAST({d.ident(column)} AS DOUBLE) AS raw_{role}")
+            cells.append(
+                f"CASE WHEN isnan(raw_{role}) OR abs(raw_{role}) > {LARGEST_NUMBER!r} "
+                f"THEN NULL ELSE raw_{role} END AS cell_{role}"
+            )
+        else:
+            stripped.append(f"CAST({d.ident(column)} AS TIMESTAMP) AS raw_{role}")
+            cells.append(f"raw_{role} AS cell_{role}")
+    return [stripped, cells]
+
+
+def _id(d: _Dialect, source: LogSource, role: str) -> str:
+    """The normalised id of ``cell_<role>`` (``17850.0`` -> ``17850``)."""
+    cell = f"cell_{role}"
+    if source.kinds[role] == "number":
+        whole = f"CAST(CAST({cell} AS BIGINT) AS {d.text_type})"
+        return (
+            f"CASE WHEN {cell} = floor({cell}) AND abs({cell}) < 9007199254740992 "
+            f"THEN {whole} ELSE CAST({cell} AS {d.text_type}) END"
+        )
+    if source.kinds[role] == "timestamp":
+        return f"CAST({cell} AS {d.text_type})"
+    # "17850.0" -> "17850"; the guards spare the regex on the ids without a dot.
+    integral = f"contains({cell}, '.') AND {d.full_match(cell, _INTEGRAL_ID_FULL)}"
+    return f"CASE WHEN {integral} THEN split_part({cell}, '.', 1) ELSE {cell} END"
+
+
+def _number_layers(d: _Dialect, source: LogSource, role: str, european: bool) -> list[str]:
+    """Layers of expressions ending in ``num_<role>`` (DOUBLE, NULL if unreadable)."""
+    cell = f"cell_{role}"
+    if source.kinds[role] == "number":
+        return [[], [], [f"{cell} AS num_{role}"]]
+    if source.kinds[role] != "text":
+        return [[], [], [f"CAST(NULL AS DOUBLE) AS num_{role}"]]
+    # A plain number ("12", "-3.5", "1e3") reads the same either way; only the others
+    # need the noise, accounting and grouping rules (and with "," as the decimal mark,
+    # "1.234" is a thousand: no shortcut then).
+    plain = "CAST(NULL AS DOUBLE)" if european else d.try_double(cell)
+    cleaned = f"CASE WHEN plain_{role} IS NULL THEN {d.replace(cell, _NUMBER_NOISE, '')} END"
+    k = f"clean_{role}"
+    accounting = (
+        f"CASE WHEN {k} LIKE '(%)' THEN concat('-', substr({k}, 2, length({k}) - 2)) ELSE {k} END"
+    )
+    a = f"signed_{role}"
+    if european:
+        grouped, converted = _EU_GROUPED, f"replace(replace({a}, '.', ''), ',', '.')"
+    else:
+        grouped, converted = _US_GROUPED, f"replace({a}, ',', '')"
+    text = f"CASE WHEN {d.full_match(a, grouped)} THEN {converted} ELSE {a} END"
+    value = f"value_{role}"
+    return [
+        [f"{plain} AS plain_{role}"],
+        [f"{cleaned} AS {k}"],
+        [f"{accounting} AS {a}"],
+        [f"coalesce(plain_{role}, {d.try_double(text)}) AS {value}"],
+        [
+            f"CASE WHEN isnan({value}) OR abs({value}) > {LARGEST_NUMBER!r} THEN NULL "
+            f"ELSE {value} END AS num_{role}"
+        ],
+    ]
+
+
+def _timestamp(d: _Dialect, source: LogSource, dayfirst: bool) -> list[list[str]]:
+    """Layers ending in ``ts`` from ``cell_date``."""
+    if source.kinds["date"] == "timestamp":
+        return [["cell_date AS ts"]]
+    if source.kinds["date"] != "text":
+        return [["CAST(NULL AS TIMESTAMP) AS ts"]]
+    text = "cell_date"
+    times = ("", " %H:%M", " %H:%M:%S")
+
+    def by_colons(day: str) -> str:
+        # The shape regex admits only these three times: count the colons to pick one
+        # format, rather than trying all three on every value.
+        parts = " ".join(f"WHEN {i} THEN {d.strptime(text, day + t)}" for i, t in enumerate(times))
+        return f"CASE date_colons {parts} END"
+
+    # A day-month date uses one separator, the one after its first field (as the reader
+    # has it: "04/09.2012" is not a date); one format per separator and time.
+    order = "%d{0}%m{0}%Y" if dayfirst else "%m{0}%d{0}%Y"
+    dmy = " ".join(f"WHEN {d.literal(sep)} THEN {by_colons(order.format(sep))}" for sep in "/-.")
+    return [
+        [
+            # ISO and year-first dates have their fifth character decided: test it first.
+            f"CASE WHEN substr({text}, 5, 1) = '-' AND {d.full_match(text, _ISO_DATE)} THEN 1 "
+            f"WHEN substr({text}, 5, 1) = '/' AND {d.full_match(text, _YMD_SLASH)} THEN 2 "
+            f"WHEN {d.full_match(text, _DMY)} THEN 3 END AS date_shape",
+            f"length({text}) - length(replace({text}, ':', '')) AS date_colons",
+        ],
+        [
+            f"CASE WHEN date_shape = 3 THEN substr({text}, CASE WHEN substr({text}, 2, 1) "
+            "BETWEEN '0' AND '9' THEN 3 ELSE 2 END, 1) END AS date_sep",
+        ],
+        [
+            f"CASE WHEN date_shape = 1 THEN {d.iso_timestamp(text)} "
+            f"WHEN date_shape = 2 THEN {by_colons('%Y/%m/%d')} "
+            f"WHEN date_shape = 3 THEN CASE date_sep {dmy} END END AS ts",
+            f"CASE WHEN date_shape = 3 THEN {text} END AS dmy_text",
+        ],
+    ]
+
+
+def _c_invoice(invoice: str) -> str:
+    """Whether an invoice reads ``C`` + digit (a cancellation in the UCI log), regex-free."""
+    return f"(left({invoice}, 1) IN ('C', 'c') AND substr({invoice}, 2, 1) BETWEEN '0' AND '9')"
+
+
+def _merge(*stacks: list[list[str]]) -> list[list[str]]:
+    """Stack layers side by side: layer i of the result holds layer i of every stack."""
+    depth = max((len(stack) for stack in stacks), default=0)
+    return [sum((stack[i] for stack in stacks if i < len(stack)), []) for i in range(depth)]
+
+
+def rows_sql(source: LogSource, profile: Profile, dialect: str) -> str:
+    """SQL selecting one clean row per order line: the columns :data:`ROW_COLUMNS`.
+
+    Parameters
+    ----------
+    source : LogSource
+        The log and how its columns are stored.
+    profile : Profile
+        What :func:`profile_sql` decided (day-first, decimal marks).
+    dialect : {"duckdb", "spark"}
+
+    Returns
+    -------
+    str
+        A ``SELECT`` over ``source.relation``.
+    """
+    d = _dialect(dialect)
+    roles = source.roles
+    numbers = [
+        _number_layers(d, source, role, profile.european.get(role, False))
+        for role in ("quantity", "price", "amount")
+        if roles[role]
+    ]
+    derived = [f"{_id(d, source, 'customer')} AS customer"]
+    if roles["invoice"]:
+        derived.append(f"{_id(d, source, 'invoice')} AS invoice")
+    else:
+        derived.append(f"CAST(NULL AS {d.text_type}) AS invoice")
+    layers = _cells(d, source) + _merge(
+        [derived], _timestamp(d, source, profile.dayfirst), *numbers
+    )
+    spend = "num_amount" if roles["amount"] else "(num_quantity * num_price)"
+    negative = f"coalesce({spend} < 0, false)"
+    if roles["quantity"]:
+        negative = f"({negative} OR coalesce(num_quantity < 0, false))"
+    c_invoice = f"coalesce({_c_invoice('invoice')}, false)" if roles["invoice"] else "false"
+    inner = _layers(source.relation, layers)
+    return (
+        f"SELECT customer, ts, (cell_date IS NOT NULL) AS date_given, {spend} AS spend, "
+        f"{negative} AS negative, {c_invoice} AS c_invoice, invoice AS order_key"
+        + "".join(f", {expr} AS {name}" for name, expr, _ in _facts(d, source))
+        + f" FROM ({inner}) AS cleaned"
+    )
+
+
+def _facts(d: _Dialect, source: LogSource) -> list[tuple[str, str, str]]:
+    """Whole-column facts gathered by the aggregation itself, as ``(name, per-row
+    expression, aggregate)``: the day-month date fields (to decide day-first), and per
+    text number column the values readable only with "." or only with "," as the decimal
+    mark. Invoices ``C`` + digit are counted from ``c_invoice``."""
+    facts = []
+    if source.kinds.get("date") == "text":
+        # One bit mask per row: 4 a day-month date, 2 its first field above 12, 1 its
+        # second; OR-ed over the log, it is all that deciding day-first needs.
+        first, second = (f"CAST(split_part(dmy_text, date_sep, {i}) AS INT)" for i in (1, 2))
+        mask = (
+            f"CASE WHEN dmy_text IS NULL THEN 0 ELSE 4 + CASE WHEN {first} > 12 THEN 2 ELSE 0 "
+            f"END + CASE WHEN {second} > 12 THEN 1 ELSE 0 END END"
+        )
+        facts.append(("dmy_mask", mask, "bit_or"))
+    for role in ("quantity", "price", "amount"):
+        if source.roles.get(role) and source.kinds.get(role) == "text":
+            cell, clean = f"cell_{role}", f"clean_{role}"
+            # A plain number ("4.36", "12", "1e3") can only be read one way if it has a
+            # single "." followed by other than three digits: no regex needed for it.
+            plain_us = (
+                f"contains({cell}, '.') AND NOT contains(lower({cell}), 'e') "
+                f"AND NOT contains(lower({cell}), 'n') "
+                f"AND length(split_part({cell}, '.', 2)) NOT IN (0, 3)"
+            )
+            us, eu = (
+                f"CASE WHEN {d.full_match(clean, pattern)} THEN 1 ELSE 0 END"
+                for pattern in (_US_UNAMBIGUOUS, _EU_UNAMBIGUOUS)
+            )
+            # Values read only with "." count +1, only with "," -1: the sign decides.
+            vote = (
+                f"CASE WHEN plain_{role} IS NOT NULL THEN CASE WHEN {plain_us} THEN 1 ELSE 0 "
+                f"END WHEN {clean} IS NOT NULL THEN {us} - {eu} ELSE 0 END"
+            )
+            facts.append((f"vote_{role}", vote, "sum"))
+    return facts
+
+
+def profile_sql(source: LogSource, dialect: str) -> str | None:
+    """SQL for the one row of whole-column facts that a sample cannot settle, or None.
+
+    The row has ``n`` (lines), ``n_c`` (invoices ``C`` + digit), ``first_max`` and
+    ``second_max`` (largest first and second field of day-month dates), ``example`` (one
+    such date) and, per text number role, ``us_<role>`` / ``eu_<role>`` (values that can be
+    read only with ``.`` / only with ``,`` as the decimal mark). None when nothing needs
+    deciding (no invoice, typed dates and typed numbers).
+    """
+    d = _dialect(dialect)
+    parts = []
+    roles = {"invoice": source.roles["invoice"]}
+    if source.roles["invoice"]:
+        c = _c_invoice(_id(d, source, "invoice"))
+        parts += ["count(*) AS n", f"sum(CASE WHEN {c} THEN 1 ELSE 0 END) AS n_c"]
+    shapes = []
+    if source.kinds.get("date") == "text":
+        roles["date"] = source.roles["date"]
+        shapes.append(f"{d.full_match('cell_date', _DMY)} AS is_dmy")
+        for i, name in ((1, "first_max"), (2, "second_max")):
+            field = f"CAST({d.extract('cell_date', _DMY_HEAD, i)} AS INT)"
+            parts.append(f"max(CASE WHEN is_dmy THEN {field} END) AS {name}")
+        parts.append("min(CASE WHEN is_dmy THEN cell_date END) AS example")
+    for role in ("quantity", "price", "amount"):
+        if source.roles.get(role) and source.kinds.get(role) == "text":
+            roles[role] = source.roles[role]
+            shapes.append(f"{d.replace(f'cell_{role}', _NUMBER_NOISE, '')} AS clean_{role}")
+            for mark, pattern in (("us", _US_UNAMBIGUOUS), ("eu", _EU_UNAMBIGUOUS)):
+                hit = d.full_match(f"clean_{role}", pattern)
+                parts.append(f"sum(CASE WHEN {hit} THEN 1 ELSE 0 END) AS {mark}_{role}")
+    if not parts:
+        return None
+    only = dataclasses.replace(source, roles=roles)
+    cells = _layers(source.relation, [*_cells(d, only), shapes])
+    return f"SELECT {', '.join(parts)} FROM ({cells}) AS cells"
+
+
+def decide(
+    row: dict[str, Any] | None, *, dayfirst: bool | None = None, european: bool = False
+) -> Profile:
+    """The :class:`Profile` from :func:`profile_sql`'s row (``None``: nothing to decide).
+
+    Parameters
+    ----------
+    row : dict or None
+        The profile row.
+    dayfirst : bool, optional
+        The reading of day-month dates the user chose; None decides from the column (a
+        first field above 12 means day-first, else a second field above 12 month-first,
+        else day-first is assumed), as :func:`segmentation.data.read.parse_datetimes` does.
+    european : bool, default False
+        Whether ``,`` is the decimal mark when a number column's values read both ways
+        (the reader's rule: true for ``;``-separated files).
+    """
+    row = row or {}
+    first, second = row.get("first_max"), row.get("second_max")
+    decided = first is None or first > 12 or second > 12
+    if dayfirst is None:
+        dayfirst = first is None or first > 12 or second <= 12
+    n = row.get("n") or 0
+    marks = {}
+    for role in ("quantity", "price", "amount"):
+        if f"us_{role}" in row:
+            us, eu = row[f"us_{role}"] or 0, row[f"eu_{role}"] or 0
+            marks[role] = bool(eu > us or (eu == us and european))
+    return Profile(
+        dayfirst=bool(dayfirst),
+        dayfirst_decided=bool(decided),
+        c_rule=not n or (row.get("n_c") or 0) < 0.5 * n,
+        european=marks,
+        example=None if decided else row.get("example"),
+    )
+
+
+def groups_sql(rows: str, *, c_rule: bool, dialect: str, source: LogSource | None = None) -> str:
+    """SQL aggregating :func:`rows_sql`'s rows per customer.
+
+    Parameters
+    ----------
+    rows : str
+        A query (or relation) with the columns :data:`ROW_COLUMNS`.
+    c_rule : bool
+        Whether ``C`` invoices are cancellations (see :class:`Profile`).
+    dialect : {"duckdb", "spark"}
+
+    Returns
+    -------
+    str
+        One row per customer id, and one for the lines without one (``customer`` NULL):
+        ``lines``, ``bad_dates``, ``returns``, ``missing_spend``, ``parsed_dates`` (lines
+        with a customer and a readable date), ``monetary``, ``frequency``,
+        ``last_purchase``, ``first_purchase`` (timestamps of purchases),
+        ``date_min``, ``date_max`` (timestamps).
+    """
+    d = _dialect(dialect)
+    facts = _facts(d, source) if source is not None else []
+    is_return = "(negative OR c_invoice)" if c_rule else "negative"
+    kept = "ts IS NOT NULL"
+    purchase = f"{kept} AND NOT is_return"
+    order = (
+        f"CASE WHEN order_key IS NULL THEN concat('date:', CAST(ts AS {d.text_type})) "
+        "ELSE order_key END"
+    )
+    return (
+        "SELECT customer, count(*) AS lines, "
+        "sum(CASE WHEN ts IS NULL THEN 1 ELSE 0 END) AS bad_dates, "
+        "sum(CASE WHEN date_given THEN 1 ELSE 0 END) AS given_dates, "
+        f"sum(CASE WHEN {kept} AND is_return THEN 1 ELSE 0 END) AS returns, "
+        f"sum(CASE WHEN {kept} AND spend IS NULL THEN 1 ELSE 0 END) AS missing_spend, "
+        f"sum(CASE WHEN {kept} THEN CASE WHEN is_return THEN -abs(spend) ELSE abs(spend) END "
+        "END) AS monetary, "
+        f"count(DISTINCT CASE WHEN {purchase} THEN {order} END) AS frequency, "
+        f"max(CASE WHEN {purchase} THEN ts END) AS last_purchase, "
+        f"min(CASE WHEN {purchase} THEN ts END) AS first_purchase, "
+        "min(ts) AS date_min, max(ts) AS date_max, "
+        "sum(CASE WHEN c_invoice THEN 1 ELSE 0 END) AS c_invoices"
+        + "".join(f", {agg}({name}) AS {name}" for name, _, agg in facts)
+        + f" FROM (SELECT *, {is_return} AS is_return FROM ({rows}) AS log_rows) AS marked "
+        "GROUP BY customer"
+    )
+
+
+def customers_from_groups(
+    groups: pd.DataFrame,
+    *,
+    roles: dict[str, str | None],
+    as_of: Any,
+    ask: Any,
+    date_reading: str | None = None,
+) -> tuple[pd.DataFrame, Any]:
+    """The customer table and report from :func:`groups_sql`'s result.
+
+    Parameters
+    ----------
+    groups : pandas.DataFrame
+        The groups, in any order.
+    roles : dict
+        Column per role, for the report and messages.
+    as_of : date-like or None
+        As for :func:`segmentation.data.transactions.customers_from_transactions`.
+    ask : callable
+        How messages ask for a column (a flag on the command line, a choice in the app).
+    date_reading : str, optional
+        How ambiguous dates were read, for the report.
+
+    Returns
+    -------
+    customers : pandas.DataFrame
+    report : TransactionReport
+    """
+    from segmentation.data.transactions import (
+        TransactionReport,
+        _as_of_day,
+        _ask_flag,
+        _sort_by_id,
+    )
+
+    parsed = int((groups["lines"] - groups["bad_dates"]).sum())
+    if parsed < _DATE_FRACTION * int(groups["given_dates"].sum()):
+        raise DataError(
+            f"column {roles['date']!r} does not hold dates; "
+            + ("pass the date column with --date-col" if ask is _ask_flag else ask("date"))
+        )
+    known = groups["customer"].notna()
+    n_missing_customer = int(groups.loc[~known, "lines"].sum())
+    groups = groups[known]
+    n_lines = int(groups["lines"].sum())
+    n_bad_dates = int(groups["bad_dates"].sum())
+    used = groups["lines"] - groups["bad_dates"]
+    groups = groups[used > 0]
+    used = used[used > 0]
+    if groups.empty:
+        raise DataError(
+            f"no usable rows: none has both a customer id in {roles['customer']!r} and a date "
+            f"in {roles['date']!r}; {ask('customer', 'check')} and {ask('date', 'check')}"
+        )
+    date_min = pd.Timestamp(groups["date_min"].min())
+    date_max = pd.Timestamp(groups["date_max"].max())
+    as_of_day = _as_of_day(as_of, date_max)
+
+    def days(column: str, fallback: str) -> np.ndarray:
+        # The day of the latest (earliest) time is the latest (earliest) day.
+        day = pd.to_datetime(groups[column]).fillna(pd.to_datetime(groups[fallback]))
+        day = day.dt.normalize()
+        return (as_of_day - day).dt.days.astype("int64").to_numpy()
+
+    frequency = groups["frequency"].astype("int64").to_numpy()
+    monetary = groups["monetary"].astype("float64").fillna(0.0).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        average = np.where(frequency > 0, monetary / np.maximum(frequency, 1), 0.0)
+    customers = pd.DataFrame(
+        {
+            "CustomerID": pd.Series(groups["customer"].to_numpy(dtype=object), dtype=object),
+            "Recency": days("last_purchase", "date_max"),
+            "Frequency": frequency,
+            "Monetary": monetary,
+            "AvgOrderValue": average,
+            "Tenure": days("first_purchase", "date_min"),
+        }
+    )
+    customers = _sort_by_id(customers)
+    report = TransactionReport(
+        n_rows=n_lines + n_missing_customer,
+        n_used_rows=int(used.sum()),
+        n_customers=len(customers),
+        n_orders=int(customers["Frequency"].sum()),
+        n_missing_customer=n_missing_customer,
+        n_cancellations=int(groups["returns"].sum()),
+        n_bad_dates=n_bad_dates,
+        n_missing_amount=int(groups["missing_spend"].sum()),
+        n_nonpositive_customers=int((customers["Monetary"] <= 0).sum()),
+        date_min=date_min,
+        date_max=date_max,
+        as_of=as_of_day,
+        columns=dict(roles),
+        date_reading=date_reading,
+    )
+    return customers, report
+
+
+def _head(relation: str, rows: int = 10_000) -> str:
+    return f"(SELECT * FROM {relation} LIMIT {rows}) AS head"
+
+
+def _whole_column(groups: pd.DataFrame, source: LogSource) -> dict[str, Any]:
+    """:func:`profile_sql`'s row, from the facts each group gathered."""
+    row: dict[str, Any] = {}
+    if source.roles["invoice"]:
+        row["n"] = int(groups["lines"].sum())
+        row["n_c"] = int(groups["c_invoices"].sum())
+    if "dmy_mask" in groups:
+        mask = int(np.bitwise_or.reduce(groups["dmy_mask"].fillna(0).astype("int64").to_numpy()))
+        if mask & 4:  # 13 stands for "above 12", 12 for "12 at most"
+            row["first_max"] = 13 if mask & 2 else 12
+            row["second_max"] = 13 if mask & 1 else 12
+    for column in groups.columns:
+        if column.startswith("vote_"):
+            vote = int(groups[column].sum())
+            role = column.removeprefix("vote_")
+            row[f"us_{role}"], row[f"eu_{role}"] = max(vote, 0), max(-vote, 0)
+    return row
+
+
+def aggregate(
+    source: LogSource,
+    *,
+    dialect: str,
+    fetch_row: Any,
+    fetch_frame: Any,
+    as_of: Any = None,
+    ask: Any = None,
+    dayfirst: bool | None = None,
+    european: bool = False,
+) -> tuple[pd.DataFrame, Any]:
+    """Run the whole aggregation on an engine: profile, decide, aggregate, finish.
+
+    Parameters
+    ----------
+    source : LogSource
+        The log and how its columns are stored.
+    dialect : {"duckdb", "spark"}
+    fetch_row : callable
+        ``fetch_row(sql) -> dict``: the engine's one-row answer.
+    fetch_frame : callable
+        ``fetch_frame(sql) -> pandas.DataFrame``: the engine's answer as a frame.
+    as_of, ask, dayfirst, european
+        See :func:`customers_from_groups` and :func:`decide`.
+
+    Returns
+    -------
+    customers : pandas.DataFrame
+    report : TransactionReport
+    """
+    from segmentation.data.transactions import _ask_flag, dayfirst_note
+
+    ask = ask or _ask_flag
+    # A first guess from the first rows; the aggregation gathers the same facts over the
+    # whole log, and runs again only in the rare case where they overturn the guess.
+    query = profile_sql(dataclasses.replace(source, relation=_head(source.relation)), dialect)
+    head = fetch_row(query) if query else None
+    profile = decide(head, dayfirst=dayfirst, european=european)
+    for _ in range(2):
+        rows = rows_sql(source, profile, dialect)
+        groups = fetch_frame(
+            groups_sql(rows, c_rule=profile.c_rule, dialect=dialect, source=source)
+        )
+        facts = _whole_column(groups, source)
+        # Reported only when every date reads both ways: any of them is an example.
+        facts["example"] = (head or {}).get("example")
+        final = decide(facts, dayfirst=dayfirst, european=european)
+        if (final.dayfirst, final.c_rule, final.european) == (
+            profile.dayfirst,
+            profile.c_rule,
+            profile.european,
+        ):
+            break
+        profile = final
+    profile = final
+    reading = None
+    if dayfirst is None and not profile.dayfirst_decided:
+        reading = dayfirst_note(source.roles["date"], profile.example, profile.dayfirst, ask)
+    return customers_from_groups(
+        groups, roles=source.roles, as_of=as_of, ask=ask, date_reading=reading
+    )

@@ -22,6 +22,7 @@ __all__ = [
     "customers_from_transactions",
     "detect_transaction_columns",
     "looks_like_transactions",
+    "purchase_days",
     "rfm_crosstab",
     "rfm_scores",
     "rfm_segment",
@@ -537,6 +538,91 @@ def customers_from_transactions(
         columns=dict(roles),
     )
     return customers, report
+
+
+def purchase_days(
+    df: pd.DataFrame,
+    *,
+    customer_col: str | None = None,
+    date_col: str | None = None,
+    amount_col: str | None = None,
+    quantity_col: str | None = None,
+    price_col: str | None = None,
+    invoice_col: str | None = None,
+    as_of: Any = None,
+    flags: bool = True,
+) -> tuple[pd.DataFrame, pd.Timestamp]:
+    """Sum a transaction log's purchases per customer and calendar day.
+
+    What the purchase models of :mod:`segmentation.insight.clv` count: several orders on
+    one day are one purchase occasion. Columns, cancellations and returns are read as in
+    :func:`customers_from_transactions` (same parameters); returns are left out here
+    (they are not purchases), rows without a customer id or a date are dropped.
+
+    Returns
+    -------
+    days : pandas.DataFrame
+        One row per customer and day with a purchase: ``CustomerID`` (str, as in
+        :func:`customers_from_transactions`), ``Day`` (``datetime64``, midnight) and
+        ``Spend`` (float, the day's purchases; an unreadable amount counts as 0), sorted by
+        customer and day.
+    as_of : pandas.Timestamp
+        The day the log is observed to: ``as_of`` if given, else the last day in the log
+        (returns included, as for ``Recency``).
+
+    Raises
+    ------
+    DataError
+        As :func:`customers_from_transactions`, and when the log holds no purchase.
+    """
+    ask = _ask_flag if flags else _ask_choice
+    given = {
+        "customer": customer_col,
+        "date": date_col,
+        "amount": amount_col,
+        "quantity": quantity_col,
+        "price": price_col,
+        "invoice": invoice_col,
+    }
+    roles = _resolve_roles(ask, df, given)
+    ids = _normalize_ids(df[roles["customer"]])
+    dates = _as_datetimes(df[roles["date"]], roles["date"], ask)
+    quantity = _as_numbers(df[roles["quantity"]]) if roles["quantity"] else None
+    if roles["amount"] is not None:
+        spend = _as_numbers(df[roles["amount"]])
+    else:
+        spend = quantity * _as_numbers(df[roles["price"]])
+    returns = spend < 0
+    if quantity is not None:
+        returns |= quantity < 0
+    if roles["invoice"] is not None:
+        cancelled = _normalize_ids(df[roles["invoice"]]).str.match(r"[Cc][0-9]", na=False)
+        if cancelled.mean() < 0.5:  # the rule of customers_from_transactions
+            returns |= cancelled.astype(bool)
+    keep = ids.notna() & dates.notna()
+    if not keep.any():
+        raise DataError(
+            f"no usable rows: none has both a customer id in {roles['customer']!r} and a date "
+            f"in {roles['date']!r}"
+        )
+    as_of_day = _as_of_day(as_of, dates[keep].max())
+    bought = keep & ~returns
+    if not bought.any():
+        raise DataError("the log holds no purchases (every usable row is a return)")
+    days = (
+        pd.DataFrame(
+            {
+                "CustomerID": ids[bought],
+                "Day": dates[bought].dt.normalize(),
+                "Spend": spend[bought].fillna(0.0),
+            }
+        )
+        .groupby(["CustomerID", "Day"], sort=True)["Spend"]
+        .sum()
+        .reset_index()
+    )
+    days["CustomerID"] = days["CustomerID"].astype(object)
+    return days, as_of_day
 
 
 def _ask_flag(role: str, verb: str = "pass") -> str:

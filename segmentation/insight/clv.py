@@ -38,7 +38,9 @@ __all__ = [
     "CLV_COLUMNS",
     "ClvReport",
     "LifetimeValueModel",
+    "add_to_customers",
     "customer_lifetime_value",
+    "holdout_check",
     "rfm_summary",
     "segment_summary",
     "simulate_log",
@@ -609,6 +611,30 @@ def customer_lifetime_value(
     )
     table = pd.concat([summary.rename(columns={"customer_id": "CustomerID"}), predicted], axis=1)
     return table, report
+
+
+def add_to_customers(customers: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """The customer table with :data:`CLV_COLUMNS` joined on ``CustomerID``.
+
+    Parameters
+    ----------
+    customers : pandas.DataFrame
+        One row per customer with ``CustomerID``, as from
+        :func:`segmentation.data.transactions.customers_from_transactions`.
+    table : pandas.DataFrame
+        From :func:`customer_lifetime_value`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``customers`` (same rows, same order) with ``p_alive``,
+        ``expected_purchases_90d`` and ``clv_12m`` last; missing for a customer with no
+        purchase (only returns).
+    """
+    found = table.set_index("CustomerID")[list(CLV_COLUMNS)]
+    extra = found.reindex(customers["CustomerID"].to_numpy())
+    out = customers.drop(columns=[c for c in CLV_COLUMNS if c in customers.columns])
+    return out.assign(**{c: extra[c].to_numpy() for c in CLV_COLUMNS})
 
 
 # --------------------------------------------------------------------------------------------

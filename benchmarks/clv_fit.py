@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -71,14 +70,19 @@ def step(csv: str) -> dict:
 
 
 def _timed(command: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MB) and stdout of a child process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, cwd=PROJECT_ROOT, check=True)
-    seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss of children is the largest so far: only a new maximum is this child's own.
-    return seconds, (peak / 1024 if peak > before else float("nan")), done.stdout
+    """Wall seconds, peak RSS (MB) and stdout of a child process (its own peak, by wait4)."""
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, cwd=PROJECT_ROOT)
+        out = child.stdout.read()
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+        child.stdout.close()
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode:
+            err.seek(0)
+            raise RuntimeError(f"{command} failed: {err.read().decode()[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024, out.decode()
 
 
 def run(sizes: list[int]) -> dict:

@@ -11,8 +11,8 @@ For each size a year-long log is drawn from known BG/NBD and Gamma-Gamma paramet
 - whole process: ``python -m segmentation clv --data CSV --out OUT``, timed from outside
   from start to exit with its peak resident memory, as a user scripting the CLI waits.
 
-Each figure is one run (a fit takes seconds to minutes on a shared 2-core machine; the
-note says so). Results go to ``benchmarks/results/issue11_clv.md`` and ``.json``.
+Each figure is the median of ``--repeat`` runs (default 3; peak memory: the largest).
+Results go to ``benchmarks/results/issue11_clv.md`` and ``.json``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -85,7 +86,7 @@ def _timed(command: list[str]) -> tuple[float, float, str]:
     return seconds, usage.ru_maxrss / 1024, out.decode()
 
 
-def run(sizes: list[int]) -> dict:
+def run(sizes: list[int], repeat: int = 3) -> dict:
     from segmentation.insight.clv import simulate_log
 
     results = []
@@ -96,11 +97,25 @@ def run(sizes: list[int]) -> dict:
             log.to_csv(csv, index=False)
             size_mb = os.path.getsize(csv) / 1e6
             print(f"{n:,} customers: {len(log):,} purchases, {size_mb:.1f} MB", file=sys.stderr)
-            _, _, out = _timed([sys.executable, "-m", "benchmarks.clv_fit", "--step", csv])
-            inside = json.loads(out)
             cli = [sys.executable, "-m", "segmentation", "clv", "--data", csv]
-            wall, rss, out = _timed([*cli, "--out", os.path.join(tmp, "out.csv")])
-            summary = json.loads(out)
+            cli += ["--out", os.path.join(tmp, "out.csv")]
+            steps, walls, peaks = [], [], []
+            for _ in range(repeat):  # interleaved, so noise on the shared machine hits both
+                steps.append(
+                    json.loads(
+                        _timed([sys.executable, "-m", "benchmarks.clv_fit", "--step", csv])[2]
+                    )
+                )
+                wall, rss, out = _timed(cli)
+                walls.append(wall)
+                peaks.append(rss)
+            inside = steps[0] | {
+                "seconds": {
+                    key: statistics.median(s["seconds"][key] for s in steps)
+                    for key in steps[0]["seconds"]
+                }
+            }
+            wall, rss, summary = statistics.median(walls), max(peaks), json.loads(out)
             results.append(
                 {
                     "customers": n,
@@ -119,14 +134,16 @@ def run(sizes: list[int]) -> dict:
         "machine": f"{platform.platform()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}",
         "true_params": TRUE_PARAMS,
+        "repeat": repeat,
         "results": results,
     }
 
 
 def to_markdown(report: dict) -> str:
     lines = [
-        f"Run {report['when']} on {report['machine']}. One run per figure, on a machine shared "
-        "with other work: read them as the order of magnitude.",
+        f"Run {report['when']} on {report['machine']}. Medians of {report['repeat']} runs "
+        "(each in a fresh process, the in-process and CLI runs interleaved) on a machine "
+        "shared with other work: read them as the order of magnitude.",
         "",
         "Logs drawn with `segmentation.insight.clv.simulate_log(n, seed=0)`: 365 days, first "
         "purchases in the first half, true parameters "
@@ -134,7 +151,7 @@ def to_markdown(report: dict) -> str:
         + " (alpha in days).",
         "",
         "| customers | purchases | CSV | summarise | first fit | warm fit | score | "
-        "held-out check | CLI (whole process) | CLI peak RSS |",
+        "held-out check | CLI (whole process) | CLI peak RSS (largest) |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in report["results"]:
@@ -182,13 +199,14 @@ def to_markdown(report: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
     parser.add_argument("--step", metavar="CSV", help=argparse.SUPPRESS)
     parser.add_argument("--no-write", action="store_true", help="print, do not save")
     args = parser.parse_args(argv)
     if args.step:
         print(json.dumps(step(args.step)))
         return 0
-    report = run(args.sizes)
+    report = run(args.sizes, args.repeat)
     text = to_markdown(report)
     print(text)
     if not args.no_write:

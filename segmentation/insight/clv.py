@@ -409,6 +409,11 @@ class ClvReport:
             )
         elif "error" in check:
             how = f" The held-out check could not be made ({check['error']})."
+        elif not math.isfinite(check["ratio"]):
+            how = (
+                f" Held-out check: nobody bought in the last {check['days']} days, so it "
+                "could not be compared."
+            )
         else:
             how = (
                 f" Held-out check: fitted without the last {check['days']} days, the model "
@@ -439,7 +444,7 @@ class ClvReport:
 
 def _trust(n_repeat: int, holdout: dict[str, Any] | None) -> tuple[str, str]:
     """``(level, reason)``: how far the estimates can be trusted, and why."""
-    checked = holdout is not None and "error" not in holdout
+    checked = holdout is not None and "error" not in holdout and math.isfinite(holdout["ratio"])
     miss = abs(holdout["ratio"] - 1) if checked else None
     if n_repeat < FEW_REPEAT_CUSTOMERS:
         return "weak", (

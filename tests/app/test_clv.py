@@ -49,6 +49,11 @@ def test_segments_of_a_log_show_their_lifetime_value(app):
     assert table["customers"].sum() == 300
     assert (table["total_clv"] > 0).all()
 
+    # Explorer still works on the customers with their lifetime value columns.
+    at = open_page(at, "4_Explorer.py")
+    assert not at.exception, at.exception
+    assert "Lifetime value was estimated" in captions(at)
+
 
 def test_a_short_log_says_why_it_has_no_lifetime_value(app):
     """As an analyst with a month of order lines I am told why there is no lifetime value,

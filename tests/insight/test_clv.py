@@ -91,8 +91,9 @@ def test_too_little_history_is_a_clear_error_not_a_fit(n, days, match):
         (5000, 1.25, "rough"),
         (5000, 1.5, "weak"),
         (100, 1.0, "weak"),
+        (5000, float("nan"), "rough"),
     ],
-    ids=["close", "unchecked", "few-repeat", "off-by-25%", "off-by-50%", "too-few"],
+    ids=["close", "unchecked", "few-repeat", "off-by-25%", "off-by-50%", "too-few", "no-buyers"],
 )
 def test_trust_never_rounds_a_weak_fit_up(n_repeat, ratio, level):
     holdout = None if ratio is None else {"ratio": ratio}

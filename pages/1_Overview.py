@@ -179,6 +179,12 @@ if model.schema_.descriptors:
 # Versions trained before stability was measured have none; their cards say nothing of it.
 stability = getattr(model, "stability_", None)
 rules = getattr(model, "rules_", None)  # likewise for versions saved before rules
+lifetime = ui.segment_lifetime_value(root, version, meta)  # a model trained on a log's customers
+if lifetime is not None:
+    st.caption(
+        "Lifetime value: each customer's expected spend over the next 12 months (clv_12m); "
+        f"at risk: the chance they still buy (p_alive) is below 50%. {md_escape(lifetime[1])}"
+    )
 PER_ROW = 3
 for start in range(0, len(profiles), PER_ROW):
     for column, profile in zip(
@@ -199,6 +205,15 @@ for start in range(0, len(profiles), PER_ROW):
                 )
             if rules is not None:
                 st.markdown(f"**Rule**: {md_escape(rules[profile.cluster].sentence())}")
+            if lifetime is not None and profile.cluster in lifetime[0].index:
+                value = lifetime[0].loc[profile.cluster]
+                st.markdown(
+                    f"**Lifetime value**: {fmt_int(value['total_clv'])} in all, "
+                    f"{fmt_number(value['mean_clv'])} per customer; "
+                    f"{fmt_share(value['at_risk_share'])} at risk",
+                    help=f"{fmt_share(value['share_of_clv'])} of all customers' expected "
+                    "spend over the next 12 months. At risk: p_alive below 0.5.",
+                )
             st.markdown("**Key traits**\n" + ui.bullets(profile.traits))
             st.markdown("**What to do**\n" + ui.bullets(profile.recommendations))
 

@@ -7,7 +7,7 @@ import streamlit as st
 from segmentation.app import ui
 from segmentation.data.write import to_csv_bytes
 from segmentation.errors import SegmentationError
-from segmentation.insight import explain
+from segmentation.insight import clv, explain
 from segmentation.insight.profiles import humanize
 from segmentation.viz import charts
 from segmentation.viz.style import fmt_int, fmt_share, md_bold, md_escape
@@ -66,6 +66,16 @@ def filtered_view(root: str, version: str, edits: str, _model, filters: dict):
     )
     stats = charts.segment_stats_table(subset, schema.numeric)
     return len(subset), profiles, stats, charts.stratified_sample(subset, "segment")
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def lifetime_value(root: str, version: str, edits: str, _model, filters: dict):
+    """Lifetime value per segment of the customers the filters keep (None without it)."""
+    frame = customers(root, version, edits, _model)
+    if not {"clv_12m", "p_alive"} <= set(frame.columns):  # e.g. set to "ignored" in training
+        return None
+    subset = frame[charts.filter_mask(frame, **filters)]
+    return clv.segment_summary(subset["segment"], subset).rename_axis("Segment").reset_index()
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -231,6 +241,31 @@ if (merges := model.segment_merges()) is not None:
     st.caption(
         "The model's method builds a tree of customers; these are its last joins, down to "
         "the segments. Segments joined low down are close relatives."
+    )
+
+valued = ui.segment_lifetime_value(root, version, meta)  # a model trained on a log's customers
+by_segment = lifetime_value(root, version, edits, model, filters) if valued else None
+if by_segment is not None:
+    st.subheader("Lifetime value by segment")
+    st.dataframe(
+        by_segment,
+        hide_index=True,
+        column_config={
+            "customers": st.column_config.NumberColumn("Customers", format="localized"),
+            "customers_valued": st.column_config.NumberColumn(
+                "With an estimate", format="localized", help="Customers with a purchase"
+            ),
+            "total_clv": st.column_config.NumberColumn("Total CLV", format="localized"),
+            "mean_clv": st.column_config.NumberColumn("Average CLV", format="%.2f"),
+            "at_risk_share": st.column_config.NumberColumn(
+                "At risk", format="percent", help="Share with p_alive below 0.5"
+            ),
+            "share_of_clv": st.column_config.NumberColumn("Share of CLV", format="percent"),
+        },
+    )
+    st.caption(
+        "CLV: expected spend over the next 12 months (clv_12m), of the customers the filters "
+        "keep; at risk: the chance they still buy (p_alive) is below 50%. " + md_escape(valued[1])
     )
 
 # -- one or two features -----------------------------------------------------------------

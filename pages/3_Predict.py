@@ -246,7 +246,9 @@ with file_tab:
             if explore.column_check(model, frame, {})[1] and looks_like_transactions(frame):
                 # Order lines for a model trained on per-customer RFM columns: derive them.
                 orders = ui.read_upload(source, upload.name)
-                derived = ui.derive_customers(upload.name, orders, upload.file_id)
+                derived = ui.derive_customers(
+                    upload.name, orders, upload.file_id, lifetime_value=False
+                )
                 source = frame = derived.frame
                 note = derived.transactions.summary()
             keep_upload(upload.name, source, frame, upload.file_id, note)

@@ -19,7 +19,7 @@ from segmentation.workflows import match_to_version
 ui.require_frame()
 
 #: Session state owned by this page.
-#: {"model", "models", "data", "data_name", "transactions", "identities", "settings",
+#: {"model", "models", "data", "data_name", "transactions", "clv", "identities", "settings",
 #: "data_fingerprint"}: trained, not saved yet; "models" holds every method trained
 #: ({algorithm label: model}), "model" the one Save would save, "identities" each one's
 #: match to the active version ({label: (migration, identity)}), "settings" the choices it
@@ -181,6 +181,7 @@ else:
                 "data": dataset.frame,
                 "data_name": dataset.name,
                 "transactions": dataset.transactions,
+                "clv": dataset.clv if dataset.transactions is not None else None,
                 "identities": identities,
                 "settings": chosen_settings,
                 "data_fingerprint": frame_fingerprint(dataset.frame),
@@ -349,6 +350,8 @@ else:
                 extra = {"identity": identity} if identity else {}
                 if candidate.get("transactions") is not None:
                     extra["transactions"] = candidate["transactions"].to_dict()
+                if candidate.get("clv") is not None and not isinstance(candidate["clv"], str):
+                    extra["clv"] = candidate["clv"].to_dict()  # how far to trust clv_12m
                 saved = store.save(
                     model,
                     data=candidate["data"],

@@ -203,6 +203,41 @@ def build_parser() -> argparse.ArgumentParser:
     _add_engine_flags(rfm)
     _add_column_flags(rfm)
 
+    clv = sub.add_parser(
+        "clv",
+        help="customer lifetime value from a transaction log (BG/NBD and Gamma-Gamma): "
+        "p_alive, expected_purchases_90d and clv_12m per customer; prints a JSON summary",
+    )
+    clv.add_argument("--data", required=True, help="transaction log (CSV or .xlsx), or -")
+    clv.add_argument(
+        "--out",
+        required=True,
+        help="CSV to write, one row per customer, or - for standard output (the summary "
+        "then goes to standard error)",
+    )
+    clv.add_argument(
+        "--horizon-months",
+        type=_bounded_int(1, 120),
+        default=12,
+        help="months of future purchases lifetime value adds up, 30 days each (default 12)",
+    )
+    clv.add_argument(
+        "--discount-rate",
+        type=_rate,
+        default=0.01,
+        help="monthly discount rate, 0 to below 1 (default 0.01, about 12.7%% a year)",
+    )
+    clv.add_argument(
+        "--as-of", help="day the log is observed to, YYYY-MM-DD (default: its last day)"
+    )
+    clv.add_argument(
+        "--no-check",
+        action="store_true",
+        help="skip the held-out check (a second fit without the last 90 days, made when the "
+        "log covers 270 days or more)",
+    )
+    _add_column_flags(clv)
+
     models = sub.add_parser("models", help="list the saved model versions as JSON")
     models.add_argument("--models-dir", help="model store")
 
@@ -274,6 +309,19 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--model", help="model version (default: the active one)")
     report.add_argument("--models-dir", help="model store")
     return parser
+
+
+def _rate(text: str) -> float:
+    """An argparse ``type`` for a monthly discount rate from 0 to below 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {_shorten(text)!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(
+            f"is a monthly rate from 0 to below 1 (0.01 is 1% a month), got {_shorten(text)}"
+        )
+    return value
 
 
 _seed = _bounded_int(0, MAX_SEED)
@@ -760,6 +808,31 @@ def cmd_rfm(args: argparse.Namespace) -> None:
     write_csv(rfm_scores(customers), sys.stdout.buffer if args.out == "-" else args.out)
 
 
+def cmd_clv(args: argparse.Namespace) -> None:
+    from segmentation.data.write import write_csv
+    from segmentation.insight.clv import customer_lifetime_value
+
+    columns = {f"{f}_col": getattr(args, f"{f}_col") for f in _COLUMN_FLAGS}
+    table, report = customer_lifetime_value(
+        _read(args.data),
+        horizon_months=args.horizon_months,
+        discount_rate=args.discount_rate,
+        as_of=args.as_of,
+        check=not args.no_check,
+        dayfirst=args.dayfirst,
+        **columns,
+    )
+    to_stdout = args.out == "-"
+    write_csv(table, sys.stdout.buffer if to_stdout else args.out)
+    summary = {"out": args.out, "customers": len(table), **report.to_dict()}
+    if to_stdout:
+        from segmentation.store import json_safe
+
+        print(json.dumps(json_safe(summary), allow_nan=False), file=sys.stderr)
+    else:
+        _print_json(summary)
+
+
 def cmd_models(args: argparse.Namespace) -> None:
     store = _store(args)
     _print_json(
@@ -882,6 +955,7 @@ COMMANDS = {
     "predict": cmd_predict,
     "models": cmd_models,
     "rfm": cmd_rfm,
+    "clv": cmd_clv,
     "compare": cmd_compare,
     "rename": cmd_rename,
     "report": cmd_report,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 import streamlit as st
@@ -53,6 +53,9 @@ class Dataset:
 
     ``transactions`` is set when the table was derived from a transaction log (one row
     per order line): it is the derivation's report, and ``orders`` the original lines.
+    Then ``clv`` is the lifetime value report (a ``ClvReport``) when the table gained the
+    ``p_alive``, ``expected_purchases_90d`` and ``clv_12m`` columns, or the reason (str)
+    it did not.
     """
 
     name: str
@@ -61,6 +64,7 @@ class Dataset:
     source_id: str = "default"
     transactions: object | None = None
     orders: pd.DataFrame | None = None
+    clv: object | None = None
 
     @property
     def key(self) -> str:
@@ -223,6 +227,7 @@ def clear_model_cache() -> None:
     """Forget cached models and tables, after a version is deleted or the store changes."""
     _load_model_edited.clear()
     _labeled_training_data.clear()
+    _segment_lifetime_value.clear()
 
 
 def rename_segment(version: str, cluster: int, *, name: str, recommendations: list[str]) -> dict:
@@ -256,6 +261,39 @@ def _labeled_training_data(root: str, version: str, edits: str) -> pd.DataFrame:
     model, _ = _load_model_edited(root, version, edits)
     data = ModelStore(root).training_data(version)
     return model.label(data).join(data)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _segment_lifetime_value(root: str, version: str, edits: str) -> pd.DataFrame | None:
+    from segmentation.insight.clv import CLV_COLUMNS, segment_summary
+
+    data = _labeled_training_data(root, version, edits)
+    if not {"clv_12m", "p_alive"} <= set(data.columns):
+        return None
+    return segment_summary(data["cluster"], data[list(CLV_COLUMNS)])
+
+
+def segment_lifetime_value(root: str, version: str, meta: dict) -> tuple[pd.DataFrame, str] | None:
+    """Lifetime value per segment of a version's training customers, and how far to trust it.
+
+    Returns
+    -------
+    tuple or None
+        ``(summary, caption)``: :func:`segmentation.insight.clv.segment_summary` indexed by
+        cluster number, and a sentence on where the values come from and how far to trust
+        them; None when the training table has no ``clv_12m`` and ``p_alive`` columns.
+    """
+    summary = _segment_lifetime_value(root, version, edits_stamp(root, version))
+    if summary is None:
+        return None
+    report = meta.get("clv")
+    caption = (
+        report["summary"]
+        if report
+        else "The clv_12m and p_alive columns came with the training table, not from this "
+        "app's estimate; how far to trust them depends on how they were made."
+    )
+    return summary, caption
 
 
 @st.cache_data(show_spinner=False)
@@ -311,12 +349,16 @@ def derive_customers(
     source_id: str,
     columns: dict | None = None,
     dayfirst: bool | None = None,
+    *,
+    lifetime_value: bool = True,
 ) -> Dataset:
     """The per-customer dataset derived from a transaction log (raises SegmentationError).
 
     ``columns`` (``{"customer_col": ..., "date_col": ..., ...}``) overrides detection;
     ``dayfirst`` chooses how dates such as 12/1/2010 read (None: from the file). Error
-    messages ask for columns in words, not with the command line's flags.
+    messages ask for columns in words, not with the command line's flags. With
+    ``lifetime_value`` the customers also get their lifetime value columns when the log
+    allows (see :func:`lifetime_value_of`); a log that does not still gives the customers.
     """
     from segmentation.data.transactions import customers_from_transactions
 
@@ -324,7 +366,37 @@ def derive_customers(
         customers, report = customers_from_transactions(
             orders, **(columns or {}), flags=False, dayfirst=dayfirst
         )
-    return Dataset(f"{name} (one row per customer)", customers, False, source_id, report, orders)
+    dataset = Dataset(f"{name} (one row per customer)", customers, False, source_id, report, orders)
+    if not lifetime_value:
+        return dataset
+    try:
+        table, clv_report = lifetime_value_of(dataset, {**(columns or {}), "dayfirst": dayfirst})
+    except SegmentationError as exc:
+        return replace(dataset, clv=str(exc))
+    from segmentation.insight.clv import add_to_customers
+
+    return replace(dataset, frame=add_to_customers(customers, table), clv=clv_report)
+
+
+@st.cache_data(
+    show_spinner="Estimating customer lifetime value (the first fit takes about 20 s)...",
+    max_entries=4,
+)
+def _lifetime_value(key: str, columns: dict, _orders: pd.DataFrame):
+    from segmentation.insight.clv import customer_lifetime_value
+
+    return customer_lifetime_value(_orders, flags=False, **columns)
+
+
+def lifetime_value_of(dataset: Dataset, columns: dict | None = None):
+    """``(table, ClvReport)`` of a dataset derived from a log, fitted once per dataset.
+
+    Raises
+    ------
+    SegmentationError
+        When the log is too short or has too few repeat customers (the message says so).
+    """
+    return _lifetime_value(dataset.key, dict(columns or {}), dataset.orders)
 
 
 def dataset_picker(
@@ -361,6 +433,7 @@ def dataset_picker(
             f"and tenure. {current.transactions.summary()}",
             icon=":material/receipt_long:",
         )
+        lifetime_value_note(current)
         if st.button("Use the order lines as they are", key=f"{key}.raw_lines"):
             use_dataset(
                 Dataset(
@@ -382,6 +455,19 @@ def dataset_picker(
         use_dataset(None)
         st.rerun()
     return current
+
+
+def lifetime_value_note(dataset: Dataset) -> None:
+    """Say whether the customers of a log got lifetime value columns, and how far to trust
+    them (or why they did not)."""
+    if isinstance(dataset.clv, str):
+        st.caption(md_escape(f"No lifetime value estimate: {dataset.clv}"))
+    elif dataset.clv is not None:
+        st.caption(
+            "Lifetime value was estimated from the order lines: columns p_alive (the "
+            "chance the customer still buys), expected_purchases_90d and clv_12m describe "
+            "the segments without forming them. " + md_escape(dataset.clv.summary())
+        )
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

@@ -69,6 +69,12 @@ _DESCRIBE_WORDS: tuple[tuple[str, frozenset[str]], ...] = (
             }
         ),
     ),
+    (
+        # Lifetime value and its parts are predicted from the purchase columns that already
+        # segment: segmenting on them too would count that behaviour twice.
+        "describe: an outcome estimate (predicted from the purchase history, not behaviour)",
+        frozenset({"clv", "ltv", "alive", "expected", "predicted", "forecast"}),
+    ),
 )
 #: Name words of behaviour and value columns: they segment (the reason says so).
 _SEGMENT_WORDS = frozenset(
@@ -413,10 +419,11 @@ def name_words(name: object) -> list[str]:
 def default_purpose(name: object) -> tuple[str, str]:
     """``(purpose, reason)`` a feature column gets from its name.
 
-    Demographics (age, gender, region, marital status, education, children, ...) and
-    campaign or outcome flags (responded, accepted a campaign, complained, churned)
-    describe the segments; everything else, behaviour and value first (spend, income,
-    frequency, recency, balance, purchases, tenure, counts), segments. Names are compared
+    Demographics (age, gender, region, marital status, education, children, ...),
+    campaign or outcome flags (responded, accepted a campaign, complained, churned) and
+    outcome estimates (``clv_12m``, ``p_alive``, ``expected_purchases_90d``) describe the
+    segments; everything else, behaviour and value first (spend, income, frequency,
+    recency, balance, purchases, tenure, counts), segments. Names are compared
     word by word (see :func:`name_words`), never by substring.
     """
     words = set(name_words(name))

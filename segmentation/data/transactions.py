@@ -23,6 +23,7 @@ __all__ = [
     "dayfirst_note",
     "detect_transaction_columns",
     "looks_like_transactions",
+    "purchase_days",
     "rfm_crosstab",
     "rfm_scores",
     "rfm_segment",
@@ -476,6 +477,75 @@ def customers_from_transactions(
     from segmentation.engines.local import customers_from_frame
 
     return customers_from_frame(df, roles, as_of=as_of, dayfirst=dayfirst, ask=ask)
+
+
+def purchase_days(
+    df: pd.DataFrame,
+    *,
+    customer_col: str | None = None,
+    date_col: str | None = None,
+    amount_col: str | None = None,
+    quantity_col: str | None = None,
+    price_col: str | None = None,
+    invoice_col: str | None = None,
+    as_of: Any = None,
+    flags: bool = True,
+    dayfirst: bool | None = None,
+) -> tuple[pd.DataFrame, pd.Timestamp]:
+    """Sum a transaction log's purchases per customer and calendar day.
+
+    What the purchase models of :mod:`segmentation.insight.clv` count: several orders on
+    one day are one purchase occasion. Columns, cancellations and returns are read as in
+    :func:`customers_from_transactions` (same parameters); returns are left out here
+    (they are not purchases), rows without a customer id or a date are dropped.
+
+    Returns
+    -------
+    days : pandas.DataFrame
+        One row per customer and day with a purchase: ``CustomerID`` (str, as in
+        :func:`customers_from_transactions`), ``Day`` (``datetime64``, midnight) and
+        ``Spend`` (float, the day's purchases; an unreadable amount counts as 0), sorted by
+        customer and day.
+    as_of : pandas.Timestamp
+        The day the log is observed to: ``as_of`` if given, else the last day in the log
+        (returns included, as for ``Recency``).
+
+    Raises
+    ------
+    DataError
+        As :func:`customers_from_transactions`, and when the log holds no purchase.
+    """
+    ask = _ask_flag if flags else _ask_choice
+    given = {
+        "customer": customer_col,
+        "date": date_col,
+        "amount": amount_col,
+        "quantity": quantity_col,
+        "price": price_col,
+        "invoice": invoice_col,
+    }
+    roles = _resolve_roles(ask, df, given)
+    from segmentation.engines.local import purchase_days_of_frame
+
+    # The same SQL as customers_from_transactions reads the log with: one set of rules.
+    days, date_max = purchase_days_of_frame(df, roles, dayfirst=dayfirst, ask=ask)
+    if pd.isna(date_max):
+        raise DataError(
+            f"no usable rows: none has both a customer id in {roles['customer']!r} and a date "
+            f"in {roles['date']!r}"
+        )
+    as_of_day = _as_of_day(as_of, date_max)
+    if days.empty:
+        raise DataError("the log holds no purchases (every usable row is a return)")
+    days = pd.DataFrame(
+        {
+            "CustomerID": pd.Series(days["customer"].to_numpy(dtype=object), dtype=object),
+            "Day": pd.to_datetime(days["day"]).to_numpy(),
+            "Spend": days["spend"].astype("float64").to_numpy(),
+        }
+    ).sort_values(["CustomerID", "Day"], kind="stable", ignore_index=True)
+    days["CustomerID"] = days["CustomerID"].astype(object)
+    return days, as_of_day
 
 
 def _ask_flag(role: str, verb: str = "pass") -> str:

@@ -49,8 +49,8 @@ def _connect() -> Any:
     return con
 
 
-def _run(con: Any, source: logsql.LogSource, **options: Any) -> tuple[pd.DataFrame, Any]:
-    import duckdb
+def _fetchers(con: Any) -> dict[str, Any]:
+    """How the log SQL reads DuckDB's answers: one row as a dict, or a frame."""
 
     def fetch_row(sql: str) -> dict[str, Any]:
         cursor = con.execute(sql)
@@ -60,10 +60,14 @@ def _run(con: Any, source: logsql.LogSource, **options: Any) -> tuple[pd.DataFra
     def fetch_frame(sql: str) -> pd.DataFrame:
         return con.execute(sql).fetch_df()
 
+    return {"fetch_row": fetch_row, "fetch_frame": fetch_frame}
+
+
+def _run(con: Any, source: logsql.LogSource, **options: Any) -> tuple[pd.DataFrame, Any]:
+    import duckdb
+
     try:
-        return logsql.aggregate(
-            source, dialect="duckdb", fetch_row=fetch_row, fetch_frame=fetch_frame, **options
-        )
+        return logsql.aggregate(source, dialect="duckdb", **_fetchers(con), **options)
     except duckdb.Error as exc:  # a row the CSV reader cannot split, a file gone missing
         message = str(exc).strip().splitlines()[0]
         raise DataError(f"could not read the log: {message}") from None
@@ -124,6 +128,40 @@ def customers_from_frame(
     Used by :func:`segmentation.data.transactions.customers_from_transactions`, which
     documents the result. Only the role columns are handed to DuckDB, as Arrow.
     """
+    con, source, ambiguous = _frame_source(df, roles, dayfirst=dayfirst, ask=ask)
+    customers, report = _run(con, source, as_of=as_of, ask=ask, dayfirst=dayfirst)
+    if ambiguous is not None and dayfirst is None:
+        note = dayfirst_note(roles["date"], ambiguous, True, ask)
+        report = dataclasses.replace(report, date_reading=note)
+    return customers, report
+
+
+def purchase_days_of_frame(
+    df: pd.DataFrame,
+    roles: dict[str, str | None],
+    *,
+    dayfirst: bool | None = None,
+    ask: Any = _ask_flag,
+) -> tuple[pd.DataFrame, pd.Timestamp]:
+    """Each customer's purchases per day of a log in memory, by the same SQL as
+    :func:`customers_from_frame` (see :func:`segmentation.engines.logsql.purchase_days`)."""
+    import duckdb
+
+    con, source, _ = _frame_source(df, roles, dayfirst=dayfirst, ask=ask)
+    try:
+        return logsql.purchase_days(
+            source, dialect="duckdb", **_fetchers(con), ask=ask, dayfirst=dayfirst
+        )
+    except duckdb.Error as exc:
+        message = str(exc).strip().splitlines()[0]
+        raise DataError(f"could not read the log: {message}") from None
+
+
+def _frame_source(
+    df: pd.DataFrame, roles: dict[str, str | None], *, dayfirst: bool | None, ask: Any
+) -> tuple[Any, logsql.LogSource, Any]:
+    """A DuckDB connection holding the role columns as Arrow, the log source over them,
+    and the example of dates the reader found ambiguous (None when there were none)."""
     kinds = log_kinds(dict(df.dtypes), roles)
     if kinds["date"] == "number":
         example = df[roles["date"]].dropna().head(1).tolist()
@@ -156,12 +194,7 @@ def customers_from_frame(
             )
     con = _connect()
     con.register("log_lines", pa.table(columns))
-    source = logsql.LogSource(relation="log_lines", roles=dict(roles), kinds=kinds)
-    customers, report = _run(con, source, as_of=as_of, ask=ask, dayfirst=dayfirst)
-    if ambiguous is not None and dayfirst is None:
-        note = dayfirst_note(roles["date"], ambiguous, True, ask)
-        report = dataclasses.replace(report, date_reading=note)
-    return customers, report
+    return con, logsql.LogSource(relation="log_lines", roles=dict(roles), kinds=kinds), ambiguous
 
 
 def _swap_day_and_month(values: pd.Series) -> pd.Series:

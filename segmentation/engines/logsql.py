@@ -697,9 +697,32 @@ def aggregate(
     customers : pandas.DataFrame
     report : TransactionReport
     """
-    from segmentation.data.transactions import _ask_flag, dayfirst_note
+    from segmentation.data.transactions import _ask_flag
 
     ask = ask or _ask_flag
+    profile, groups, reading = _decided(
+        source, dialect=dialect, fetch_row=fetch_row, fetch_frame=fetch_frame, ask=ask,
+        dayfirst=dayfirst, european=european,
+    )  # fmt: skip
+    return customers_from_groups(
+        groups, roles=source.roles, as_of=as_of, ask=ask, date_reading=reading
+    )
+
+
+def _decided(
+    source: LogSource,
+    *,
+    dialect: str,
+    fetch_row: Any,
+    fetch_frame: Any,
+    ask: Any,
+    dayfirst: bool | None,
+    european: bool,
+) -> tuple[Profile, pd.DataFrame, str | None]:
+    """The reading of the log (day-first, C invoices, decimal marks), its groups, and the
+    note on ambiguous dates: guessed from the first rows, checked on the whole log."""
+    from segmentation.data.transactions import dayfirst_note
+
     # A first guess from the first rows; the aggregation gathers the same facts over the
     # whole log, and runs again only in the rare case where they overturn the guess.
     query = profile_sql(dataclasses.replace(source, relation=_head(source.relation)), dialect)
@@ -725,6 +748,53 @@ def aggregate(
     reading = None
     if dayfirst is None and not profile.dayfirst_decided:
         reading = dayfirst_note(source.roles["date"], profile.example, profile.dayfirst, ask)
-    return customers_from_groups(
-        groups, roles=source.roles, as_of=as_of, ask=ask, date_reading=reading
+    return profile, groups, reading
+
+
+def days_sql(rows: str, *, c_rule: bool, dialect: str) -> str:
+    """SQL summing :func:`rows_sql`'s purchases per customer and calendar day.
+
+    Returns and cancellations are left out (they are not purchases), as are lines without
+    a customer or a readable date; an unreadable amount counts as 0. Columns ``customer``,
+    ``day`` (midnight) and ``spend``.
+    """
+    _dialect(dialect)
+    is_return = "(negative OR c_invoice)" if c_rule else "negative"
+    day = "date_trunc('day', ts)" if dialect == "duckdb" else "date_trunc('DAY', ts)"
+    return (
+        f"SELECT customer, {day} AS day, sum(coalesce(abs(spend), 0)) AS spend "
+        f"FROM ({rows}) AS log_rows WHERE customer IS NOT NULL AND ts IS NOT NULL "
+        f"AND NOT {is_return} GROUP BY customer, {day}"
     )
+
+
+def purchase_days(
+    source: LogSource,
+    *,
+    dialect: str,
+    fetch_row: Any,
+    fetch_frame: Any,
+    ask: Any = None,
+    dayfirst: bool | None = None,
+    european: bool = False,
+) -> tuple[pd.DataFrame, pd.Timestamp]:
+    """Each customer's purchases per day, read exactly as :func:`aggregate` reads the log.
+
+    Returns
+    -------
+    days : pandas.DataFrame
+        ``customer``, ``day``, ``spend``.
+    date_max : pandas.Timestamp
+        The log's latest time (returns included), for the as-of day.
+    """
+    from segmentation.data.transactions import _ask_flag
+
+    profile, groups, _ = _decided(
+        source, dialect=dialect, fetch_row=fetch_row, fetch_frame=fetch_frame,
+        ask=ask or _ask_flag, dayfirst=dayfirst, european=european,
+    )  # fmt: skip
+    rows = rows_sql(source, profile, dialect)
+    days = fetch_frame(days_sql(rows, c_rule=profile.c_rule, dialect=dialect))
+    known = groups["customer"].notna()
+    date_max = pd.Timestamp(groups.loc[known, "date_max"].max())
+    return days, date_max

@@ -129,6 +129,10 @@ def test_schema_round_trips_through_dict(table):
         ("Response", "describe"),
         ("churned", "describe"),
         ("home city", "describe"),
+        # Estimates from the purchase history (the clv command's columns) describe it.
+        ("clv_12m", "describe"),
+        ("p_alive", "describe"),
+        ("expected_purchases_90d", "describe"),
         ("Annual Income (k$)", "segment"),
         ("MntWines", "segment"),
         ("NumWebPurchases", "segment"),

@@ -18,6 +18,7 @@ from segmentation.data.transactions import (
     customers_from_transactions,
     detect_transaction_columns,
     looks_like_transactions,
+    purchase_days,
     rfm_crosstab,
     rfm_scores,
     rfm_segment,
@@ -506,3 +507,27 @@ def test_might_be_transactions_only_for_log_like_tables(log):
     renamed = log.rename(columns={"CustomerID": "Kunde"})
     assert not looks_like_transactions(renamed)
     assert might_be_transactions(renamed)  # a date and quantity x price: ask for the rest
+
+
+def test_purchase_days_merge_a_day_and_leave_returns_out():
+    log = pd.DataFrame(
+        {
+            "InvoiceNo": ["1", "2", "3", "C4", "5"],
+            "InvoiceDate": [
+                "2024-01-01 09:00",
+                "2024-01-01 17:00",
+                "2024-01-05 10:00",
+                "2024-01-06 10:00",
+                "2024-01-09 10:00",
+            ],
+            "CustomerID": [7.0, 7.0, 7.0, 7.0, 8.0],
+            "Amount": [10.0, 5.0, 20.0, 7.0, 3.0],
+        }
+    )
+    days, as_of = purchase_days(log)
+    assert as_of == pd.Timestamp("2024-01-09")
+    assert days.to_dict("list") == {
+        "CustomerID": ["7", "7", "8"],
+        "Day": list(pd.to_datetime(["2024-01-01", "2024-01-05", "2024-01-09"])),
+        "Spend": [15.0, 20.0, 3.0],
+    }

@@ -124,6 +124,8 @@ def end_session(page) -> None:
 def test_each_role_signs_in_sees_its_controls_and_signs_out(
     browser, signed_app, user, role, sees, hidden, tmp_path: Path
 ):
+    from playwright.sync_api import expect
+
     context, page = sign_in(browser, signed_app, user)
     try:
         sidebar = page.locator('[data-testid="stSidebar"]')
@@ -132,9 +134,14 @@ def test_each_role_signs_in_sees_its_controls_and_signs_out(
         assert box.inner_text().replace("\u2060", "") == f"Signed in as {user} ({role})"
         page.goto(f"{signed_app}/Retrain")
         wait_for_app(page, timeout=90_000)
-        page.get_by_text("Model history").first.wait_for()
+        # Elements stream in as the script runs: wait for each expected one, and for the
+        # last section (the audit log) before checking that the others are absent.
         for label in sees:
-            assert page.get_by_role("button", name=label, exact=True).count() == 1, label
+            expect(page.get_by_role("button", name=label, exact=True)).to_have_count(
+                1, timeout=90_000
+            )
+        page.get_by_text("Audit log (").wait_for(timeout=90_000)
+        wait_for_app(page, timeout=90_000)
         for label in hidden:
             assert page.get_by_role("button", name=label, exact=True).count() == 0, label
         if role == "viewer":

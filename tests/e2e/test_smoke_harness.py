@@ -19,7 +19,9 @@ def test_home_renders_without_exception(
 
     response = page.goto(app_url)
     assert response is not None and response.ok, f"GET {app_url} -> {response}"
-    wait_for_app(page)
+    # Often the server's first visit: it trains the default model (a second when idle,
+    # much longer on a loaded CI machine), so allow what the other first visits allow.
+    wait_for_app(page, timeout=180_000)
 
     # Uncaught errors first: their text (and the server log in the report) explain
     # a missing title better than the title assertion would.

@@ -92,17 +92,21 @@ class _Dialect:
         return "'" + text.replace("'", "''") + "'"
 
     def strip(self, expr: str, chars: str) -> str:
-        """``expr`` without ``chars`` at either end (trimming is tried only when an end
-        character is one of them: the general trim is several times slower)."""
+        """``expr`` without ``chars`` at either end (trimming only when an end character
+        may be one of them: the general trim is several times slower).
+
+        The guard is two character codes in one range: every one of ``chars`` is at most
+        32 or above 159, so a value whose first and last codes lie in 33-159 has nothing
+        to trim (the rest are trimmed, which leaves any other character). An ``IN`` list
+        of characters would be planned as a join by DuckDB, and a chain of ``OR`` tests
+        costs more than the trim it spares."""
+        assert all(ord(c) <= 32 or ord(c) > 159 for c in chars), chars
         if self.name == "spark":
             trimmed = f"trim(BOTH {self.literal(chars)} FROM {expr})"
         else:
             trimmed = f"trim({expr}, {self.literal(chars)})"
-        edges = ", ".join(self.literal(c) for c in chars)
-        return (
-            f"CASE WHEN left({expr}, 1) IN ({edges}) OR right({expr}, 1) IN ({edges}) "
-            f"THEN {trimmed} ELSE {expr} END"
-        )
+        inner = f"ascii({expr}) BETWEEN 33 AND 159 AND ascii(right({expr}, 1)) BETWEEN 33 AND 159"
+        return f"CASE WHEN {inner} THEN {expr} ELSE {trimmed} END"
 
     def full_match(self, expr: str, pattern: str) -> str:
         if self.name == "spark":
@@ -191,6 +195,10 @@ class Profile:
         Per text number role, whether ``,`` is the decimal mark.
     example : str or None
         An ambiguous date, for the report.
+    dmy_form : tuple or None
+        The separator and number of colons of the first rows' day-month dates
+        (``("/", 1)`` for ``12/1/2010 08:26``): the form read by a fast branch that gives
+        exactly what the general one gives (:func:`_dmy_fast`). Speed only.
     """
 
     dayfirst: bool = True
@@ -198,6 +206,7 @@ class Profile:
     c_rule: bool = True
     european: dict[str, bool] = dataclasses.field(default_factory=dict)
     example: str | None = None
+    dmy_form: tuple[str, int] | None = None
 
 
 def _layers(relation: str, layers: list[list[str]]) -> str:
@@ -210,33 +219,70 @@ def _layers(relation: str, layers: list[list[str]]) -> str:
     return query
 
 
-def _cells(d: _Dialect, source: LogSource) -> list[list[str]]:
+def _cells(d: _Dialect, source: LogSource, profile: Profile | None = None) -> list[list[str]]:
     """Layers giving ``cell_<role>``: text stripped with every missing-value spelling as
-    NULL, or the typed value as it is (NaN, infinities and huge numbers as NULL)."""
-    stripped, cells = [], []
+    NULL, or the typed value as it is (NaN, infinities and huge numbers as NULL).
+
+    With a ``profile`` (the whole log, not its first rows), number and date text first
+    tries a fast branch on the cell as read: ``fast_<role>``, the plain number (``TRY_CAST``
+    allows the white space the strip removes, so the value is the same), and
+    ``date_fast``, an exact day-month date of the first rows' form (:func:`_dmy_fast`).
+    Only the other cells are stripped and checked for missing-value spellings (such a
+    spelling is never a plain number but ``nan``, which reads as NaN and so as missing)."""
+    raws, fasts, cells = [], [], []
     tokens = ", ".join(d.literal(t) for t in sorted(NA_LOWER))
+
+    def missing(text: str) -> str:
+        return (
+            f"CASE WHEN length({text}) <= {_LONGEST_TOKEN} AND lower({text}) IN ({tokens}) "
+            f"THEN NULL ELSE {text} END"
+        )
+
     for role, column in source.roles.items():
         if column is None:
             continue
         kind = source.kinds[role]
+        raw = f"raw_{role}"
         if kind == "text":
             text = f"CAST({d.ident(column)} AS {d.text_type})"
-            stripped.append(f"{d.strip(text, _SPACE_CHARS)} AS raw_{role}")
+            lazy = _fast_branch(source, profile, role)
+            if not lazy:
+                raws.append(f"{d.strip(text, _SPACE_CHARS)} AS {raw}")
+                cells.append(f"{missing(raw)} AS cell_{role}")
+                if role == "date" and profile is not None:
+                    fasts.append("false AS date_fast")
+                continue
+            raws.append(f"{text} AS {raw}")
+            if role == "date":
+                fasts.append(f"coalesce({_dmy_fast(d, raw, profile.dmy_form)}, false) AS date_fast")
+                slow = "NOT date_fast"
+            else:
+                fasts.append(f"{d.try_double(raw)} AS fast_{role}")
+                slow = f"fast_{role} IS NULL"
             cells.append(
-                f"CASE WHEN length(raw_{role}) <= {_LONGEST_TOKEN} "
-                f"AND lower(raw_{role}) IN ({tokens}) THEN NULL ELSE raw_{role} END "
-                f"AS cell_{role}"
+                f"CASE WHEN {slow} THEN {missing(d.strip(raw, _SPACE_CHARS))} END AS cell_{role}"
             )
         elif kind == "number":
-            stripped.append(f"CAST({d.ident(column)} AS DOUBLE) AS raw_{role}")
+            raws.append(f"CAST({d.ident(column)} AS DOUBLE) AS {raw}")
             cells.append(
-                f"CASE WHEN isnan(raw_{role}) OR abs(raw_{role}) > {LARGEST_NUMBER!r} "
-                f"THEN NULL ELSE raw_{role} END AS cell_{role}"
+                f"CASE WHEN isnan({raw}) OR abs({raw}) > {LARGEST_NUMBER!r} "
+                f"THEN NULL ELSE {raw} END AS cell_{role}"
             )
         else:
-            stripped.append(f"CAST({d.ident(column)} AS TIMESTAMP) AS raw_{role}")
-            cells.append(f"raw_{role} AS cell_{role}")
-    return [stripped, cells]
+            raws.append(f"CAST({d.ident(column)} AS TIMESTAMP) AS {raw}")
+            cells.append(f"{raw} AS cell_{role}")
+    return [raws, fasts, cells]
+
+
+def _fast_branch(source: LogSource, profile: Profile | None, role: str) -> bool:
+    """Whether the text of ``role`` is read with a fast branch first (see :func:`_cells`):
+    numbers unless "," is their decimal mark, dates when the first rows had a day-month
+    form."""
+    if profile is None or source.kinds.get(role) != "text":
+        return False
+    if role == "date":
+        return profile.dmy_form is not None
+    return role in ("quantity", "price", "amount") and not profile.european.get(role, False)
 
 
 def _id(d: _Dialect, source: LogSource, role: str) -> str:
@@ -255,8 +301,11 @@ def _id(d: _Dialect, source: LogSource, role: str) -> str:
     return f"CASE WHEN {integral} THEN split_part({cell}, '.', 1) ELSE {cell} END"
 
 
-def _number_layers(d: _Dialect, source: LogSource, role: str, european: bool) -> list[str]:
-    """Layers of expressions ending in ``num_<role>`` (DOUBLE, NULL if unreadable)."""
+def _number_layers(
+    d: _Dialect, source: LogSource, role: str, european: bool, fast: bool = False
+) -> list[str]:
+    """Layers of expressions ending in ``num_<role>`` (DOUBLE, NULL if unreadable);
+    ``fast``: the cells have a fast branch (:func:`_cells`)."""
     cell = f"cell_{role}"
     if source.kinds[role] == "number":
         return [[], [], [f"{cell} AS num_{role}"]]
@@ -266,6 +315,8 @@ def _number_layers(d: _Dialect, source: LogSource, role: str, european: bool) ->
     # need the noise, accounting and grouping rules (and with "," as the decimal mark,
     # "1.234" is a thousand: no shortcut then).
     plain = "CAST(NULL AS DOUBLE)" if european else d.try_double(cell)
+    if fast:
+        plain = f"coalesce(fast_{role}, {plain})"
     cleaned = f"CASE WHEN plain_{role} IS NULL THEN {d.replace(cell, _NUMBER_NOISE, '')} END"
     k = f"clean_{role}"
     accounting = (
@@ -290,8 +341,31 @@ def _number_layers(d: _Dialect, source: LogSource, role: str, european: bool) ->
     ]
 
 
-def _timestamp(d: _Dialect, source: LogSource, dayfirst: bool) -> list[list[str]]:
-    """Layers ending in ``ts`` from ``cell_date``."""
+def _dmy_form(example: str | None) -> tuple[str, int] | None:
+    """The separator and colon count of a day-month date such as ``12/1/2010 08:26``."""
+    if not example or len(example) < 3:
+        return None
+    sep = example[1] if example[1] in "-/." else example[2]
+    return (sep, example.count(":")) if sep in "-/." else None
+
+
+def _dmy_fast(d: _Dialect, text: str, form: tuple[str, int]) -> str:
+    """Whether ``text`` is a day-month date of exactly ``form``: one regex, where the
+    general branch needs up to three and then splits the value to find its separator and
+    time. Such a value is one the general branch reads as shape 3 with this separator and
+    colon count (the ISO and year-first shapes need four digits first), so both branches
+    give the same timestamp."""
+    sep, colons = form
+    field = "[0-9]{1,2}"
+    clock = ("", f" {field}:[0-9]{{2}}", f" {field}:[0-9]{{2}}:[0-9]{{2}}")[colons]
+    return d.full_match(text, f"{field}[{sep}]{field}[{sep}][0-9]{{4}}{clock}")
+
+
+def _timestamp(
+    d: _Dialect, source: LogSource, dayfirst: bool, form: tuple[str, int] | None = None
+) -> list[list[str]]:
+    """Layers ending in ``ts`` from ``cell_date``, or from ``raw_date`` where ``date_fast``
+    (the value is a day-month date of the first rows' ``form``: :func:`_cells`)."""
     if source.kinds["date"] == "timestamp":
         return [["cell_date AS ts"]]
     if source.kinds["date"] != "text":
@@ -309,20 +383,29 @@ def _timestamp(d: _Dialect, source: LogSource, dayfirst: bool) -> list[list[str]
     # has it: "04/09.2012" is not a date); one format per separator and time.
     order = "%d{0}%m{0}%Y" if dayfirst else "%m{0}%d{0}%Y"
     dmy = " ".join(f"WHEN {d.literal(sep)} THEN {by_colons(order.format(sep))}" for sep in "/-.")
+    # Most logs write every date one way: those values skip the shape regexes.
+    general = "NOT date_fast"
+    fast_ts = (
+        f"WHEN date_fast THEN {d.strptime('raw_date', order.format(form[0]) + times[form[1]])} "
+        if form
+        else ""
+    )
     return [
         [
             # ISO and year-first dates have their fifth character decided: test it first.
-            f"CASE WHEN substr({text}, 5, 1) = '-' AND {d.full_match(text, _ISO_DATE)} THEN 1 "
+            f"CASE WHEN {general} THEN CASE "
+            f"WHEN substr({text}, 5, 1) = '-' AND {d.full_match(text, _ISO_DATE)} THEN 1 "
             f"WHEN substr({text}, 5, 1) = '/' AND {d.full_match(text, _YMD_SLASH)} THEN 2 "
-            f"WHEN {d.full_match(text, _DMY)} THEN 3 END AS date_shape",
-            f"length({text}) - length(replace({text}, ':', '')) AS date_colons",
+            f"WHEN {d.full_match(text, _DMY)} THEN 3 END END AS date_shape",
+            f"CASE WHEN {general} THEN length({text}) - length(replace({text}, ':', '')) END "
+            "AS date_colons",
         ],
         [
             f"CASE WHEN date_shape = 3 THEN substr({text}, CASE WHEN substr({text}, 2, 1) "
             "BETWEEN '0' AND '9' THEN 3 ELSE 2 END, 1) END AS date_sep",
         ],
         [
-            f"CASE WHEN date_shape = 1 THEN {d.iso_timestamp(text)} "
+            f"CASE {fast_ts}WHEN date_shape = 1 THEN {d.iso_timestamp(text)} "
             f"WHEN date_shape = 2 THEN {by_colons('%Y/%m/%d')} "
             f"WHEN date_shape = 3 THEN CASE date_sep {dmy} END END AS ts",
             f"CASE WHEN date_shape = 3 THEN {text} END AS dmy_text",
@@ -360,7 +443,13 @@ def rows_sql(source: LogSource, profile: Profile, dialect: str) -> str:
     d = _dialect(dialect)
     roles = source.roles
     numbers = [
-        _number_layers(d, source, role, profile.european.get(role, False))
+        _number_layers(
+            d,
+            source,
+            role,
+            profile.european.get(role, False),
+            fast=_fast_branch(source, profile, role),
+        )
         for role in ("quantity", "price", "amount")
         if roles[role]
     ]
@@ -369,24 +458,37 @@ def rows_sql(source: LogSource, profile: Profile, dialect: str) -> str:
         derived.append(f"{_id(d, source, 'invoice')} AS invoice")
     else:
         derived.append(f"CAST(NULL AS {d.text_type}) AS invoice")
-    layers = _cells(d, source) + _merge(
-        [derived], _timestamp(d, source, profile.dayfirst), *numbers
+    layers = _cells(d, source, profile) + _merge(
+        [derived], _timestamp(d, source, profile.dayfirst, profile.dmy_form), *numbers
     )
     spend = "num_amount" if roles["amount"] else "(num_quantity * num_price)"
     negative = f"coalesce({spend} < 0, false)"
     if roles["quantity"]:
         negative = f"({negative} OR coalesce(num_quantity < 0, false))"
     c_invoice = f"coalesce({_c_invoice('invoice')}, false)" if roles["invoice"] else "false"
+    given = "(cell_date IS NOT NULL)"
+    if source.kinds["date"] == "text":
+        given = "(date_fast OR cell_date IS NOT NULL)"
+    # The text each number votes with (see _facts), and where its "." is: once per row.
+    votes = [r for r in ("quantity", "price", "amount") if roles[r] and source.kinds[r] == "text"]
+    text = {r: f"coalesce(cell_{r}, raw_{r})" if _fast_branch(source, profile, r) else f"cell_{r}"
+            for r in votes}  # fmt: skip
+    layers += [
+        [f"{text[r]} AS vote_text_{r}" for r in votes],
+        [f"instr(vote_text_{r}, '.') AS vote_dot_{r}" for r in votes],
+    ]
     inner = _layers(source.relation, layers)
     return (
-        f"SELECT customer, ts, (cell_date IS NOT NULL) AS date_given, {spend} AS spend, "
+        f"SELECT customer, ts, {given} AS date_given, {spend} AS spend, "
         f"{negative} AS negative, {c_invoice} AS c_invoice, invoice AS order_key"
-        + "".join(f", {expr} AS {name}" for name, expr, _ in _facts(d, source))
+        + "".join(f", {expr} AS {name}" for name, expr, _ in _facts(d, source, profile))
         + f" FROM ({inner}) AS cleaned"
     )
 
 
-def _facts(d: _Dialect, source: LogSource) -> list[tuple[str, str, str]]:
+def _facts(
+    d: _Dialect, source: LogSource, profile: Profile | None = None
+) -> list[tuple[str, str, str]]:
     """Whole-column facts gathered by the aggregation itself, as ``(name, per-row
     expression, aggregate)``: the day-month date fields (to decide day-first), and per
     text number column the values readable only with "." or only with "," as the decimal
@@ -395,21 +497,45 @@ def _facts(d: _Dialect, source: LogSource) -> list[tuple[str, str, str]]:
     if source.kinds.get("date") == "text":
         # One bit mask per row: 4 a day-month date, 2 its first field above 12, 1 its
         # second; OR-ed over the log, it is all that deciding day-first needs.
-        first, second = (f"CAST(split_part(dmy_text, date_sep, {i}) AS INT)" for i in (1, 2))
-        mask = (
-            f"CASE WHEN dmy_text IS NULL THEN 0 ELSE 4 + CASE WHEN {first} > 12 THEN 2 ELSE 0 "
-            f"END + CASE WHEN {second} > 12 THEN 1 ELSE 0 END END"
-        )
+        def bits(text: str) -> str:
+            # The fields as the reader takes them: the digits before and after the first
+            # separator (in "12/05.2010" too, which then reads as no date).
+            first, second = (f"CAST({d.extract(text, _DMY_HEAD, i)} AS INT)" for i in (1, 2))
+            return (
+                f"4 + CASE WHEN {first} > 12 THEN 2 ELSE 0 END "
+                f"+ CASE WHEN {second} > 12 THEN 1 ELSE 0 END"
+            )
+
+        mask = f"CASE WHEN dmy_text IS NULL THEN 0 ELSE {bits('dmy_text')} END"
+        form = profile.dmy_form if profile is not None else None
+        if form:
+            # A date read on the fast branch has its fields in the timestamp: the day is
+            # the first field when reading day-first, the second otherwise (the month is
+            # never above 12). An unreadable one (02/30) is taken apart as elsewhere.
+            day = "CASE WHEN dayofmonth(ts) > 12 THEN {} ELSE 0 END"
+            from_ts = "4 + " + day.format(2 if profile.dayfirst else 1)
+            mask = (
+                f"CASE WHEN date_fast THEN CASE WHEN ts IS NULL THEN {bits('raw_date')} "
+                f"ELSE {from_ts} END ELSE {mask} END"
+            )
         facts.append(("dmy_mask", mask, "bit_or"))
     for role in ("quantity", "price", "amount"):
         if source.roles.get(role) and source.kinds.get(role) == "text":
-            cell, clean = f"cell_{role}", f"clean_{role}"
+            # The plain number's text (as read, when it took the fast branch) and its ".".
+            cell, dot, clean = f"vote_text_{role}", f"vote_dot_{role}", f"clean_{role}"
             # A plain number ("4.36", "12", "1e3") can only be read one way if it has a
             # single "." followed by other than three digits: no regex needed for it.
+            # A plain number has at most one "." and, without an exponent, only digits
+            # after it (then perhaps white space, if read as it came): the digit count is
+            # told by the characters 1, 3 and 4 places after the ".". (No number that
+            # reads has both a "." and an "n": nan, inf and infinity have no ".".)
+
+            def digit(offset: int, cell: str = cell, dot: str = dot) -> str:
+                return f"substr({cell}, {dot} + {offset}, 1) BETWEEN '0' AND '9'"
+
             plain_us = (
-                f"contains({cell}, '.') AND NOT contains(lower({cell}), 'e') "
-                f"AND NOT contains(lower({cell}), 'n') "
-                f"AND length(split_part({cell}, '.', 2)) NOT IN (0, 3)"
+                f"{dot} > 0 AND NOT (contains({cell}, 'e') OR contains({cell}, 'E')) "
+                f"AND {digit(1)} AND NOT ({digit(3)} AND NOT {digit(4)})"
             )
             us, eu = (
                 f"CASE WHEN {d.full_match(clean, pattern)} THEN 1 ELSE 0 END"
@@ -495,11 +621,36 @@ def decide(
         c_rule=not n or (row.get("n_c") or 0) < 0.5 * n,
         european=marks,
         example=None if decided else row.get("example"),
+        dmy_form=_dmy_form(row.get("example")),
     )
 
 
-def groups_sql(rows: str, *, c_rule: bool, dialect: str, source: LogSource | None = None) -> str:
-    """SQL aggregating :func:`rows_sql`'s rows per customer.
+#: The whole-log counts :func:`groups_sql` gives on every row, as (name, condition): lines,
+#: lines without a customer, lines with a customer but no readable date, lines with a date
+#: cell, lines with a readable date, used lines (a customer and a date), returns and lines
+#: without a readable spend among the used, and ``C`` + digit invoices.
+TOTALS = (
+    ("t_lines", None),
+    ("t_no_customer", "customer IS NULL"),
+    ("t_bad_dates", "customer IS NOT NULL AND ts IS NULL"),
+    ("t_given", "date_given"),
+    ("t_dated", "ts IS NOT NULL"),
+    ("t_used", "customer IS NOT NULL AND ts IS NOT NULL"),
+    ("t_returns", "customer IS NOT NULL AND ts IS NOT NULL AND is_return"),
+    ("t_missing_spend", "customer IS NOT NULL AND ts IS NOT NULL AND spend IS NULL"),
+    ("t_c_invoices", "c_invoice"),
+)
+
+
+def groups_sql(
+    rows: str,
+    *,
+    c_rule: bool,
+    dialect: str,
+    source: LogSource | None = None,
+    profile: Profile | None = None,
+) -> str:
+    """SQL aggregating :func:`rows_sql`'s rows per customer, with the whole log's totals.
 
     Parameters
     ----------
@@ -508,18 +659,29 @@ def groups_sql(rows: str, *, c_rule: bool, dialect: str, source: LogSource | Non
     c_rule : bool
         Whether ``C`` invoices are cancellations (see :class:`Profile`).
     dialect : {"duckdb", "spark"}
+    source : LogSource, optional
+        The log, for the whole-column facts (:func:`_facts`) it gathers.
+    profile : Profile, optional
+        The reading the rows were made with (the facts need it).
 
     Returns
     -------
     str
         One row per customer id, and one for the lines without one (``customer`` NULL):
-        ``lines``, ``bad_dates``, ``returns``, ``missing_spend``, ``parsed_dates`` (lines
-        with a customer and a readable date), ``monetary``, ``frequency``,
-        ``last_purchase``, ``first_purchase`` (timestamps of purchases),
-        ``date_min``, ``date_max`` (timestamps).
+        ``monetary``, ``frequency``, ``last_purchase``, ``first_purchase`` (timestamps of
+        purchases), ``date_min``, ``date_max`` (timestamps of dated lines); and on every
+        row the same whole-log counts :data:`TOTALS` and facts.
+
+    Notes
+    -----
+    A hash aggregate's cost grows with its number of aggregates, and a million customers
+    make each one a scattered update: only what differs per customer is aggregated per
+    customer. The report's counts and the facts are one ungrouped aggregate over the same
+    rows (DuckDB feeds one scan to both: a streaming CTE). Spark would scan a CTE once
+    per use, so there the counts are summed per customer and totalled by a window.
     """
     d = _dialect(dialect)
-    facts = _facts(d, source) if source is not None else []
+    facts = _facts(d, source, profile) if source is not None else []
     is_return = "(negative OR c_invoice)" if c_rule else "negative"
     kept = "ts IS NOT NULL"
     purchase = f"{kept} AND NOT is_return"
@@ -527,22 +689,36 @@ def groups_sql(rows: str, *, c_rule: bool, dialect: str, source: LogSource | Non
         f"CASE WHEN order_key IS NULL THEN concat('date:', CAST(ts AS {d.text_type})) "
         "ELSE order_key END"
     )
-    return (
-        "SELECT customer, count(*) AS lines, "
-        "sum(CASE WHEN ts IS NULL THEN 1 ELSE 0 END) AS bad_dates, "
-        "sum(CASE WHEN date_given THEN 1 ELSE 0 END) AS given_dates, "
-        f"sum(CASE WHEN {kept} AND is_return THEN 1 ELSE 0 END) AS returns, "
-        f"sum(CASE WHEN {kept} AND spend IS NULL THEN 1 ELSE 0 END) AS missing_spend, "
-        f"sum(CASE WHEN {kept} THEN CASE WHEN is_return THEN -abs(spend) ELSE abs(spend) END "
-        "END) AS monetary, "
+    per_customer = (
+        "sum(CASE WHEN is_return THEN -abs(spend) ELSE abs(spend) END) "
+        f"FILTER (WHERE {kept}) AS monetary, "
         f"count(DISTINCT CASE WHEN {purchase} THEN {order} END) AS frequency, "
-        f"max(CASE WHEN {purchase} THEN ts END) AS last_purchase, "
-        f"min(CASE WHEN {purchase} THEN ts END) AS first_purchase, "
-        "min(ts) AS date_min, max(ts) AS date_max, "
-        "sum(CASE WHEN c_invoice THEN 1 ELSE 0 END) AS c_invoices"
-        + "".join(f", {agg}({name}) AS {name}" for name, _, agg in facts)
-        + f" FROM (SELECT *, {is_return} AS is_return FROM ({rows}) AS log_rows) AS marked "
-        "GROUP BY customer"
+        "max(ts) FILTER (WHERE NOT is_return) AS last_purchase, "
+        "min(ts) FILTER (WHERE NOT is_return) AS first_purchase, "
+        "min(ts) AS date_min, max(ts) AS date_max"
+    )
+    counts = [
+        f"count(*){'' if where is None else f' FILTER (WHERE {where})'} AS {name}"
+        for name, where in TOTALS
+    ] + [f"{agg}({name}) AS {name}" for name, _, agg in facts]
+    marked = f"SELECT *, {is_return} AS is_return FROM ({rows}) AS log_rows"
+    if dialect == "duckdb":
+        return (
+            f"WITH marked AS ({marked}) SELECT * FROM "
+            f"(SELECT customer, {per_customer} FROM marked GROUP BY customer) AS per_customer "
+            f"CROSS JOIN (SELECT {', '.join(counts)} FROM marked) AS totals"
+        )
+    names = [name for name, _ in TOTALS] + [name for name, _, _ in facts]
+    # Counts add up across customers; a bit mask ORs, a vote sums.
+    window = {name: agg for name, _, agg in facts}
+    totals = ", ".join(
+        f"{'sum' if window.get(n, 'sum') == 'sum' else window[n]}({n}) OVER () AS {n}"
+        for n in names
+    )
+    return (
+        f"SELECT customer, monetary, frequency, last_purchase, first_purchase, date_min, "
+        f"date_max, {totals} FROM (SELECT customer, {per_customer}, {', '.join(counts)} "
+        f"FROM ({marked}) AS marked GROUP BY customer) AS per_customer"
     )
 
 
@@ -581,20 +757,14 @@ def customers_from_groups(
         _sort_by_id,
     )
 
-    parsed = int((groups["lines"] - groups["bad_dates"]).sum())
-    if parsed < _DATE_FRACTION * int(groups["given_dates"].sum()):
+    totals = _totals(groups)
+    if totals["t_dated"] < _DATE_FRACTION * totals["t_given"]:
         raise DataError(
             f"column {roles['date']!r} does not hold dates; "
             + ("pass the date column with --date-col" if ask is _ask_flag else ask("date"))
         )
-    known = groups["customer"].notna()
-    n_missing_customer = int(groups.loc[~known, "lines"].sum())
-    groups = groups[known]
-    n_lines = int(groups["lines"].sum())
-    n_bad_dates = int(groups["bad_dates"].sum())
-    used = groups["lines"] - groups["bad_dates"]
-    groups = groups[used > 0]
-    used = used[used > 0]
+    # The customers with at least one dated line.
+    groups = groups[groups["customer"].notna() & groups["date_min"].notna()]
     if groups.empty:
         raise DataError(
             f"no usable rows: none has both a customer id in {roles['customer']!r} and a date "
@@ -626,14 +796,14 @@ def customers_from_groups(
     )
     customers = _sort_by_id(customers)
     report = TransactionReport(
-        n_rows=n_lines + n_missing_customer,
-        n_used_rows=int(used.sum()),
+        n_rows=totals["t_lines"],
+        n_used_rows=totals["t_used"],
         n_customers=len(customers),
         n_orders=int(customers["Frequency"].sum()),
-        n_missing_customer=n_missing_customer,
-        n_cancellations=int(groups["returns"].sum()),
-        n_bad_dates=n_bad_dates,
-        n_missing_amount=int(groups["missing_spend"].sum()),
+        n_missing_customer=totals["t_no_customer"],
+        n_cancellations=totals["t_returns"],
+        n_bad_dates=totals["t_bad_dates"],
+        n_missing_amount=totals["t_missing_spend"],
         n_nonpositive_customers=int((customers["Monetary"] <= 0).sum()),
         date_min=date_min,
         date_max=date_max,
@@ -644,6 +814,14 @@ def customers_from_groups(
     return customers, report
 
 
+def _totals(groups: pd.DataFrame) -> dict[str, int]:
+    """The whole-log counts :func:`groups_sql` repeats on every row (0 for an empty log)."""
+    if groups.empty:
+        return {name: 0 for name, _ in TOTALS}
+    first = groups.iloc[0]
+    return {name: int(first[name]) for name, _ in TOTALS}
+
+
 def _head(relation: str, rows: int = 10_000) -> str:
     return f"(SELECT * FROM {relation} LIMIT {rows}) AS head"
 
@@ -651,17 +829,20 @@ def _head(relation: str, rows: int = 10_000) -> str:
 def _whole_column(groups: pd.DataFrame, source: LogSource) -> dict[str, Any]:
     """:func:`profile_sql`'s row, from the facts each group gathered."""
     row: dict[str, Any] = {}
+    totals = _totals(groups)
     if source.roles["invoice"]:
-        row["n"] = int(groups["lines"].sum())
-        row["n_c"] = int(groups["c_invoices"].sum())
+        row["n"] = totals["t_lines"]
+        row["n_c"] = totals["t_c_invoices"]
     if "dmy_mask" in groups:
-        mask = int(np.bitwise_or.reduce(groups["dmy_mask"].fillna(0).astype("int64").to_numpy()))
+        first = groups["dmy_mask"].iloc[0] if len(groups) else None
+        mask = 0 if first is None or pd.isna(first) else int(first)
         if mask & 4:  # 13 stands for "above 12", 12 for "12 at most"
             row["first_max"] = 13 if mask & 2 else 12
             row["second_max"] = 13 if mask & 1 else 12
     for column in groups.columns:
         if column.startswith("vote_"):
-            vote = int(groups[column].sum())
+            first = groups[column].iloc[0] if len(groups) else None
+            vote = 0 if first is None or pd.isna(first) else int(first)
             role = column.removeprefix("vote_")
             row[f"us_{role}"], row[f"eu_{role}"] = max(vote, 0), max(-vote, 0)
     return row
@@ -731,7 +912,7 @@ def _decided(
     for _ in range(2):
         rows = rows_sql(source, profile, dialect)
         groups = fetch_frame(
-            groups_sql(rows, c_rule=profile.c_rule, dialect=dialect, source=source)
+            groups_sql(rows, c_rule=profile.c_rule, dialect=dialect, source=source, profile=profile)
         )
         facts = _whole_column(groups, source)
         # Reported only when every date reads both ways: any of them is an example.

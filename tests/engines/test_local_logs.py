@@ -234,3 +234,190 @@ def test_dates_the_reader_read_day_first_can_be_read_month_first(tmp_path):
     assert assumed.date_max == pd.Timestamp("2010-01-12 08:30")
     assert month_first.date_max == pd.Timestamp("2010-12-01 08:30")
     assert month_first.date_reading is None
+
+
+# Values next to a clean form that DuckDB's strptime or TRY_CAST would accept but the
+# reader's rules do not (or read otherwise): the fast branches must give what the
+# general rules give on every one of them.
+_NEAR_DATES = [
+    "12/5/2010 8:5",
+    "12/05/10 15:02",
+    "12/05/201 15:02",
+    "12/05/02010 15:02",
+    "12/05/2010  15:02",
+    "12/05/2010\t15:02",
+    " 12/05/2010 15:02",
+    "12/05/2010 15:02 ",
+    "\u00a012/05/2010 15:02",
+    "12/05/2010 15:02\u202f",
+    "1/ 5/2010 8:05",
+    "1/5/+010 8:05",
+    "+1/5/2010 8:05",
+    "12/05/2010 15:02:33",
+    "12/05/2010",
+    "12-05-2010 15:02",
+    "12/05.2010 15:02",
+    "02/30/2010 10:00",
+    "12/05/2010 24:00",
+    "2010-12-05 15:02",
+    "2010/12/05",
+    "012/05/2010 15:02",
+    "12/05/2010T15:02",
+    "NA",
+    " null ",
+    "",
+    "nan",
+    "12/05/2010 15:0",
+    "12/05/2010 1502",
+]
+_NEAR_NUMBERS = [
+    " 4",
+    "4 ",
+    "\t4",
+    "4\u00a0",
+    "\u202f4",
+    "1e3",
+    "1E3",
+    "1.5e2",
+    "+5",
+    ".5",
+    "5.",
+    "inf",
+    "-inf",
+    "nan",
+    "NaN",
+    "Infinity",
+    "1e400",
+    "1_000",
+    "0x10",
+    "1,5",
+    "1.234",
+    "1.234,5",
+    "1,234.5",
+    "(3.5)",
+    "$4.20",
+    "4.20 ",
+    " 4.200",
+    "12.",
+    "NA",
+    "n/a",
+    "-",
+    "?",
+    "",
+    " null",
+    "4.5.6",
+    "--1",
+    "١٢",
+]
+
+
+# So many odd cells that the columns are not detected by their values: named.
+_NAMED = {"customer_col": "CustomerID", "date_col": "InvoiceDate", "invoice_col": "InvoiceNo",
+          "quantity_col": "Quantity", "price_col": "UnitPrice"}  # fmt: skip
+
+
+def _near_misses(rng: np.random.Generator, dates: list[str], n: int = 400) -> pd.DataFrame:
+    """Mostly clean lines (the fast branches' form), then every near miss."""
+    clean_dates = [
+        f"{m}/{d:02d}/2010 {h}:{mi:02d}"
+        for m, d, h, mi in zip(
+            rng.integers(1, 13, n), rng.integers(1, 29, n), rng.integers(0, 24, n),
+            rng.integers(0, 60, n), strict=True,
+        )
+    ]  # fmt: skip
+    odd = len(dates) + len(_NEAR_NUMBERS)
+    return pd.DataFrame(
+        {
+            "InvoiceNo": [str(i) for i in rng.integers(1000, 1100, n + odd)],
+            "CustomerID": [str(c) for c in rng.integers(1, 40, n + odd)],
+            "InvoiceDate": clean_dates + dates + clean_dates[: len(_NEAR_NUMBERS)],
+            "Quantity": [str(q) for q in rng.integers(1, 9, n + len(dates))] + _NEAR_NUMBERS,
+            "UnitPrice": [f"{p:.2f}" for p in rng.uniform(0.5, 9, n)]
+            + _NEAR_NUMBERS[: len(dates)]
+            + [f"{p:.2f}" for p in rng.uniform(0.5, 9, len(dates) + len(_NEAR_NUMBERS))][
+                : odd - len(_NEAR_NUMBERS[: len(dates)])
+            ],
+        }
+    )
+
+
+def _forms_used(monkeypatch) -> list:
+    """Record the day-month forms the fast date branch was given."""
+    from segmentation.engines import logsql
+
+    forms, decide = [], logsql.decide
+
+    def spy(*args, **kwargs):
+        profile = decide(*args, **kwargs)
+        forms.append(profile.dmy_form)
+        return profile
+
+    monkeypatch.setattr(logsql, "decide", spy)
+    return forms
+
+
+def _general_only(monkeypatch):
+    """The log SQL without its fast branches (what they must agree with)."""
+    from segmentation.engines import logsql
+
+    monkeypatch.setattr(logsql, "_dmy_form", lambda example: None)
+    monkeypatch.setattr(logsql, "_fast_branch", lambda source, profile, role: False)
+
+
+@pytest.mark.parametrize("day_first", [False, True], ids=["month-first", "day-first"])
+def test_fast_branches_read_near_miss_dates_as_the_general_branch(tmp_path, monkeypatch, day_first):
+    frame = _near_misses(np.random.default_rng(11), _NEAR_DATES)
+    if day_first:  # the clean form read the other way round, and decided by a day > 12
+        frame["InvoiceDate"] = frame["InvoiceDate"].str.replace(
+            r"^(\d+)/(\d+)/", lambda m: f"{m[2]}/{m[1]}/", regex=True
+        )
+    path = tmp_path / "log.csv"
+    frame.to_csv(path, index=False)
+    forms = _forms_used(monkeypatch)
+
+    fast = customers_from_log(path, **_NAMED)
+    assert forms and all(form == ("/", 1) for form in forms)
+    _general_only(monkeypatch)
+    _assert_same(fast, customers_from_log(path, **_NAMED))
+
+
+def test_fast_branches_on_seconds_and_other_separators(tmp_path, monkeypatch):
+    frame = _near_misses(np.random.default_rng(12), _NEAR_DATES)
+    frame["InvoiceDate"] = frame["InvoiceDate"].str.replace(
+        r"^(\d+)/(\d+)/(\d{4}) (\d+):(\d\d)$", r"\1-\2-\3 \4:\5:07", regex=True
+    )
+    path = tmp_path / "log.csv"
+    frame.to_csv(path, index=False)
+    forms = _forms_used(monkeypatch)
+
+    fast = customers_from_log(path, **_NAMED)
+    assert forms and all(form == ("-", 2) for form in forms)
+    _general_only(monkeypatch)
+    _assert_same(fast, customers_from_log(path, **_NAMED))
+
+
+def test_fast_number_branch_reads_near_miss_numbers_as_the_general_branch(tmp_path, monkeypatch):
+    frame = _near_misses(np.random.default_rng(13), [])
+    path = tmp_path / "log.csv"
+    frame.to_csv(path, index=False)
+
+    fast = customers_from_log(path, **_NAMED)
+    _general_only(monkeypatch)
+    _assert_same(fast, customers_from_log(path, **_NAMED))
+
+
+def test_padded_and_special_numbers_read_as_the_reader_reads_them(tmp_path):
+    """Cells a number column's reader still types as numbers: white space of every kind
+    around them, NaN and infinities, missing-value spellings (the fast branch's cases)."""
+    rng = np.random.default_rng(14)
+    frame = _near_misses(rng, [])
+    odd = [" 4", "4 ", "\t4", "4\u00a0", "\u202f4", " 4.20 ", "nan", "NaN", "inf", "1e3", "NA",
+           " null", "", "-", ".5", "5.", "+5", "4.200"]  # fmt: skip
+    frame["Quantity"] = [str(q) for q in rng.integers(1, 9, len(frame))]
+    frame.loc[: len(odd) - 1, "Quantity"] = odd
+    frame.loc[len(odd) : 2 * len(odd) - 1, "UnitPrice"] = odd
+    path = tmp_path / "log.csv"
+    frame.to_csv(path, index=False)
+    assert read_table(path)["Quantity"].dtype.kind == "f"
+
+    _assert_same(customers_from_log(path, **_NAMED), reference(read_table(path), **_NAMED))

@@ -66,3 +66,25 @@ def test_benchmark_smoke_whole_processes(smoke):
     assert len(whole) == expected, [t["target"] for t in whole]
     assert all(t["pass"] is None and t["result"] == "n/a at this size" for t in whole)
     assert "python -m segmentation predict" in markdown
+
+
+@pytest.mark.slow
+def test_log_benchmark_runs_and_its_three_paths_agree(tmp_path):
+    """A maintainer reruns issue 11's log benchmark: the pandas path, the DuckDB path and
+    the hand-written DuckDB query find the same customer table (it stops if they do not),
+    and every target is judged."""
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.issue11_duckdb", "--lines", "20000",
+         "--customers", "2000", "--workdir", str(tmp_path), "--out", str(tmp_path)],
+        capture_output=True, text=True, cwd=ROOT, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = json.loads((tmp_path / "issue11_duckdb_20000.json").read_text())
+    assert data["found"]["duckdb"] == data["found"]["same"] == data["found"]["reference"]
+    assert data["found"]["duckdb"]["customers"] > 1000
+    assert {t["name"] for t in data["targets"]} >= {
+        "duckdb time / bare DuckDB query time",
+        "duckdb time / hand-written DuckDB query with the identical output",
+    }
+    markdown = (tmp_path / "issue11_duckdb_20000.md").read_text()
+    assert "hand-written DuckDB query" in markdown and "| target |" in markdown

@@ -674,11 +674,10 @@ def groups_sql(
 
     Notes
     -----
-    A hash aggregate's cost grows with its number of aggregates, and a million customers
-    make each one a scattered update: only what differs per customer is aggregated per
-    customer. The report's counts and the facts are one ungrouped aggregate over the same
-    rows (DuckDB feeds one scan to both: a streaming CTE). Spark would scan a CTE once
-    per use, so there the counts are summed per customer and totalled by a window.
+    The counts are summed per customer with ``FILTER`` clauses and totalled by a window
+    over the customers. Two alternatives measured on DuckDB at 10M lines: sums of ``CASE``
+    per customer took a third longer; an ungrouped aggregate fed by the same scan (a CTE
+    with two readers) took as long and 500 MB more (and Spark would scan the log twice).
     """
     d = _dialect(dialect)
     facts = _facts(d, source, profile) if source is not None else []
@@ -702,12 +701,6 @@ def groups_sql(
         for name, where in TOTALS
     ] + [f"{agg}({name}) AS {name}" for name, _, agg in facts]
     marked = f"SELECT *, {is_return} AS is_return FROM ({rows}) AS log_rows"
-    if dialect == "duckdb":
-        return (
-            f"WITH marked AS ({marked}) SELECT * FROM "
-            f"(SELECT customer, {per_customer} FROM marked GROUP BY customer) AS per_customer "
-            f"CROSS JOIN (SELECT {', '.join(counts)} FROM marked) AS totals"
-        )
     names = [name for name, _ in TOTALS] + [name for name, _, _ in facts]
     # Counts add up across customers; a bit mask ORs, a vote sums.
     window = {name: agg for name, _, agg in facts}

@@ -178,9 +178,10 @@ def to_markdown(report: dict) -> str:
         "(PyMC takes several seconds), reading, the fit, the scores and the held-out check "
         "(a second fit).",
         "",
-        "Most of a fit is fixed cost, not data: a profile of a 300-customer first fit spends "
-        "about 9.5 of 13 s compiling the PyTensor graphs (rewrites and C thunks, 4 s of it "
-        "in PyMC's start-value check), so the fit hardly grows from 10k to 100k customers. "
+        "Most of a fit is fixed cost, not data: a profile of a 300-customer first fit (on "
+        "2026-11-29, a loaded machine, no compile cache) spent about 9.5 of 13 s compiling "
+        "the PyTensor graphs (rewrites and C thunks, 4 s of it in PyMC's start-value check), "
+        "so the fit hardly grows from 10k to 100k customers. "
         "PyTensor's FAST_COMPILE mode was tried and is far slower at 100k (63 s a fit).",
         "",
         "Recovery of the simulated parameters and the held-out check (fit on the first 275 "

@@ -248,7 +248,8 @@ by_segment = lifetime_value(root, version, edits, model, filters) if valued else
 if by_segment is not None:
     st.subheader("Lifetime value by segment")
     st.dataframe(
-        by_segment,
+        # Whole money, as the Overview cards show it (localized keeps the thousands marks).
+        by_segment.assign(total_clv=by_segment["total_clv"].round()),
         hide_index=True,
         column_config={
             "customers": st.column_config.NumberColumn("Customers", format="localized"),

@@ -364,34 +364,28 @@ def _general_only(monkeypatch):
     monkeypatch.setattr(logsql, "_fast_branch", lambda source, profile, role: False)
 
 
-@pytest.mark.parametrize("day_first", [False, True], ids=["month-first", "day-first"])
-def test_fast_branches_read_near_miss_dates_as_the_general_branch(tmp_path, monkeypatch, day_first):
+# How the clean form is rewritten (none: month-first 12/5/2010 08:26), and the form the
+# fast branch must then have been given.
+_FORMS = {
+    "month-first": (None, None, ("/", 1)),
+    # Read the other way round, and decided by a day above 12.
+    "day-first": (r"^(\d+)/(\d+)/", lambda m: f"{m[2]}/{m[1]}/", ("/", 1)),
+    "dashes-and-seconds": (r"^(\d+)/(\d+)/(\d{4}) (\d+):(\d\d)$", r"\1-\2-\3 \4:\5:07", ("-", 2)),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("form", list(_FORMS))
+def test_fast_branches_read_near_miss_dates_as_the_general_branch(tmp_path, monkeypatch, form):
+    pattern, replacement, expected = _FORMS[form]
     frame = _near_misses(np.random.default_rng(11), _NEAR_DATES)
-    if day_first:  # the clean form read the other way round, and decided by a day > 12
-        frame["InvoiceDate"] = frame["InvoiceDate"].str.replace(
-            r"^(\d+)/(\d+)/", lambda m: f"{m[2]}/{m[1]}/", regex=True
-        )
+    if pattern:
+        frame["InvoiceDate"] = frame["InvoiceDate"].str.replace(pattern, replacement, regex=True)
     path = tmp_path / "log.csv"
     frame.to_csv(path, index=False)
     forms = _forms_used(monkeypatch)
 
     fast = customers_from_log(path, **_NAMED)
-    assert forms and all(form == ("/", 1) for form in forms)
-    _general_only(monkeypatch)
-    _assert_same(fast, customers_from_log(path, **_NAMED))
-
-
-def test_fast_branches_on_seconds_and_other_separators(tmp_path, monkeypatch):
-    frame = _near_misses(np.random.default_rng(12), _NEAR_DATES)
-    frame["InvoiceDate"] = frame["InvoiceDate"].str.replace(
-        r"^(\d+)/(\d+)/(\d{4}) (\d+):(\d\d)$", r"\1-\2-\3 \4:\5:07", regex=True
-    )
-    path = tmp_path / "log.csv"
-    frame.to_csv(path, index=False)
-    forms = _forms_used(monkeypatch)
-
-    fast = customers_from_log(path, **_NAMED)
-    assert forms and all(form == ("-", 2) for form in forms)
+    assert forms and all(used == expected for used in forms)
     _general_only(monkeypatch)
     _assert_same(fast, customers_from_log(path, **_NAMED))
 

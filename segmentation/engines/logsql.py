@@ -704,10 +704,7 @@ def groups_sql(
     names = [name for name, _ in TOTALS] + [name for name, _, _ in facts]
     # Counts add up across customers; a bit mask ORs, a vote sums.
     window = {name: agg for name, _, agg in facts}
-    totals = ", ".join(
-        f"{'sum' if window.get(n, 'sum') == 'sum' else window[n]}({n}) OVER () AS {n}"
-        for n in names
-    )
+    totals = ", ".join(f"{window.get(n, 'sum')}({n}) OVER () AS {n}" for n in names)
     return (
         f"SELECT customer, monetary, frequency, last_purchase, first_purchase, date_min, "
         f"date_max, {totals} FROM (SELECT customer, {per_customer}, {', '.join(counts)} "
@@ -807,12 +804,15 @@ def customers_from_groups(
     return customers, report
 
 
+def _whole_log(groups: pd.DataFrame, column: str) -> int:
+    """A whole-log figure :func:`groups_sql` repeats on every row (0 for an empty log)."""
+    first = groups[column].iloc[0] if len(groups) else None
+    return 0 if first is None or pd.isna(first) else int(first)
+
+
 def _totals(groups: pd.DataFrame) -> dict[str, int]:
-    """The whole-log counts :func:`groups_sql` repeats on every row (0 for an empty log)."""
-    if groups.empty:
-        return {name: 0 for name, _ in TOTALS}
-    first = groups.iloc[0]
-    return {name: int(first[name]) for name, _ in TOTALS}
+    """The whole-log counts :data:`TOTALS`."""
+    return {name: _whole_log(groups, name) for name, _ in TOTALS}
 
 
 def _head(relation: str, rows: int = 10_000) -> str:
@@ -827,15 +827,13 @@ def _whole_column(groups: pd.DataFrame, source: LogSource) -> dict[str, Any]:
         row["n"] = totals["t_lines"]
         row["n_c"] = totals["t_c_invoices"]
     if "dmy_mask" in groups:
-        first = groups["dmy_mask"].iloc[0] if len(groups) else None
-        mask = 0 if first is None or pd.isna(first) else int(first)
+        mask = _whole_log(groups, "dmy_mask")
         if mask & 4:  # 13 stands for "above 12", 12 for "12 at most"
             row["first_max"] = 13 if mask & 2 else 12
             row["second_max"] = 13 if mask & 1 else 12
     for column in groups.columns:
         if column.startswith("vote_"):
-            first = groups[column].iloc[0] if len(groups) else None
-            vote = 0 if first is None or pd.isna(first) else int(first)
+            vote = _whole_log(groups, column)
             role = column.removeprefix("vote_")
             row[f"us_{role}"], row[f"eu_{role}"] = max(vote, 0), max(-vote, 0)
     return row

@@ -117,29 +117,24 @@ def step(name: str, path: str) -> dict:
         from segmentation.engines.local import customers_from_log
 
         return _totals(customers_from_log(path)[0])
+    quoted = "'" + path.replace("'", "''") + "'"
     if name == "bare":
         import duckdb
 
-        quoted = "'" + path.replace("'", "''") + "'"
         groups = duckdb.connect().execute(_BARE_SQL.format(path=quoted)).fetch_df()
         return {"customers": int(len(groups))}
     if name == "same":
         import duckdb
 
-        quoted = "'" + path.replace("'", "''") + "'"
         return _totals(duckdb.connect().execute(_SAME_SQL.format(path=quoted)).fetch_df())
     if name == "typed":
         from segmentation.engines import local, logsql
 
-        quoted = "'" + path.replace("'", "''") + "'"
         relation = f"read_csv({quoted}, timestampformat = '%m/%d/%Y %H:%M')"
         con = local._connect()
-        # DuckDB's sniffer types the columns: names and types from DESCRIBE.
-        types = {
-            row[0]: row[1] for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
-        }
-        kind = {"BIGINT": "number", "DOUBLE": "number", "TIMESTAMP": "timestamp"}
-        kinds = {role: kind.get(types[column], "text") for role, column in _ROLES.items() if column}
+        # The columns as DuckDB's sniffer types them, told apart as the engine tells them.
+        schema = con.sql(f"SELECT * FROM {relation} LIMIT 0").to_arrow_table().schema
+        kinds = local.log_kinds({field.name: field.type for field in schema}, _ROLES)
         source = logsql.LogSource(relation=relation, roles=_ROLES, kinds=kinds)
         return _totals(local._run(con, source)[0])
     raise ValueError(f"unknown step {name!r}; one of {STEPS}")

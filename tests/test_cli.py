@@ -1,6 +1,7 @@
 """The command line, run as a user would: a subprocess, its exit status, stdout and stderr."""
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -429,6 +430,25 @@ def test_rfm_says_how_ambiguous_dates_were_read_and_dayfirst_chooses(tmp_path):
     assert "between 2024-02-01 and 2024-04-03" in assumed.stderr
     assert "between 2024-01-02 and 2024-03-04" in month_first.stderr
     assert "read both ways" not in month_first.stderr
+
+
+# Dates as some spreadsheets export them (two-digit years): not read, and the message shows
+# one, names the column and the forms that are read, whether the column was detected or given.
+@pytest.mark.parametrize("given", [(), ("--date-col", "InvoiceDate")], ids=["detected", "given"])
+def test_rfm_says_which_dates_it_cannot_read_and_which_it_can(tmp_path, given):
+    path = tmp_path / "orders.csv"
+    rows = [f"{i},{c},{m}/{d}/10 14:{i % 60:02d},2,3.5" for i, (c, m, d) in
+            enumerate((c, m, d) for c in range(1, 9) for m, d in ((8, 13), (11, 20)))]  # fmt: skip
+    path.write_text("InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n" + "\n".join(rows))
+
+    result = run("rfm", "--data", str(path), "--out", str(tmp_path / "rfm.csv"), *given)
+
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "'InvoiceDate'" in result.stderr
+    assert re.search(r"\(e\.g\. '(8/13|11/20)/10 14:\d\d'\)", result.stderr)
+    assert "01/12/2010" in result.stderr and "two-digit years" in result.stderr
+    assert "--date-col" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "rfm.csv").exists()
 
 
 def test_rfm_reads_a_folder_of_parquet_files_like_the_csv(tmp_path):

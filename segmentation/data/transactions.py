@@ -582,6 +582,42 @@ def dayfirst_note(column: str, example: str | None, dayfirst: bool, ask: Any) ->
     return f"dates in {column!r}{shown} read both ways: read {used}; {how}"
 
 
+#: The date forms the reader reads (see :func:`segmentation.data.read.parse_datetimes`), for
+#: messages about a column whose values are not among them.
+DATE_FORMS = (
+    "2010-12-01, 2010/12/01, 01/12/2010, 12/01/2010, 01-12-2010 or 01.12.2010, "
+    "each with an optional time such as 08:26 or 08:26:00 (two-digit years and month names "
+    "are not read)"
+)
+
+
+def not_dates_message(column: str, example: Any, ask: Any) -> str:
+    """Say that ``column`` does not hold dates, show one of its values, and say what to do.
+
+    Parameters
+    ----------
+    column : str
+        The date column, given or detected.
+    example : object or None
+        One of its values that does not read as a date.
+    ask : callable
+        ``_ask_flag`` (the command line) or ``_ask_choice`` (the app).
+
+    Returns
+    -------
+    str
+        E.g. ``column 'InvoiceDate' does not hold dates (e.g. '8/13/10 14:46'); dates are
+        read as 2010-12-01, ...; pass the date column with --date-col, or write its dates in
+        one of those forms``.
+    """
+    shown = "" if example is None or pd.isna(example) else f" (e.g. {str(example)!r})"
+    what = "pass the date column with --date-col" if ask is _ask_flag else ask("date")
+    return (
+        f"column {column!r} does not hold dates{shown}; dates are read as {DATE_FORMS}; "
+        f"{what}, or write its dates in one of those forms"
+    )
+
+
 def _ask_choice(role: str, verb: str = "pass") -> str:
     """How the app's user names a column: ``"choose the date column"``."""
     return f"{verb if verb == 'check' else 'choose'} the {_ROLE_WORDS[role]} column"
@@ -616,7 +652,14 @@ def _resolve_roles(
     if roles["customer"] is None:
         missing.append(f"the customer id column ({ask('customer')})")
     if roles["date"] is None:
-        missing.append(f"the date column ({ask('date')})")
+        named = _named_like_date(df, {name for name in roles.values() if name})
+        why = ""
+        if named is not None:
+            why = (
+                f"; {named!r} is named like it but does not hold dates "
+                f"(e.g. {_unread_date(df[named])!r}): dates are read as {DATE_FORMS}"
+            )
+        missing.append(f"the date column ({ask('date')}{why})")
     if roles["amount"] is None and (roles["quantity"] is None or roles["price"] is None):
         worth = (
             "pass --amount-col NAME, or --quantity-col and --price-col"
@@ -630,6 +673,28 @@ def _resolve_roles(
             f"Columns are: {_column_list(df)}"
         )
     return roles
+
+
+def _named_like_date(df: pd.DataFrame, used: set[str]) -> str | None:
+    """The first column named like a date (as detection names them) that is not a date."""
+    for name in df.columns:
+        key = normalize_name(name)
+        values = df[name]
+        named = (key in _ROLE_NAMES["date"] or "date" in key) and name not in used
+        # A date column's values are dates; an empty one has nothing to show.
+        if named and not pd.api.types.is_datetime64_any_dtype(values) and values.notna().any():
+            return name
+    return None
+
+
+def _unread_date(values: pd.Series) -> str:
+    """One value of ``values`` that does not read as a date (the first value otherwise)."""
+    present = values.dropna().head(_SAMPLE)
+    if not pd.api.types.is_numeric_dtype(present):
+        parsed = parse_datetimes(present.astype("str"), min_fraction=0.0)
+        if parsed is not None and parsed.isna().any():
+            return str(present[parsed.isna()].iloc[0])
+    return str(present.iloc[0])
 
 
 def _column_list(df: pd.DataFrame, limit: int = 20) -> str:

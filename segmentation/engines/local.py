@@ -17,6 +17,7 @@ from segmentation.data.transactions import (
     _ask_flag,
     _resolve_roles,
     dayfirst_note,
+    not_dates_message,
 )
 from segmentation.engines import logsql
 from segmentation.errors import DataError
@@ -165,11 +166,7 @@ def _frame_source(
     kinds = log_kinds(dict(df.dtypes), roles)
     if kinds["date"] == "number":
         example = df[roles["date"]].dropna().head(1).tolist()
-        shown = example[0] if example else ""
-        raise DataError(
-            f"column {roles['date']!r} does not hold dates (e.g. {shown!r}); "
-            + ("pass the date column with --date-col" if ask is _ask_flag else ask("date"))
-        )
+        raise DataError(not_dates_message(roles["date"], example[0] if example else None, ask))
     # The reader read these dates day-first because every one reads both ways.
     ambiguous = (df.attrs.get("ambiguous_dates") or {}).get(roles["date"])
     if kinds["date"] != "timestamp":

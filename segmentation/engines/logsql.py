@@ -424,7 +424,9 @@ def _merge(*stacks: list[list[str]]) -> list[list[str]]:
     return [sum((stack[i] for stack in stacks if i < len(stack)), []) for i in range(depth)]
 
 
-def rows_sql(source: LogSource, profile: Profile, dialect: str) -> str:
+def rows_sql(
+    source: LogSource, profile: Profile, dialect: str, keep: dict[str, str] | None = None
+) -> str:
     """SQL selecting one clean row per order line: the columns :data:`ROW_COLUMNS`.
 
     Parameters
@@ -434,6 +436,9 @@ def rows_sql(source: LogSource, profile: Profile, dialect: str) -> str:
     profile : Profile
         What :func:`profile_sql` decided (day-first, decimal marks).
     dialect : {"duckdb", "spark"}
+    keep : dict, optional
+        More columns, name to an expression over the cleaning's inner columns (such as
+        ``raw_date``, the date cell as read).
 
     Returns
     -------
@@ -482,6 +487,7 @@ def rows_sql(source: LogSource, profile: Profile, dialect: str) -> str:
         f"SELECT customer, ts, {given} AS date_given, {spend} AS spend, "
         f"{negative} AS negative, {c_invoice} AS c_invoice, invoice AS order_key"
         + "".join(f", {expr} AS {name}" for name, expr, _ in _facts(d, source, profile))
+        + "".join(f", {expr} AS {name}" for name, expr in (keep or {}).items())
         + f" FROM ({inner}) AS cleaned"
     )
 
@@ -719,6 +725,7 @@ def customers_from_groups(
     as_of: Any,
     ask: Any,
     date_reading: str | None = None,
+    date_example: Any = None,
 ) -> tuple[pd.DataFrame, Any]:
     """The customer table and report from :func:`groups_sql`'s result.
 
@@ -734,6 +741,9 @@ def customers_from_groups(
         How messages ask for a column (a flag on the command line, a choice in the app).
     date_reading : str, optional
         How ambiguous dates were read, for the report.
+    date_example : callable, optional
+        ``date_example() -> str or None``: a date cell that did not read, asked for only
+        when too few did (the message shows it).
 
     Returns
     -------
@@ -743,16 +753,14 @@ def customers_from_groups(
     from segmentation.data.transactions import (
         TransactionReport,
         _as_of_day,
-        _ask_flag,
         _sort_by_id,
+        not_dates_message,
     )
 
     totals = _totals(groups)
     if totals["t_dated"] < _DATE_FRACTION * totals["t_given"]:
-        raise DataError(
-            f"column {roles['date']!r} does not hold dates; "
-            + ("pass the date column with --date-col" if ask is _ask_flag else ask("date"))
-        )
+        example = date_example() if date_example is not None else None
+        raise DataError(not_dates_message(roles["date"], example, ask))
     # The customers with at least one dated line.
     groups = groups[groups["customer"].notna() & groups["date_min"].notna()]
     if groups.empty:
@@ -876,8 +884,26 @@ def aggregate(
         source, dialect=dialect, fetch_row=fetch_row, fetch_frame=fetch_frame, ask=ask,
         dayfirst=dayfirst, european=european,
     )  # fmt: skip
+
+    def date_example() -> Any:
+        return fetch_row(unread_date_sql(source, profile, dialect))["example"]
+
     return customers_from_groups(
-        groups, roles=source.roles, as_of=as_of, ask=ask, date_reading=reading
+        groups, roles=source.roles, as_of=as_of, ask=ask, date_reading=reading,
+        date_example=date_example,
+    )  # fmt: skip
+
+
+def unread_date_sql(source: LogSource, profile: Profile, dialect: str) -> str:
+    """SQL for one row, ``example``: the text of a date cell that did not read as a date
+    (the least, so every engine shows the same; NULL when every one read), for the message
+    that the column holds no dates. A pass over the log, run only for that message."""
+    d = _dialect(dialect)
+    text = {"date_text": f"CAST(raw_date AS {d.text_type})"}
+    rows = rows_sql(source, profile, dialect, keep=text)
+    return (
+        f"SELECT min(date_text) AS example FROM ({rows}) AS log_rows "
+        "WHERE date_given AND ts IS NULL"
     )
 
 

@@ -224,8 +224,23 @@ def test_unknown_explicit_column_is_refused(log):
 
 
 def test_date_column_without_dates_is_refused(log):
-    with pytest.raises(DataError, match="does not hold dates"):
+    with pytest.raises(DataError, match="does not hold dates") as caught:
         customers_from_transactions(log, date_col="InvoiceNo")
+    # It shows one of the column's values, and what dates look like.
+    assert repr(str(log["InvoiceNo"].iloc[0])) in str(caught.value)
+    assert "2010-12-01" in str(caught.value)
+
+
+def test_a_column_named_like_a_date_that_is_not_one_is_shown(log):
+    """Detection cannot take a date column whose values do not read; the message names it,
+    shows a value that failed and the forms that are read."""
+    odd = log.assign(InvoiceDate=log["InvoiceDate"].dt.strftime("%-m/%-d/%y %H:%M"))
+    odd.loc[0, "InvoiceDate"] = "2010-12-01 08:26"  # one that reads is not the one shown
+    with pytest.raises(DataError, match="could not find the date column") as caught:
+        customers_from_transactions(odd)
+    message = str(caught.value)
+    assert "'InvoiceDate' is named like it" in message
+    assert repr(odd.loc[1, "InvoiceDate"]) in message and "two-digit years" in message
 
 
 # --------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import pytest
 from segmentation.data.read import read_table
 from segmentation.engines import local
 from segmentation.engines import spark as spark_engine
+from segmentation.errors import DataError
 from tests.engines.test_local_logs import LOGS, _assert_same
 
 
@@ -48,3 +49,17 @@ def test_spark_month_first_when_asked(spark, tmp_path):
     _, report = spark_engine.customers_from_log(spark, path, dayfirst=False)
 
     assert report.date_max == pd.Timestamp("2010-12-01")
+
+
+def test_spark_shows_a_date_it_cannot_read(spark, tmp_path):
+    path = tmp_path / "log.csv"
+    pd.DataFrame(
+        {"CustomerID": ["1", "2", "3"], "Date": ["8/13/10", "11/20/10", "2010-12-01"], "Amount": 1}
+    ).to_csv(path, index=False)
+
+    with pytest.raises(DataError, match="'Date' does not hold dates") as spark_error:
+        spark_engine.customers_from_log(spark, path, date_col="Date")
+    with pytest.raises(DataError) as duckdb_error:
+        local.customers_from_log(path, date_col="Date")
+    assert "(e.g. '11/20/10')" in str(spark_error.value)
+    assert str(spark_error.value) == str(duckdb_error.value)

@@ -537,8 +537,10 @@ def _log_columns_form(key: str, current: Dataset) -> None:
             return
         picked = {role: name for role, name in chosen.items() if name != NO_COLUMN}
         problem = None
-        if "customer" not in picked or "date" not in picked:
-            problem = "Choose the customer id column and the order date column."
+        unpicked = [words for role, words in (("customer", "the customer id column"),
+                    ("date", "the order date column")) if role not in picked]  # fmt: skip
+        if unpicked:
+            problem = f"Choose {' and '.join(unpicked)}."
         elif "amount" not in picked and not ("quantity" in picked and "price" in picked):
             problem = "Choose the amount column, or both the quantity and the unit price."
         elif len(set(picked.values())) < len(picked):

@@ -750,20 +750,29 @@ def _as_of_day(as_of: Any, date_max: pd.Timestamp) -> pd.Timestamp:
 
 
 def _sort_by_id(customers: pd.DataFrame) -> pd.DataFrame:
-    """Sort by id, numerically when every id is a number ("00123" before "123", equal as
-    numbers, by their text), so the order never depends on the order rows came in.
+    """Sort by id (:func:`_id_order`)."""
+    order = _id_order(customers["CustomerID"].to_numpy(dtype=object))
+    return customers.iloc[order].reset_index(drop=True)
+
+
+def _id_order(values: Any) -> np.ndarray:
+    """The order that sorts the ids ``values`` (an array, or Arrow strings), numerically
+    when every id is a number ("00123" before "123", equal as numbers, by their text), so
+    the order never depends on the order rows came in.
 
     Sorted by Arrow's compute kernels (a million ids in a tenth of a second; sorting the
     Python strings took two): UTF-8 byte order is code point order, as Python compares."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    column = customers["CustomerID"]
-    try:
-        ids = pa.array(column.to_numpy(dtype=object), pa.string())
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        ids = pa.array(column.astype("str").to_numpy(dtype=object), pa.string())
-    if len(ids) and pc.all(pc.match_substring_regex(ids, "^[0-9]+$")).as_py():
+    if isinstance(values, pa.Array):
+        ids = values
+    else:
+        try:
+            ids = pa.array(values, pa.string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            ids = pa.array(pd.Series(values).astype("str").to_numpy(dtype=object), pa.string())
+    if len(ids) and pc.all(pc.ascii_is_decimal(ids)).as_py():  # "^[0-9]+$"
         if pc.max(pc.utf8_length(ids)).as_py() <= 18:  # exact as int64
             keys = pa.table({"number": pc.cast(ids, pa.int64()), "text": ids})
             order = pc.sort_indices(
@@ -774,7 +783,7 @@ def _sort_by_id(customers: pd.DataFrame) -> pd.DataFrame:
             order = np.lexsort((text, pd.to_numeric(pd.Series(text)).to_numpy()))
     else:
         order = pc.sort_indices(ids)
-    return customers.iloc[np.asarray(order)].reset_index(drop=True)
+    return np.asarray(order)
 
 
 # --------------------------------------------------------------------------------------------

@@ -415,3 +415,82 @@ def test_padded_and_special_numbers_read_as_the_reader_reads_them(tmp_path):
     assert read_table(path)["Quantity"].dtype.kind == "f"
 
     _assert_same(customers_from_log(path, **_NAMED), reference(read_table(path), **_NAMED))
+
+
+# Past the first rows (logsql._head), where the first guess of the decimal mark is made.
+_PAST_HEAD = 10_500
+
+
+@pytest.mark.parametrize(
+    ("late", "mark"),
+    [
+        # Plain numbers with "." outvote the late "," values, which then do not read.
+        (["4.36", "12.5"], "."),
+        # Only whole numbers before: the late "," values decide the mark.
+        (["3", "12"], ","),
+    ],
+)
+def test_decimal_commas_after_the_first_rows_are_weighed_against_every_number(
+    tmp_path, monkeypatch, late, mark
+):
+    """The first pass counts only the numbers that are not plain (a clean log's plain
+    numbers need no vote); values read only with "," past the first rows bring every
+    number into the count, and the result is the reader's."""
+    from segmentation.engines import logsql
+
+    rng = np.random.default_rng(21)
+    n = _PAST_HEAD + 40
+    prices = rng.choice(late, n).astype(object)
+    prices[-20:] = rng.choice(["1,5", "2,25", "10,75"], 20)
+    frame = pd.DataFrame(
+        {
+            "InvoiceNo": [str(i) for i in rng.integers(1000, 3000, n)],
+            "CustomerID": [str(c) for c in rng.integers(1, 200, n)],
+            "InvoiceDate": [f"{m}/{d}/2011 10:{d:02d}" for m, d in
+                            zip(rng.integers(1, 13, n), rng.integers(13, 29, n), strict=True)],
+            "Quantity": rng.integers(1, 5, n),
+            "UnitPrice": prices,
+        }
+    )  # fmt: skip
+    path = tmp_path / "log.csv"
+    frame.to_csv(path, index=False)
+    profiles, decide = [], logsql.decide
+
+    def spy(*args, **kwargs):
+        profiles.append(decide(*args, **kwargs))
+        return profiles[-1]
+
+    monkeypatch.setattr(logsql, "decide", spy)
+
+    got = customers_from_log(path, **_NAMED)
+    assert profiles[0].plain_votes == ()  # the first rows had no "," value
+    assert any("price" in p.plain_votes for p in profiles[1:])
+    assert profiles[-1].european["price"] is (mark == ",")
+    _assert_same(got, reference(read_table(path), **_NAMED))
+
+
+def test_one_order_spelled_several_ways_is_one_order(tmp_path):
+    """Lines are summed per raw customer, invoice and date before those cells are cleaned:
+    an order whose lines spell the customer three ways, or straddle a minute, is still one
+    order, and a return inside it is netted."""
+    path = tmp_path / "log.csv"
+    path.write_text(
+        "InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n"
+        "1001,17850,12/13/2010 08:26,2,1.5\n"
+        "1001,17850.0,12/13/2010 08:26,1,4\n"
+        '1001," 17850 ",12/13/2010 08:27,1,1\n'
+        "1001,17850,12/13/2010 08:26,-1,4\n"
+        "C1002,17850,12/14/2010 09:00,-1,1.5\n"
+        "1003,17850,12/15/2010 10:00,1,n/a\n"
+        "1004,,12/15/2010 10:00,1,1\n"
+        "1005,13047,12/14/2010 11:00,3,2\n"
+    )
+    customers, report = customers_from_log(path)
+    row = customers.set_index("CustomerID").loc["17850"]
+    assert row["Frequency"] == 2  # 1001 and 1003
+    assert row["Monetary"] == pytest.approx(3 + 4 + 1 - 4 - 1.5)
+    assert (row["Recency"], row["Tenure"]) == (0, 2)
+    assert list(customers["CustomerID"]) == ["13047", "17850"]
+    assert (report.n_rows, report.n_missing_customer, report.n_cancellations) == (8, 1, 2)
+    assert (report.n_missing_amount, report.n_orders) == (1, 3)
+    _assert_same((customers, report), reference(read_table(path)))

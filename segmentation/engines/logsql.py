@@ -746,22 +746,6 @@ COUNTS = (
     ("n_c_invoices", "line_count", "c_invoice"),
 )
 
-#: The whole-log counts (:func:`_totals`): lines, lines without a customer, lines with a
-#: customer but no readable date, lines with a date cell, lines with a readable date, used
-#: lines (a customer and a date), returns and lines without a readable spend among the
-#: used, and lines of ``C`` + digit invoices.
-TOTALS = (
-    "t_lines",
-    "t_no_customer",
-    "t_bad_dates",
-    "t_given",
-    "t_dated",
-    "t_used",
-    "t_returns",
-    "t_missing_spend",
-    "t_c_invoices",
-)
-
 
 def _returns(c_rule: bool) -> list[str]:
     """Per group: whether all its lines are returns (a ``C`` invoice, when those are
@@ -967,7 +951,10 @@ def _whole_log(groups: pd.DataFrame, column: str, agg: str = "sum") -> int:
 
 
 def _totals(groups: pd.DataFrame) -> dict[str, int]:
-    """The whole-log counts :data:`TOTALS`, from the per-customer :data:`COUNTS`."""
+    """The whole-log counts, from the per-customer :data:`COUNTS`: lines, lines without a
+    customer, lines with a customer but no readable date, lines with a date cell, lines
+    with a readable date, used lines (a customer and a date), returns and lines without a
+    readable spend among the used, and lines of ``C`` + digit invoices."""
     known = groups["customer"].notna().to_numpy()
 
     def total(column: str, where: Any = None) -> int:

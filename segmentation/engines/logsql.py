@@ -808,9 +808,10 @@ def groups_sql(
     Orders are counted by grouping per customer and order first, then per customer: a
     ``COUNT DISTINCT`` took as long as the rest of the query on DuckDB at 10M lines (it
     hashes every group again and joins the counts back). The totals are summed over the
-    same groups of lines in a branch of their own (DuckDB materializes them once), with two
-    groups, instead of per customer through both levels: a second off again. ``FILTER``
-    clauses beat sums of ``CASE`` by a third.
+    same groups of lines in a branch of their own, in two groups (DuckDB computes the
+    groups once and streams them to both branches), instead of per customer through both
+    levels: about half a second less again. ``FILTER`` clauses beat sums of ``CASE`` by a
+    third.
     """
     d = _dialect(dialect)
     facts = _facts(d, source, profile) if source is not None else []
@@ -919,10 +920,7 @@ def customers_from_groups(
         return groups[name].to_numpy(dtype=dtype)[rows]
 
     def times(name: str) -> np.ndarray:
-        values = groups[name]
-        if not pd.api.types.is_datetime64_dtype(values.dtype):  # an engine's text or objects
-            values = pd.to_datetime(values)
-        return values.to_numpy(dtype="datetime64[us]")[rows]
+        return pd.to_datetime(groups[name]).to_numpy(dtype="datetime64[us]")[rows]
 
     firsts, lasts = times("date_min"), times("date_max")
     date_min, date_max = pd.Timestamp(firsts.min()), pd.Timestamp(lasts.max())
@@ -982,11 +980,16 @@ def _arrow_text(values: pd.Series) -> Any:
     return array
 
 
+def _total_rows(groups: pd.DataFrame) -> pd.DataFrame:
+    """:func:`groups_sql`'s totals rows (``is_total``): at most two, ``known`` telling the
+    lines with a customer id from those without."""
+    return groups.loc[groups["is_total"].to_numpy(dtype=bool)]
+
+
 def _whole_log(groups: pd.DataFrame, column: str, agg: str = "sum") -> int:
     """A whole-log figure from :func:`groups_sql`'s totals rows (0 for an empty log): the
     sum, or with ``agg="bit_or"`` the bits set in any."""
-    values = groups.loc[groups["is_total"].to_numpy(dtype=bool), column]
-    values = values.dropna().to_numpy(dtype="int64")
+    values = _total_rows(groups)[column].dropna().to_numpy(dtype="int64")
     if agg == "bit_or":
         return int(np.bitwise_or.reduce(values)) if len(values) else 0
     return int(values.sum())
@@ -998,7 +1001,7 @@ def _totals(groups: pd.DataFrame) -> dict[str, int]:
     with a date cell, lines with a readable date, used lines (a customer and a date),
     returns and lines without a readable spend among the used, and lines of ``C`` + digit
     invoices."""
-    rows = groups.loc[groups["is_total"].to_numpy(dtype=bool)]
+    rows = _total_rows(groups)
     known = rows["known"].to_numpy(dtype=bool)
 
     def total(column: str, where: Any = None) -> int:

@@ -61,8 +61,9 @@ def _fetchers(con: Any) -> dict[str, Any]:
 
     def fetch_frame(sql: str) -> pd.DataFrame:
         # Through Arrow: fetch_df makes a Python string of every id (a million customers:
-        # a quarter of a second), which the finish turns back into Arrow.
-        return con.sql(sql).to_arrow_table().to_pandas()
+        # a quarter of a second), which the finish turns back into Arrow. A block per
+        # column: consolidating them copied every column (0.17 s against 0.05 s).
+        return con.sql(sql).to_arrow_table().to_pandas(split_blocks=True)
 
     return {"fetch_row": fetch_row, "fetch_frame": fetch_frame}
 

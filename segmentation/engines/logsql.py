@@ -945,7 +945,8 @@ def customers_from_groups(
             "Monetary": monetary,
             "AvgOrderValue": average,
             "Tenure": days("first_purchase", firsts),
-        }
+        },
+        copy=False,  # fresh arrays: consolidating them into blocks only copied them
     )
     report = TransactionReport(
         n_rows=totals["t_lines"],

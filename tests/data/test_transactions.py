@@ -546,3 +546,29 @@ def test_purchase_days_merge_a_day_and_leave_returns_out():
         "Day": list(pd.to_datetime(["2024-01-01", "2024-01-05", "2024-01-09"])),
         "Spend": [15.0, 20.0, 3.0],
     }
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        ["17850", "9", "123", "100000", "2", "555555555555555555"],  # no leading zeros
+        ["00123", "123", "0", "45", "0045", "7"],  # equal as numbers: by text
+        ["9", "10", "9"],  # repeated ids keep their order
+        ["B2", "a1", "10", "9", "Ä"],  # not all numbers: by text
+        ["1234567890123456789", "99", "1234567890123456788"],  # beyond int64's exact range
+    ],
+    ids=["numbers", "leading-zeros", "repeated", "text", "nineteen-digits"],
+)
+def test_customer_ids_sort_by_number_then_text(ids):
+    """Customer tables come out in one order whatever order the rows came in: by number
+    when every id is one (equal numbers by their text), else by text."""
+    import pyarrow as pa
+
+    from segmentation.data.transactions import _id_order
+
+    if all(i.isdecimal() for i in ids):
+        expected = sorted(range(len(ids)), key=lambda n: (int(ids[n]), ids[n]))
+    else:
+        expected = sorted(range(len(ids)), key=lambda n: ids[n])
+    for values in (np.array(ids, dtype=object), pa.array(ids)):
+        assert list(_id_order(values)) == expected

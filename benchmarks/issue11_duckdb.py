@@ -11,24 +11,26 @@ outside from start to exit with its peak resident memory (GNU ``time -f %M``, as
   (:mod:`benchmarks.reference_transactions`);
 - ``duckdb``: the new path, :func:`segmentation.engines.local.customers_from_log`
   (streams the CSV through DuckDB, the reader's cleaning rules in SQL);
-- ``bare``: DuckDB's own query over the same file, with its own typed CSV reading and
-  none of the cleaning; it counts customers, orders, spend and dates, but not the
-  customer table (no cancellations netted, no recency or tenure);
-- ``same``: the query an analyst would write by hand in DuckDB for this clean file to get
-  the identical customer table (typed reading, cancellations netted, Recency and Tenure to
-  the last day, AvgOrderValue, ordered by id): the issue's "one DuckDB query ...
-  identical outputs";
+- ``bare``: the issue's bare query, "one DuckDB query ... identical outputs": what an
+  analyst would write by hand in DuckDB for this clean file to get the identical
+  customer table (DuckDB's own typed reading, none of the reader's cleaning,
+  cancellations netted, Recency and Tenure to the last day, AvgOrderValue, ordered by id);
+- ``counts``: a cheaper DuckDB query over the same typed reading that counts customers,
+  orders, spend and dates but does not give the customer table (no cancellations
+  netted, no recency or tenure). Not the issue's baseline (its output is not the same);
+  measured so the cost of the customer table itself stays in view;
 - ``typed``: no product path but a measure of where the time goes: the engine's own
   aggregation (:mod:`segmentation.engines.logsql`, the report's counts included) over
   DuckDB's typed reading of the same file, so none of the reader's text rules run. Its
   distance to ``duckdb`` is what reading each cell as the reader reads text costs; its
-  distance to ``same`` is what the rest of the aggregation and the report cost.
+  distance to ``bare`` is what the rest of the aggregation, the report and the Python
+  finish cost.
 
 Each prints its customer count and totals, which must agree between ``reference``,
-``duckdb``, ``same`` and ``typed``. Targets (ratios within the run): duckdb at most 0.5x the
-reference's time and 0.35x its peak memory, and at most 1.5x the bare query's time (both
-bare queries are reported). Results go to ``benchmarks/results/issue11_duckdb.md`` (and
-``.json``).
+``duckdb``, ``bare`` and ``typed``. Targets (ratios within the run): duckdb at most 0.5x the
+reference's time and 0.35x its peak memory, and at most 1.5x the bare query's time. The
+ratio to ``counts`` is reported beside them, not judged. Results go to
+``benchmarks/results/issue11_duckdb.md`` (and ``.json``).
 """
 
 from __future__ import annotations
@@ -44,9 +46,10 @@ from pathlib import Path
 
 from benchmarks.bench import RESULTS_DIR, _gnu_time, _medians, _run_process
 
-STEPS = ("reference", "duckdb", "bare", "same", "typed")
+STEPS = ("reference", "duckdb", "bare", "counts", "typed")
 
-_BARE_SQL = """
+# Counts per customer, not the customer table (see the module notes).
+_COUNTS_SQL = """
 SELECT CustomerID,
        count(DISTINCT InvoiceNo) FILTER (WHERE Quantity > 0) AS frequency,
        sum(Quantity * UnitPrice) AS monetary,
@@ -58,8 +61,8 @@ GROUP BY CustomerID
 """
 
 
-# The identical customer table, written by hand for this clean, typed log.
-_SAME_SQL = """
+# The bare query: the identical customer table, written by hand for this clean, typed log.
+_BARE_SQL = """
 WITH lines AS (
     SELECT CustomerID, InvoiceNo, InvoiceDate, Quantity * UnitPrice AS spend,
            starts_with(InvoiceNo, 'C') OR Quantity < 0 AS cancelled
@@ -121,12 +124,12 @@ def step(name: str, path: str) -> dict:
     if name == "bare":
         import duckdb
 
-        groups = duckdb.connect().execute(_BARE_SQL.format(path=quoted)).fetch_df()
-        return {"customers": int(len(groups))}
-    if name == "same":
+        return _totals(duckdb.connect().execute(_BARE_SQL.format(path=quoted)).fetch_df())
+    if name == "counts":
         import duckdb
 
-        return _totals(duckdb.connect().execute(_SAME_SQL.format(path=quoted)).fetch_df())
+        groups = duckdb.connect().execute(_COUNTS_SQL.format(path=quoted)).fetch_df()
+        return {"customers": int(len(groups))}
     if name == "typed":
         from segmentation.engines import local, logsql
 
@@ -174,27 +177,30 @@ def run(n_lines: int, n_customers: int, *, repeats: int, seed: int, workdir: Pat
     found = {
         name: json.loads(rs[-1]["stdout"].strip().splitlines()[-1]) for name, rs in runs.items()
     }
-    for other in ("reference", "same", "typed"):
+    for other in ("reference", "bare", "typed"):
         if found[other] != found["duckdb"]:
             raise RuntimeError(f"{other} and duckdb disagree: {found[other]} != {found['duckdb']}")
     out = {name: _medians(rs) for name, rs in runs.items()}
-    old, new, bare, same = out["reference"], out["duckdb"], out["bare"], out["same"]
+    old, new, bare = out["reference"], out["duckdb"], out["bare"]
     targets = [
         ("duckdb time / reference time", new["seconds"] / old["seconds"], 0.5),
         ("duckdb peak memory / reference", new["rss_peak_mb"] / old["rss_peak_mb"], 0.35),
-        ("duckdb time / bare DuckDB query time", new["seconds"] / bare["seconds"], 1.5),
         (
-            "duckdb time / hand-written DuckDB query with the identical output",
-            new["seconds"] / same["seconds"],
+            "duckdb time / bare query time (one DuckDB query, the identical customer table)",
+            new["seconds"] / bare["seconds"],
             1.5,
         ),
     ]
     typed = out["typed"]["seconds"]
-    # Not targets: how the DuckDB path's time over the bare query splits.
+    # Not targets: how the DuckDB path's time over the bare query splits, and the ratio to
+    # the counts-only query (which does less than give the customer table).
     split = {
         "reading text as the reader does (duckdb / typed)": round(new["seconds"] / typed, 3),
-        "the engine's aggregation and report on typed columns (typed / bare)": round(
+        "the engine's aggregation, report and finish on typed columns (typed / bare)": round(
             typed / bare["seconds"], 3
+        ),
+        "duckdb / the counts-only query (not the customer table)": round(
+            new["seconds"] / out["counts"]["seconds"], 3
         ),
     }
     return {
@@ -240,8 +246,12 @@ def to_markdown(results: dict, command: str) -> str:
     for name, label in (
         ("reference", "pandas path before issue 11 (read_table + groupby)"),
         ("duckdb", "`customers_from_log` (DuckDB, reader's cleaning in SQL)"),
-        ("bare", "DuckDB's own query (typed read_csv, no cleaning, not the customer table)"),
-        ("same", "the same customer table by one hand-written DuckDB query (typed, clean file)"),
+        (
+            "bare",
+            "the bare query: the same customer table by one hand-written DuckDB query "
+            "(typed read_csv, clean file)",
+        ),
+        ("counts", "(not a baseline) a counts-only DuckDB query, not the customer table"),
         ("typed", "(where the time goes) the engine's aggregation over DuckDB's typed reading"),
     ):
         row = results["processes"][name]
@@ -255,7 +265,8 @@ def to_markdown(results: dict, command: str) -> str:
         lines.append(f"| {t['name']} | {t['value']:.3f} | {t['limit']} | {verdict} |")
     lines += [
         "",
-        "Where the DuckDB path's time over the bare query goes (ratios, not targets):",
+        "Where the DuckDB path's time over the bare query goes, and its ratio to the "
+        "counts-only query (ratios, not targets):",
         "",
     ]
     lines += [f"- {name}: {value:.2f}x" for name, value in results.get("split", {}).items()]

@@ -68,12 +68,25 @@ def _fetchers(con: Any) -> dict[str, Any]:
     return {"fetch_row": fetch_row, "fetch_frame": fetch_frame}
 
 
-def _run(con: Any, source: logsql.LogSource, **options: Any) -> tuple[pd.DataFrame, Any]:
+class _Unsplit(Exception):
+    """DuckDB could not split a line of a CSV log into the header's fields."""
+
+
+def _run(
+    con: Any, source: logsql.LogSource, *, unsplit: bool = False, **options: Any
+) -> tuple[pd.DataFrame, Any]:
+    """:func:`segmentation.engines.logsql.aggregate` on DuckDB; with ``unsplit``, a line
+    DuckDB's CSV reader cannot split raises :class:`_Unsplit` instead of a DataError."""
     import duckdb
 
     try:
         return logsql.aggregate(source, dialect="duckdb", **_fetchers(con), **options)
-    except duckdb.Error as exc:  # a row the CSV reader cannot split, a file gone missing
+    except duckdb.InvalidInputException as exc:  # the CSV reader's (and sniffer's) errors
+        if unsplit:
+            raise _Unsplit(str(exc)) from None
+        message = str(exc).strip().splitlines()[0]
+        raise DataError(f"could not read the log: {message}") from None
+    except duckdb.Error as exc:  # a file gone missing
         message = str(exc).strip().splitlines()[0]
         raise DataError(f"could not read the log: {message}") from None
 
@@ -272,13 +285,17 @@ def customers_from_log(
     if path is not None and path.exists() and is_parquet(path):
         return _from_parquet(path, given, ask=ask, **options)
     layout = csv_layout(path) if path is not None and path.is_file() else None
-    if layout is None:
+
+    def in_memory() -> tuple[pd.DataFrame, Any]:
         from segmentation.data.transactions import customers_from_transactions
 
         table = read_table(source if path is None else path)
         return customers_from_transactions(
             table, **{f"{r}_col": c for r, c in given.items()}, flags=flags, **options
         )
+
+    if layout is None:
+        return in_memory()
     delimiter, names, skip = layout
     head = read_head(path)
     roles = _resolve_roles(ask, head, given)
@@ -289,7 +306,13 @@ def customers_from_log(
     )
     kinds = {role: "text" for role, name in roles.items() if name is not None}
     log = logsql.LogSource(relation=relation, roles=roles, kinds=kinds)
-    return _run(_connect(), log, ask=ask, european=delimiter == ";", **options)
+    try:
+        return _run(_connect(), log, unsplit=True, ask=ask, european=delimiter == ";", **options)
+    except _Unsplit:
+        # A line that does not split into the header's fields, such as one an export
+        # wrapped whole in quotes ("1,""a, b"",2": the UCI Online Retail file has them):
+        # the reader's rules decide, with the file in memory.
+        return in_memory()
 
 
 def _from_parquet(

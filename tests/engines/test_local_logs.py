@@ -198,6 +198,27 @@ def test_one_unambiguous_date_anywhere_decides_the_whole_column(tmp_path):
     assert report.date_reading is None
 
 
+@pytest.mark.parametrize("where", ["first-rows", "after-the-sniffed-rows"])
+def test_rows_wrapped_whole_in_quotes_give_the_readers_customers(tmp_path, where):
+    """Some exports wrap a whole row in quotes when a cell has a comma or a quote (the
+    UCI Online Retail file does). DuckDB cannot split those lines; the reader re-splits
+    them, so the log gives the reader's customers, wherever the rows are."""
+    frame = _uci(np.random.default_rng(3), n=30_000 if where == "after-the-sniffed-rows" else 60)
+    frame["StockCode"] = "85123A"
+    lines = frame.to_csv(index=False).splitlines()
+    at = len(lines) - 2 if where == "after-the-sniffed-rows" else 2
+    for i in (at, at + 1):
+        cells = lines[i].split(",")
+        cells[1] = '"LOUNGE,METAL SIGN 7"" "'
+        lines[i] = '"' + ",".join(cells).replace('"', '""') + '"'
+    path = tmp_path / "wrapped.csv"
+    path.write_text("\n".join(lines) + "\n")
+    table = read_table(path)
+    assert (table["StockCode"] == 'LOUNGE,METAL SIGN 7"').sum() == 2  # re-split, trimmed
+
+    _assert_same(customers_from_log(path), reference(table))
+
+
 def test_unreadable_log_is_a_data_error(tmp_path):
     path = tmp_path / "log.csv"
     path.write_text('CustomerID,InvoiceDate,Amount\n1,2010-01-01,5\n2,"2010-01-02,7\n')

@@ -98,12 +98,43 @@ def read_table(spark: Any, path: str | Path) -> Any:
             is_parquet = path.suffix.lower() in {".parquet", ".pq"}
     if is_parquet:
         return spark.read.parquet(text)
-    return (
+    frame = (
         spark.read.option("header", "true")
         .option("inferSchema", "false")
         .option("multiLine", "false")
         .option("escape", '"')
         .csv(text)
+    )
+    return _unwrapped(frame)
+
+
+def _unwrapped(frame: Any) -> Any:
+    """``frame`` with the rows an export wrapped whole in quotes (``"1,""a, b"",2"``, as the
+    UCI Online Retail file has) split again, as the reader splits them.
+
+    Spark reads such a row as its text in the first column and nothing in the others. It
+    is split when the others are all empty and its text has the header's number of
+    fields (commas outside quoted parts). The reader decides for all such rows at once
+    (none is split if one has the wrong number of fields); here each row is decided alone.
+    """
+    from pyspark.sql import functions as F
+
+    columns = frame.columns
+    if len(columns) < 2:
+        return frame
+    first = frame[columns[0]]
+    unquoted = F.regexp_replace(first, '"([^"]|"")*"', "")
+    fields = F.length(unquoted) - F.length(F.regexp_replace(unquoted, ",", "")) + 1
+    wrapped = first.contains(",") & (fields == len(columns))
+    for name in columns[1:]:
+        wrapped = wrapped & frame[name].isNull()
+    schema = ", ".join(f"c{i} STRING" for i in range(len(columns)))
+    cells = F.from_csv(first, schema, {"escape": '"'})
+    return frame.select(
+        *[
+            F.when(wrapped, cells[f"c{i}"]).otherwise(frame[name]).alias(name)
+            for i, name in enumerate(columns)
+        ]
     )
 
 

@@ -198,21 +198,27 @@ def test_one_unambiguous_date_anywhere_decides_the_whole_column(tmp_path):
     assert report.date_reading is None
 
 
-@pytest.mark.parametrize("where", ["first-rows", "after-the-sniffed-rows"])
-def test_rows_wrapped_whole_in_quotes_give_the_readers_customers(tmp_path, where):
-    """Some exports wrap a whole row in quotes when a cell has a comma or a quote (the
-    UCI Online Retail file does). DuckDB cannot split those lines; the reader re-splits
-    them, so the log gives the reader's customers, wherever the rows are."""
-    frame = _uci(np.random.default_rng(3), n=30_000 if where == "after-the-sniffed-rows" else 60)
-    frame["StockCode"] = "85123A"
-    lines = frame.to_csv(index=False).splitlines()
-    at = len(lines) - 2 if where == "after-the-sniffed-rows" else 2
+def wrapped_log(tmp_path, n: int, at: int):
+    """A UCI-style log of ``n`` lines where lines ``at`` and ``at + 1`` (1 is the first
+    after the header) were wrapped whole in quotes by the export, their StockCode holding
+    a comma and a quote."""
+    lines = _uci(np.random.default_rng(3), n=n).to_csv(index=False).splitlines()
     for i in (at, at + 1):
         cells = lines[i].split(",")
         cells[1] = '"LOUNGE,METAL SIGN 7"" "'
         lines[i] = '"' + ",".join(cells).replace('"', '""') + '"'
     path = tmp_path / "wrapped.csv"
     path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("where", ["first-rows", "after-the-sniffed-rows"])
+def test_rows_wrapped_whole_in_quotes_give_the_readers_customers(tmp_path, where):
+    """Some exports wrap a whole row in quotes when a cell has a comma or a quote (the
+    UCI Online Retail file does). DuckDB cannot split those lines; the reader re-splits
+    them, so the log gives the reader's customers, wherever the rows are."""
+    n = 30_000 if where == "after-the-sniffed-rows" else 60
+    path = wrapped_log(tmp_path, n, at=n - 1 if where == "after-the-sniffed-rows" else 2)
     table = read_table(path)
     assert (table["StockCode"] == 'LOUNGE,METAL SIGN 7"').sum() == 2  # re-split, trimmed
 

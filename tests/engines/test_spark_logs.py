@@ -10,7 +10,7 @@ from segmentation.data.read import read_table
 from segmentation.engines import local
 from segmentation.engines import spark as spark_engine
 from segmentation.errors import DataError
-from tests.engines.test_local_logs import LOGS, _assert_same
+from tests.engines.test_local_logs import LOGS, _assert_same, wrapped_log
 
 
 # Two logs cover the messy cases (C invoices, negative quantities, tokens, float ids, text
@@ -26,6 +26,18 @@ def test_spark_equals_duckdb_on_a_messy_csv_log(spark, tmp_path, name):
     want = local.customers_from_log(path)
     _assert_same(got, want)
     assert got[1].date_reading == want[1].date_reading
+
+
+def test_spark_splits_rows_wrapped_whole_in_quotes_as_the_reader_does(spark, tmp_path):
+    """Spark reads a wrapped row as one cell; it is split again, so the customers are the
+    local engine's (which hands such a file to the reader), not two lines short of a
+    customer id."""
+    path = wrapped_log(tmp_path, 60, at=2)
+
+    _assert_same(spark_engine.customers_from_log(spark, path), local.customers_from_log(path))
+    cells = spark_engine.read_table(spark, path).toPandas()
+    assert (cells["StockCode"] == 'LOUNGE,METAL SIGN 7" ').sum() == 2
+    assert cells["CustomerID"].notna().sum() == read_table(path)["CustomerID"].notna().sum()
 
 
 def test_spark_reads_a_parquet_folder_with_typed_columns(spark, tmp_path):

@@ -14,6 +14,9 @@ __all__ = ["DEFAULT_MASTER", "customers_from_log", "read_table", "session", "una
 #: The master used when none is given: every core of this machine.
 DEFAULT_MASTER = "local[*]"
 
+#: Lines read to detect a CSV's delimiter (the reader looks at about 50).
+_SNIFF_LINES = 50
+
 
 def unavailable_reason() -> str | None:
     """Why the Spark engine cannot run here, or None when it can.
@@ -80,8 +83,14 @@ def read_table(spark: Any, path: str | Path) -> Any:
 
     CSV cells are kept as strings so that the engine's own parsing rules (missing-value
     spellings, thousands separators, dates) decide what a cell means, as they do locally.
-    A folder is read as Parquet when it holds ``.parquet`` files, else as CSV.
+    The delimiter is detected from the first lines as the reader detects it (``,``, ``;``,
+    tab, ``|``). A folder is read as Parquet when it holds ``.parquet`` files, else as CSV.
     """
+    return _read(spark, path)[0]
+
+
+def _read(spark: Any, path: str | Path) -> tuple[Any, str | None]:
+    """:func:`read_table`'s frame and the CSV delimiter (None for Parquet)."""
     text = str(path)
     if "://" in text:  # s3a://, gs://, abfss://, hdfs://: the cluster's storage
         is_parquet = text.rstrip("/").lower().endswith((".parquet", ".pq")) or _holds_parquet(
@@ -97,24 +106,39 @@ def read_table(spark: Any, path: str | Path) -> Any:
         else:
             is_parquet = path.suffix.lower() in {".parquet", ".pq"}
     if is_parquet:
-        return spark.read.parquet(text)
+        return spark.read.parquet(text), None
+    delimiter = _csv_delimiter(spark, text)
     frame = (
         spark.read.option("header", "true")
         .option("inferSchema", "false")
         .option("multiLine", "false")
         .option("escape", '"')
+        .option("sep", delimiter)
         .csv(text)
     )
-    return _unwrapped(frame)
+    return _unwrapped(frame, delimiter), delimiter
 
 
-def _unwrapped(frame: Any) -> Any:
+def _csv_delimiter(spark: Any, path: str) -> str:
+    """The delimiter of a CSV file or folder of them, from its first lines, as
+    :func:`segmentation.data.read.read_table` detects it (``,`` when it finds none)."""
+    from segmentation.data.read import _SINGLE_COLUMN_SEP, _detect_delimiter
+
+    lines = [row.value for row in spark.read.text(path).limit(_SNIFF_LINES).collect()]
+    text = "\n".join(lines).removeprefix("\ufeff")
+    if not text.strip():
+        return ","
+    delimiter, _ = _detect_delimiter(text + "\n")
+    return "," if delimiter == _SINGLE_COLUMN_SEP else delimiter
+
+
+def _unwrapped(frame: Any, delimiter: str = ",") -> Any:
     """``frame`` with the rows an export wrapped whole in quotes (``"1,""a, b"",2"``, as the
     UCI Online Retail file has) split again, as the reader splits them.
 
     Spark reads such a row as its text in the first column and nothing in the others. It
     is split when the others are all empty and its text has the header's number of
-    fields (commas outside quoted parts). The reader decides for all such rows at once
+    fields (delimiters outside quoted parts). The reader decides for all such rows at once
     (none is split if one has the wrong number of fields); here each row is decided alone.
     """
     from pyspark.sql import functions as F
@@ -124,12 +148,12 @@ def _unwrapped(frame: Any) -> Any:
         return frame
     first = frame[columns[0]]
     unquoted = F.regexp_replace(first, '"([^"]|"")*"', "")
-    fields = F.length(unquoted) - F.length(F.regexp_replace(unquoted, ",", "")) + 1
-    wrapped = first.contains(",") & (fields == len(columns))
+    fields = F.length(unquoted) - F.length(F.replace(unquoted, F.lit(delimiter))) + 1
+    wrapped = first.contains(delimiter) & (fields == len(columns))
     for name in columns[1:]:
         wrapped = wrapped & frame[name].isNull()
     schema = ", ".join(f"c{i} STRING" for i in range(len(columns)))
-    cells = F.from_csv(first, schema, {"escape": '"'})
+    cells = F.from_csv(first, schema, {"escape": '"', "sep": delimiter})
     return frame.select(
         *[
             F.when(wrapped, cells[f"c{i}"]).otherwise(frame[name]).alias(name)
@@ -173,7 +197,8 @@ def customers_from_log(
     ``"spark"``), so the result equals
     :func:`segmentation.engines.local.customers_from_log` on the same file. Columns are
     detected from the first rows. Parameters and result as there; ``spark`` is a session
-    (see :func:`session`) and ``path`` a comma-separated CSV or a Parquet file or folder.
+    (see :func:`session`) and ``path`` a CSV (any delimiter :func:`read_table` detects) or
+    a Parquet file or folder.
     """
     import uuid
 
@@ -182,9 +207,9 @@ def customers_from_log(
     from segmentation.engines import logsql
 
     ask = _ask_flag if flags else _ask_choice
-    frame = read_table(spark, path)
+    frame, delimiter = _read(spark, path)
     frame = frame.toDF(*_clean_names([str(c) for c in frame.columns]))
-    head = _convert_columns(frame.limit(1000).toPandas(), delimiter=",")
+    head = _convert_columns(frame.limit(1000).toPandas(), delimiter=delimiter or ",")
     roles = _resolve_roles(
         ask,
         head,
@@ -223,6 +248,7 @@ def customers_from_log(
             as_of=as_of,
             ask=ask,
             dayfirst=dayfirst,
+            european=delimiter == ";",  # as the local engine reads a ";" file
         )
     finally:
         spark.catalog.dropTempView(view)

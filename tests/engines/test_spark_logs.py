@@ -28,6 +28,17 @@ def test_spark_equals_duckdb_on_a_messy_csv_log(spark, tmp_path, name):
     assert got[1].date_reading == want[1].date_reading
 
 
+@pytest.mark.parametrize("name", ["uci-semicolons", "tabs"])
+def test_spark_detects_the_delimiter_as_the_reader_does(spark, tmp_path, name):
+    """A ";" or tab separated export (often still named .csv) is split on its delimiter,
+    and a ";" file's numbers read as the local engine reads them."""
+    make, sep = LOGS[name]
+    path = tmp_path / f"{name}.csv"
+    make(np.random.default_rng(9)).to_csv(path, index=False, sep=sep)
+
+    _assert_same(spark_engine.customers_from_log(spark, path), local.customers_from_log(path))
+
+
 def test_spark_splits_rows_wrapped_whole_in_quotes_as_the_reader_does(spark, tmp_path):
     """Spark reads a wrapped row as one cell; it is split again, so the customers are the
     local engine's (which hands such a file to the reader), not two lines short of a

@@ -212,8 +212,8 @@ def compare_versions(
 def ensure_active_model(store: ModelStore) -> str:
     """Return the active version, training the default model first if there is none.
 
-    A fresh clone has no model: the first use trains one on the bundled data (about a
-    second) so the app and the CLI work straight away.
+    A fresh clone has no model: the first use trains one on the bundled data (a few
+    seconds) so the app and the CLI work straight away.
     """
     # Threads of one app and separate processes (two apps, a CLI) starting together on a
     # fresh clone: the first trains, the others wait and find its version.

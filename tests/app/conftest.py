@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,23 @@ HOME = str(ROOT / "Home.py")
 TIMEOUT = 120
 
 
+@pytest.fixture(scope="session")
+def first_use_store(tmp_path_factory):
+    """A model store as the app's first use leaves it (the default model trained and
+    active), trained once per test worker: training it for every test cost 2-4 s each."""
+    from segmentation.store import ModelStore
+    from segmentation.workflows import ensure_active_model
+
+    root = tmp_path_factory.mktemp("first-use-store")
+    ensure_active_model(ModelStore(root))
+    return root
+
+
 @pytest.fixture
-def app(isolated_models_dir):
-    """A fresh session of the app on its Home page (the default model trained at first use)."""
+def app(isolated_models_dir, first_use_store):
+    """A fresh session of the app on its Home page, its store holding what first use
+    trains (a copy per test; first use itself: tests/test_store.py, tests/e2e)."""
+    shutil.copytree(first_use_store, isolated_models_dir, dirs_exist_ok=True)
     at = AppTest.from_file(HOME, default_timeout=TIMEOUT)
     at.run()
     assert not at.exception, at.exception

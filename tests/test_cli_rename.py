@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 
 import pytest
 
@@ -20,12 +21,20 @@ def table(tmp_path_factory):
     return path
 
 
-@pytest.fixture
-def models(tmp_path, table):
-    """A store with one version trained on ``table`` with k=4."""
-    root = tmp_path / "models"
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, table):
+    """A store with one version trained on ``table`` with k=4, trained once."""
+    root = tmp_path_factory.mktemp("trained") / "models"
     done = run_cli("train", "--data", table, "--k", 4, "--models-dir", root)
     assert done.returncode == 0, done.stderr
+    return root
+
+
+@pytest.fixture
+def models(tmp_path, trained):
+    """A copy of ``trained`` of the test's own, to change."""
+    root = tmp_path / "models"
+    shutil.copytree(trained, root)
     return root
 
 

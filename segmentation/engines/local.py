@@ -81,12 +81,9 @@ def _run(
 
     try:
         return logsql.aggregate(source, dialect="duckdb", **_fetchers(con), **options)
-    except duckdb.InvalidInputException as exc:  # the CSV reader's (and sniffer's) errors
-        if unsplit:
-            raise _Unsplit(str(exc)) from None
-        message = str(exc).strip().splitlines()[0]
-        raise DataError(f"could not read the log: {message}") from None
-    except duckdb.Error as exc:  # a file gone missing
+    except duckdb.Error as exc:  # a line the CSV reader cannot split, a file gone missing
+        if unsplit and isinstance(exc, duckdb.InvalidInputException):
+            raise _Unsplit from None
         message = str(exc).strip().splitlines()[0]
         raise DataError(f"could not read the log: {message}") from None
 

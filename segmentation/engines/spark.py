@@ -149,6 +149,8 @@ def _unwrapped(frame: Any, delimiter: str = ",") -> Any:
     first = frame[columns[0]]
     unquoted = F.regexp_replace(first, '"([^"]|"")*"', "")
     fields = F.length(unquoted) - F.length(F.replace(unquoted, F.lit(delimiter))) + 1
+    # The field count implies a delimiter; testing for one first spares the regex on
+    # every other row (Spark stops an AND at its first false).
     wrapped = first.contains(delimiter) & (fields == len(columns))
     for name in columns[1:]:
         wrapped = wrapped & frame[name].isNull()
